@@ -1,0 +1,167 @@
+#include "broker/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+namespace dockerbox::broker {
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+Result<gid_t> resolveGroup(const std::string& name) {
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+    return static_cast<gid_t>(std::stoul(name));
+  }
+  group grp{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_SOCKET_GROUP: no such group: " + name);
+  }
+  return found->gr_gid;
+}
+
+Result<void> resolveFrontendUser(Config& config) {
+  std::string name = config.frontendUserName;
+  bool explicitUser = !name.empty();
+  if (!explicitUser) name = "dockerbox";
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    if (explicitUser) return fail(ErrorKind::BadRequest, "DOCKERBOX_FRONTEND_USER: no such user: " + name);
+    name = "nobody";
+    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+      return fail(ErrorKind::BadRequest, "neither user 'dockerbox' nor 'nobody' exists");
+    }
+  }
+  if (found->pw_uid == 0 || found->pw_gid == 0) {
+    return fail(ErrorKind::BadRequest, "the frontend user must not be root: " + name);
+  }
+  config.frontendUserName = name;
+  config.frontendUid = found->pw_uid;
+  config.frontendGid = found->pw_gid;
+  return {};
+}
+
+std::string defaultFrontendPath(const char* argv0) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::filesystem::path dir = ec ? std::filesystem::path(argv0).parent_path() : self.parent_path();
+  // In the build tree the frontend lives in ../frontend; installed, beside dockerboxd.
+  for (const auto& candidate : {dir / "dockerbox-frontend", dir / ".." / "frontend" / "dockerbox-frontend"}) {
+    if (std::filesystem::exists(candidate, ec)) return std::filesystem::weakly_canonical(candidate).string();
+  }
+  return (dir / "dockerbox-frontend").string();
+}
+
+}  // namespace
+
+Result<mode_t> parseSocketMode(const std::string& text) {
+  std::string digits = text;
+  if (digits.rfind("0o", 0) == 0) digits = digits.substr(2);
+  if (digits.empty() || digits.size() > 4 || digits.find_first_not_of("01234567") != std::string::npos) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_SOCKET_MODE must be octal permission bits like 0660, got '" + text + "'");
+  }
+  unsigned long value = std::stoul(digits, nullptr, 8);
+  if (value > 0777) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_SOCKET_MODE must be at most 0777 (no setuid/sticky bits), got '" + text + "'");
+  }
+  return static_cast<mode_t>(value);
+}
+
+Result<Config> loadConfig(int argc, char** argv) {
+  Config config;
+  // Environment first, flags override.
+  std::string modeText = "0660";
+  if (auto v = env("DOCKERBOX_SOCKET")) config.socketPath = *v;
+  if (auto v = env("DOCKERBOX_SOCKET_GROUP"); v && !v->empty()) config.socketGroupName = *v;
+  if (auto v = env("DOCKERBOX_SOCKET_MODE")) modeText = *v;
+  if (auto v = env("MINIBOX_SOCKET")) config.miniboxSocket = *v;           // alias (older docs)
+  if (auto v = env("MINIBOX_SOCKET_PATH")) config.miniboxSocket = *v;      // miniboxd's own name wins
+  if (auto v = env("DOCKERBOX_FRONTEND_USER")) config.frontendUserName = *v;
+  if (auto v = env("DOCKERBOX_FRONTEND_PATH")) config.frontendPath = *v;
+  if (auto v = env("DOCKERBOX_STATE_DIR")) config.stateDir = *v;
+  if (auto v = env("DOCKERBOX_POLICY")) config.policyPath = *v;
+  if (auto v = env("DOCKERBOX_AUDIT_LOG")) config.auditLogPath = *v;
+  if (auto v = env("DOCKERBOX_LOG_LEVEL")) config.logLevel = *v;
+  std::string maxConn;
+  if (auto v = env("DOCKERBOX_MAX_CONNECTIONS_PER_UID")) maxConn = *v;
+
+  CLI::App app{"dockerboxd: the dockerbox broker (runs as root)"};
+  std::string group = config.socketGroupName.value_or("");
+  app.add_option("--socket", config.socketPath, "Docker API socket (DOCKERBOX_SOCKET)");
+  app.add_option("--socket-group", group, "group admitted to the socket (DOCKERBOX_SOCKET_GROUP)");
+  app.add_option("--socket-mode", modeText, "octal socket mode (DOCKERBOX_SOCKET_MODE)");
+  app.add_option("--minibox-socket", config.miniboxSocket, "miniboxd socket (MINIBOX_SOCKET_PATH)");
+  app.add_option("--frontend-user", config.frontendUserName, "user the frontend drops to (DOCKERBOX_FRONTEND_USER)");
+  app.add_option("--frontend-path", config.frontendPath, "dockerbox-frontend binary (DOCKERBOX_FRONTEND_PATH)");
+  app.add_option("--state-dir", config.stateDir, "durable state (DOCKERBOX_STATE_DIR)");
+  app.add_option("--policy", config.policyPath, "policy file (DOCKERBOX_POLICY)");
+  app.add_option("--audit-log", config.auditLogPath, "audit log (DOCKERBOX_AUDIT_LOG)");
+  app.add_option("--max-connections-per-uid", maxConn, "open connections one uid may hold (DOCKERBOX_MAX_CONNECTIONS_PER_UID)");
+  app.add_option("--log-level", config.logLevel, "trace|debug|info|warn|error (DOCKERBOX_LOG_LEVEL)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return fail(ErrorKind::BadRequest, app.help());
+  } catch (const CLI::ParseError& e) {
+    return fail(ErrorKind::BadRequest, std::string("bad command line: ") + e.what());
+  }
+
+  if (!group.empty()) config.socketGroupName = group;
+  if (config.socketPath.empty() || config.socketPath.size() >= 108) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_SOCKET must be a path of 1..107 bytes");
+  }
+  if (config.miniboxSocket.size() >= 108) {
+    return fail(ErrorKind::BadRequest, "MINIBOX_SOCKET_PATH must be shorter than 108 bytes");
+  }
+  auto mode = parseSocketMode(modeText);
+  if (!mode) return mode.error();
+  config.socketMode = *mode;
+  if (config.socketGroupName) {
+    auto gid = resolveGroup(*config.socketGroupName);
+    if (!gid) return gid.error();
+    config.socketGroup = *gid;
+  }
+  if (!maxConn.empty()) {
+    if (maxConn.find_first_not_of("0123456789") != std::string::npos || maxConn.size() > 6 ||
+        std::stoul(maxConn) == 0) {
+      return fail(ErrorKind::BadRequest, "DOCKERBOX_MAX_CONNECTIONS_PER_UID must be 1..999999");
+    }
+    config.maxConnectionsPerUid = std::stoul(maxConn);
+  }
+  if (auto r = resolveFrontendUser(config); !r) return r.error();
+  if (config.frontendPath.empty()) config.frontendPath = defaultFrontendPath(argv[0]);
+  return config;
+}
+
+std::vector<std::string> describe(const Config& c) {
+  std::ostringstream mode;
+  mode << "0" << std::oct << c.socketMode;
+  return {
+      "socket=" + c.socketPath + (c.socketActivated ? " (from systemd)" : ""),
+      "socket_group=" + (c.socketGroupName ? *c.socketGroupName + " (gid " + std::to_string(*c.socketGroup) + ")" : std::string("(none: root only)")),
+      "socket_mode=" + mode.str(),
+      "minibox_socket=" + c.miniboxSocket,
+      "frontend=" + c.frontendPath,
+      "frontend_user=" + c.frontendUserName + " (uid " + std::to_string(c.frontendUid) + ", gid " + std::to_string(c.frontendGid) + ")",
+      "state_dir=" + c.stateDir,
+      "policy=" + c.policyPath,
+      "audit_log=" + c.auditLogPath,
+      "max_connections_per_uid=" + std::to_string(c.maxConnectionsPerUid),
+      "log_level=" + c.logLevel,
+  };
+}
+
+}  // namespace dockerbox::broker

@@ -1,0 +1,46 @@
+// The broker's settings: every one an environment variable and a command-line flag with a
+// sane default (design.md), resolved once at start and printed. Runs as root; input: the
+// administrator's environment and flags (trusted, but validated: a bad value is a start-up
+// error, never a warning).
+#pragma once
+
+#include "common/result.hpp"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dockerbox::broker {
+
+struct Config {
+  std::string socketPath = "/run/dockerbox/dockerbox.sock";
+  std::optional<std::string> socketGroupName;  // DOCKERBOX_SOCKET_GROUP
+  std::optional<gid_t> socketGroup;            // resolved from the name at start
+  mode_t socketMode = 0660;
+  std::string miniboxSocket = "/run/minibox/miniboxd.sock";
+  std::string frontendPath;      // the dockerbox-frontend binary (default: next to dockerboxd)
+  std::string frontendUserName;  // DOCKERBOX_FRONTEND_USER; default dockerbox, else nobody
+  uid_t frontendUid = 65534;
+  gid_t frontendGid = 65534;
+  std::string stateDir = "/var/lib/dockerbox";
+  std::string policyPath = "/etc/dockerbox/policy.toml";
+  std::string auditLogPath = "/var/log/dockerbox/audit.log";
+  std::size_t maxConnectionsPerUid = 64;
+  std::string logLevel = "info";
+  bool socketActivated = false;  // the listening socket came from systemd (LISTEN_FDS)
+};
+
+/// Parses flags and environment (flags win), resolves names to ids and validates every
+/// value. `argv0` locates the frontend binary when no path is given.
+[[nodiscard]] Result<Config> loadConfig(int argc, char** argv);
+
+/// One line per setting, for the start-up log.
+[[nodiscard]] std::vector<std::string> describe(const Config& config);
+
+/// Parses an octal permission string ("0660", "660"); refuses anything outside 0..0777.
+[[nodiscard]] Result<mode_t> parseSocketMode(const std::string& text);
+
+}  // namespace dockerbox::broker

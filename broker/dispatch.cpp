@@ -1,0 +1,59 @@
+// Runs as root. Input: validated requests.
+#include "broker/dispatch.hpp"
+
+#include "broker/handlers.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace dockerbox::broker {
+
+namespace asio = boost::asio;
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operation& op, ReplyBuilder out) {
+  return std::visit(
+      Overloaded{
+          [&](const VersionOp& o) { return h.handleVersion(who, o, out); },
+          [&](const InfoOp& o) { return h.handleInfo(who, o, out); },
+          [&](const ListContainersOp& o) { return h.handleListContainers(who, o, out); },
+          [&](const ListImagesOp& o) { return h.handleListImages(who, o, out); },
+      },
+      op);
+}
+
+}  // namespace
+
+asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const ValidatedRequest& request,
+                               ipc::wire::Response::Builder out) {
+  auto name = operationName(request.op);
+  // TODO(soon): the policy evaluator (policy/) decides here, before the handler runs, and
+  // the audit record is written first. Until it lands, every operation in kOperations is
+  // read-only and open to admitted clients (root and the socket group).
+  Result<void> result = fail(ErrorKind::Internal, "internal error");
+  try {
+    result = co_await run(handlers, who, request.op, out.initResult());
+  } catch (const std::exception& e) {
+    // An exception is a failure of this request only: deny, log, keep serving (P8).
+    result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());
+  }
+  if (!result) {
+    const auto& err = result.error();
+    spdlog::info("event=request op={} uid={} outcome={} error=\"{}\" context=\"{}\"", name, who.uid,
+                 toString(err.kind), err.message, err.context);
+    renderError(err, out.initResult());
+    co_return;
+  }
+  spdlog::debug("event=request op={} uid={} outcome=ok", name, who.uid);
+}
+
+}  // namespace dockerbox::broker

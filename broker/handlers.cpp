@@ -1,0 +1,151 @@
+// Runs as root. Input: validated requests only.
+#include "broker/handlers.hpp"
+
+#include "broker/ids.hpp"
+
+#include <algorithm>
+
+namespace dockerbox::broker {
+
+namespace asio = boost::asio;
+namespace wire = ipc::wire;
+
+namespace {
+
+wire::ErrorKind toWire(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Internal: return wire::ErrorKind::INTERNAL;
+    case ErrorKind::BadRequest: return wire::ErrorKind::BAD_REQUEST;
+    case ErrorKind::NotFound: return wire::ErrorKind::NOT_FOUND;
+    case ErrorKind::Conflict: return wire::ErrorKind::CONFLICT;
+    case ErrorKind::Forbidden: return wire::ErrorKind::FORBIDDEN;
+    case ErrorKind::Unavailable: return wire::ErrorKind::UNAVAILABLE;
+    case ErrorKind::NotImplemented: return wire::ErrorKind::NOT_IMPLEMENTED;
+    case ErrorKind::NotModified: return wire::ErrorKind::NOT_MODIFIED;
+  }
+  return wire::ErrorKind::INTERNAL;
+}
+
+wire::ContainerState toWire(minibox::State state) {
+  switch (state) {
+    case minibox::State::Created: return wire::ContainerState::CREATED;
+    case minibox::State::Running: return wire::ContainerState::RUNNING;
+    case minibox::State::Paused: return wire::ContainerState::PAUSED;
+    case minibox::State::Stopped: return wire::ContainerState::EXITED;
+    case minibox::State::Failed: return wire::ContainerState::DEAD;
+    case minibox::State::Orphaned: return wire::ContainerState::DEAD;
+  }
+  return wire::ContainerState::DEAD;
+}
+
+const char* protocolName(minibox::Protocol p) { return p == minibox::Protocol::V019 ? "v0.19" : "head"; }
+
+}  // namespace
+
+void renderError(const Error& error, ReplyBuilder out) {
+  auto reply = out.initError();
+  reply.setKind(toWire(error.kind));
+  reply.setMessage(error.message.empty() ? std::string("internal error") : error.message);
+}
+
+Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host)
+    : config_(config), host_(std::move(host)), minibox_(std::move(executor), config.miniboxSocket) {}
+
+asio::awaitable<Result<void>> Handlers::handleVersion(const Identity&, const VersionOp&, ReplyBuilder out) {
+  auto protocol = co_await minibox_.probe();
+  auto reply = out.initVersion();
+  reply.setKernelVersion(host_.kernelVersion);
+  reply.setOperatingSystem(host_.operatingSystem);
+  reply.setArchitecture(host_.architecture);
+  // `docker version` works without miniboxd (like dockerd's, it needs only the daemon);
+  // the missing upstream shows as "unreachable".
+  reply.setMiniboxProtocol(protocol ? protocolName(*protocol) : "unreachable");
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp&, ReplyBuilder out) {
+  auto containers = co_await minibox_.list();
+  if (!containers) co_return containers.error();
+  auto protocol = co_await minibox_.probe();
+  if (!protocol) co_return protocol.error();
+  std::uint32_t images = 0;
+  if (*protocol == minibox::Protocol::Head) {
+    auto listed = co_await minibox_.listImages();
+    if (!listed) co_return listed.error();
+    images = static_cast<std::uint32_t>(listed->size());
+  }
+  auto reply = out.initInfo();
+  std::uint32_t running = 0, paused = 0, stopped = 0;
+  for (const auto& c : *containers) {
+    if (c.state == minibox::State::Running) ++running;
+    else if (c.state == minibox::State::Paused) ++paused;
+    else ++stopped;
+  }
+  reply.setContainers(static_cast<std::uint32_t>(containers->size()));
+  reply.setContainersRunning(running);
+  reply.setContainersPaused(paused);
+  reply.setContainersStopped(stopped);
+  reply.setImages(images);
+  reply.setHostname(host_.hostname);
+  reply.setKernelVersion(host_.kernelVersion);
+  reply.setOperatingSystem(host_.operatingSystem);
+  reply.setArchitecture(host_.architecture);
+  reply.setNcpu(host_.ncpu);
+  reply.setMemTotal(host_.memTotal);
+  reply.setMiniboxSocket(config_.miniboxSocket);
+  reply.setMiniboxProtocol(protocolName(*protocol));
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity&, const ListContainersOp& op,
+                                                             ReplyBuilder out) {
+  auto listed = co_await minibox_.list();
+  if (!listed) co_return listed.error();
+  std::vector<minibox::ContainerInfo> shown;
+  for (auto& c : *listed) {
+    bool running = c.state == minibox::State::Running || c.state == minibox::State::Paused;
+    if (op.all || running) shown.push_back(std::move(c));
+  }
+  // Docker lists newest first; miniboxd answers in arbitrary order.
+  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.createdAtNanos > b.createdAtNanos; });
+  if (op.limit && shown.size() > *op.limit) shown.resize(*op.limit);
+
+  auto list = out.initContainerList().initContainers(static_cast<unsigned>(shown.size()));
+  for (unsigned i = 0; i < shown.size(); ++i) {
+    const auto& c = shown[i];
+    auto item = list[i];
+    item.setId(dockerIdFromMinibox(c.id));
+    auto names = item.initNames(c.name ? 1 : 0);
+    if (c.name) names.set(0, "/" + *c.name);
+    item.setImage(c.image);
+    item.setCommand(c.command);
+    item.setCreated(c.createdAtNanos / 1'000'000'000);
+    item.setState(toWire(c.state));
+    // miniboxd keeps no start/finish times or exit codes (protocol §7.5); the durable
+    // state of the containers issue fills these in.
+    item.setHasExitCode(false);
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Handlers::handleListImages(const Identity&, const ListImagesOp&, ReplyBuilder out) {
+  auto protocol = co_await minibox_.probe();
+  if (!protocol) co_return protocol.error();
+  if (*protocol == minibox::Protocol::V019) {
+    co_return fail(ErrorKind::NotImplemented,
+                   "miniboxd v0.19 cannot list images (ListImages needs miniboxd 0.23 or later)");
+  }
+  auto listed = co_await minibox_.listImages();
+  if (!listed) co_return listed.error();
+  auto images = out.initImageList().initImages(static_cast<unsigned>(listed->size()));
+  for (unsigned i = 0; i < listed->size(); ++i) {
+    const auto& storeName = (*listed)[i];
+    auto item = images[i];
+    item.setId(imageIdFromStoreName(storeName));
+    auto tags = item.initRepoTags(1);
+    tags.set(0, minibox::dockerShortName(storeName));
+  }
+  co_return Result<void>{};
+}
+
+}  // namespace dockerbox::broker

@@ -1,0 +1,43 @@
+// Runs as root. Input: validated requests only (after broker::decodeWorkerMessage) and
+// the identity bound to the channel.
+//
+// The broker's code for each operation, handle<Operation>. Each one turns a typed request
+// into miniboxd calls and fills a typed reply; none of them sees HTTP or Docker JSON.
+#pragma once
+
+#include "broker/config.hpp"
+#include "broker/host_facts.hpp"
+#include "broker/minibox/client.hpp"
+#include "broker/peer.hpp"
+#include "broker/request.hpp"
+#include "common/result.hpp"
+#include "ipc/dockerbox.capnp.h"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+namespace dockerbox::broker {
+
+using ReplyBuilder = ipc::wire::Response::Result::Builder;
+
+class Handlers {
+ public:
+  Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host);
+
+  boost::asio::awaitable<Result<void>> handleVersion(const Identity& who, const VersionOp& op, ReplyBuilder out);
+  boost::asio::awaitable<Result<void>> handleInfo(const Identity& who, const InfoOp& op, ReplyBuilder out);
+  boost::asio::awaitable<Result<void>> handleListContainers(const Identity& who, const ListContainersOp& op,
+                                                            ReplyBuilder out);
+  boost::asio::awaitable<Result<void>> handleListImages(const Identity& who, const ListImagesOp& op,
+                                                        ReplyBuilder out);
+
+ private:
+  const Config& config_;
+  HostFacts host_;
+  minibox::Client minibox_;
+};
+
+/// Fills an error reply. Only `error.message` reaches the client.
+void renderError(const Error& error, ReplyBuilder out);
+
+}  // namespace dockerbox::broker

@@ -1,0 +1,35 @@
+// The broker's accept loop: identity from the kernel, admission before one byte is read,
+// per-uid connection caps, and the hand-over of each admitted connection to the frontend
+// together with a fresh IPC channel bound to that identity. Runs as root.
+#pragma once
+
+#include "broker/channel.hpp"
+#include "broker/config.hpp"
+#include "broker/frontend_launcher.hpp"
+#include "common/unique_fd.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace dockerbox::broker {
+
+class Handlers;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher);
+
+  /// Accepts connections on `listener` until the io_context stops.
+  boost::asio::awaitable<void> acceptLoop(UniqueFd listener);
+
+ private:
+  void admitOne(UniqueFd client);
+
+  boost::asio::io_context& io_;
+  const Config& config_;
+  Handlers& handlers_;
+  FrontendLauncher& launcher_;
+  ConnectionCounter counter_;
+};
+
+}  // namespace dockerbox::broker
