@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs dockerbox: installs and builds what is missing, then starts dockerboxd in the
+# foreground. With no miniboxd socket present it first starts the bundled minibox
+# simulator (test double: containers are host processes run as 'nobody').
+#
+# Settings come from the environment (see README): DOCKERBOX_SOCKET, DOCKERBOX_SOCKET_GROUP,
+# DOCKERBOX_SOCKET_MODE, MINIBOX_SOCKET_PATH, ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "run.sh: dockerboxd runs as root (try: sudo $0)" >&2; exit 1; }
+scripts/install-deps.sh
+BUILD_DIR=${BUILD_DIR:-build} scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build_dir=${BUILD_DIR:-build}
+
+minibox=${MINIBOX_SOCKET_PATH:-${MINIBOX_SOCKET:-/run/minibox/miniboxd.sock}}
+export MINIBOX_SOCKET_PATH=$minibox
+sim_pid=
+if [ ! -S "$minibox" ]; then
+  echo "run.sh: no miniboxd at $minibox; starting the bundled minibox simulator"
+  fifo=$(mktemp -u /tmp/dbxready.XXXXXX); mkfifo "$fifo"
+  "$build_dir/tests/minibox_sim/minibox-sim" --socket "$minibox" --ready-fd 8 8>"$fifo" &
+  sim_pid=$!
+  read -r -n 1 _ <"$fifo" || true
+  rm -f "$fifo"
+  trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null' EXIT
+fi
+socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}
+echo "run.sh: dockerbox serves on $socket; try: docker -H unix://$socket version"
+"$build_dir/broker/dockerboxd"

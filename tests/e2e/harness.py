@@ -1,0 +1,221 @@
+"""End-to-end harness: the real docker CLI -> dockerboxd (broker + sandboxed frontend)
+-> the minibox simulator, with Unix users and groups created for the test.
+
+Everything is bounded in time; readiness is signalled (sd_notify, --ready-fd), never
+guessed with sleeps. Socket paths live in short mkdtemp directories under /tmp.
+"""
+import grp
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import tempfile
+import time
+import unittest
+
+BUILD = os.environ.get("DOCKERBOX_BUILD_DIR", "")
+DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerboxd"))
+FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
+SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
+DOCKER = os.environ.get("DOCKERBOX_TEST_DOCKER", shutil.which("docker") or "docker")
+
+START_TIMEOUT = 20.0
+COMMAND_TIMEOUT = 60.0
+
+
+def _suffix():
+    return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=COMMAND_TIMEOUT, **kw)
+
+
+class Users:
+    """Creates Unix groups and users for one test class, and removes them afterwards."""
+
+    def __init__(self):
+        self.groups = []
+        self.users = []
+
+    def group(self, base):
+        name = f"dbx{base[:6]}{_suffix()}"
+        _run(["groupadd", name])
+        self.groups.append(name)
+        return name
+
+    def user(self, base, groups=()):
+        name = f"dbx{base[:6]}{_suffix()}"
+        cmd = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+        if groups:
+            cmd += ["--groups", ",".join(groups)]
+        _run(cmd + [name])
+        self.users.append(name)
+        return name
+
+    def cleanup(self):
+        for name in self.users:
+            subprocess.run(["userdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        for name in self.groups:
+            subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+
+
+def _wait_ready_fd(read_fd, proc, what):
+    """Blocks until the child writes its readiness byte (or exits), with a deadline."""
+    import select
+    ready, _, _ = select.select([read_fd], [], [], START_TIMEOUT)
+    if not ready:
+        raise RuntimeError(f"{what} did not become ready within {START_TIMEOUT}s")
+    data = os.read(read_fd, 1)
+    if not data:
+        raise RuntimeError(f"{what} exited before it was ready (rc={proc.poll()})")
+
+
+class Stack:
+    """One dockerboxd (+ simulator) on private sockets."""
+
+    def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None):
+        self.dir = tempfile.mkdtemp(prefix="dbx", dir="/tmp")
+        os.chmod(self.dir, 0o755)  # test users must reach the socket inside
+        self.socket = os.path.join(self.dir, "d.sock")
+        self.minibox_socket = os.path.join(self.dir, "mb", "miniboxd.sock")
+        self.broker_log = os.path.join(self.dir, "broker.log")
+        self.sim_log = os.path.join(self.dir, "sim.log")
+        self.sim = None
+        self.broker = None
+        try:
+            if with_simulator:
+                self._start_simulator(sim_args)
+            self._start_broker(socket_group, socket_mode, extra_env or {})
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_simulator(self, sim_args):
+        r, w = os.pipe()
+        with open(self.sim_log, "wb") as log:
+            self.sim = subprocess.Popen([SIMULATOR, "--socket", self.minibox_socket, "--ready-fd", str(w), *sim_args],
+                                        stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
+        os.close(w)
+        try:
+            _wait_ready_fd(r, self.sim, "minibox-sim")
+        finally:
+            os.close(r)
+
+    def _start_broker(self, socket_group, socket_mode, extra_env):
+        notify_path = os.path.join(self.dir, "n.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DOCKERBOX_SOCKET": self.socket,
+            "MINIBOX_SOCKET_PATH": self.minibox_socket,
+            "DOCKERBOX_FRONTEND_PATH": FRONTEND,
+            "DOCKERBOX_STATE_DIR": os.path.join(self.dir, "state"),
+            "DOCKERBOX_AUDIT_LOG": os.path.join(self.dir, "audit.log"),
+            "DOCKERBOX_POLICY": os.path.join(self.dir, "policy.toml"),
+            "DOCKERBOX_LOG_LEVEL": "debug",
+            "NOTIFY_SOCKET": notify_path,
+        }
+        for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        if socket_group:
+            env["DOCKERBOX_SOCKET_GROUP"] = socket_group
+        if socket_mode:
+            env["DOCKERBOX_SOCKET_MODE"] = socket_mode
+        env.update(extra_env)
+        with open(self.broker_log, "wb") as log:
+            self.broker = subprocess.Popen([DOCKERBOXD], stdout=log, stderr=subprocess.STDOUT, env=env)
+        import select
+        pidfd = os.pidfd_open(self.broker.pid)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([notify, pidfd], [], [], max(left, 0))
+                if not ready:
+                    raise RuntimeError(f"dockerboxd not ready within {START_TIMEOUT}s:\n{self.log()}")
+                if pidfd in ready:
+                    raise RuntimeError(f"dockerboxd exited during start-up:\n{self.log()}")
+                if "READY=1" in notify.recv(4096).decode():
+                    break
+        finally:
+            os.close(pidfd)
+            notify.close()
+
+    def log(self):
+        with open(self.broker_log, "r", errors="replace") as f:
+            return f.read()
+
+    def docker(self, *args, user=None, check=False, timeout=COMMAND_TIMEOUT, env=None):
+        """Runs the docker CLI against this stack, as root or as `user` (name)."""
+        cfg = os.path.join(self.dir, "cfg-" + (user or "root"))
+        os.makedirs(cfg, exist_ok=True)
+        cmd = [DOCKER, "-H", "unix://" + self.socket, *args]
+        if user:
+            pw = pwd.getpwnam(user)
+            os.chown(cfg, pw.pw_uid, pw.pw_gid)
+            cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid), "--init-groups", "--"] + cmd
+        full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_CONFIG": cfg, "HOME": cfg}
+        full_env.update(env or {})
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=full_env,
+                              text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr}\n--- broker log:\n"
+                                 + self.log()[-4000:])
+        return proc
+
+    def zygote_pid(self):
+        return _children(self.broker.pid)
+
+    def stop(self):
+        for proc in (self.broker, self.sim):
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _children(pid):
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def children(pid):
+    return _children(pid)
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def wait_until(predicate, timeout, what):
+    """Polls a condition the test cannot be notified of (kernel state in /proc), bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
