@@ -3,6 +3,7 @@
 
 #include "broker/decoder.hpp"
 #include "broker/dispatch.hpp"
+#include "broker/handlers.hpp"
 #include "ipc/framing.hpp"
 #include "ipc/limits.hpp"
 
@@ -86,12 +87,19 @@ asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter
         spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(who), message.error().context);
         co_return;
       }
-      auto* request = std::get_if<ValidatedRequest>(&*message);
-      if (request == nullptr) continue;  // no stream is open yet: stray input and cancels are ignored
       capnp::MallocMessageBuilder reply;
       auto response = reply.initRoot<ipc::wire::BrokerMessage>().initResponse();
-      response.setId(request->id);
-      co_await dispatch(handlers, who, *request, response);
+      if (auto* request = std::get_if<ValidatedRequest>(&*message)) {
+        response.setId(request->id);
+        co_await dispatch(handlers, who, *request, response);
+      } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
+        response.setId(rejected->id);
+        spdlog::info("event=request op={} uid={} outcome=rejected error=\"{}\"", rejected->operation, who.uid,
+                     rejected->error.message);
+        renderError(rejected->error, response.initResult());
+      } else {
+        continue;  // no stream is open: stray input and cancels are ignored
+      }
       if (!co_await sendFrame(channel, reply)) co_return;
     }
   }

@@ -29,10 +29,19 @@ struct CancelRequest {
   std::uint64_t requestId = 0;
 };
 
-using WorkerMessage = std::variant<ValidatedRequest, StreamInput, CancelRequest>;
+/// A well-formed request whose fields a Docker client got wrong (a name too long, an empty
+/// exec command): answered with the error, unlike a malformed frame, which closes the channel.
+struct RejectedRequest {
+  std::uint64_t id = 0;
+  std::string_view operation;  // audit name, from kOperations
+  Error error;
+};
+
+using WorkerMessage = std::variant<ValidatedRequest, StreamInput, CancelRequest, RejectedRequest>;
 
 /// Decodes one complete frame (as produced by ipc::FrameDecoder with the worker cap).
-/// Never throws: every Cap'n Proto exception becomes a BadRequest error.
+/// Never throws: every Cap'n Proto exception becomes an error, and any error returned
+/// means the frame is malformed and the channel must be closed.
 [[nodiscard]] Result<WorkerMessage> decodeWorkerMessage(kj::ArrayPtr<const capnp::word> frame);
 
 }  // namespace dockerbox::broker

@@ -25,19 +25,47 @@ class Handlers;
 /// mode differently, but every entry is still checked by policy.
 enum class Effect { ReadOnly, Mutating };
 
+using OpTag = ipc::wire::Request::Op::Which;
+
 struct OperationInfo {
-  std::string_view wireName;   // the member's name in ipc/dockerbox.capnp (Request.op)
+  OpTag tag;                   // the member of Request.op in ipc/dockerbox.capnp
+  std::string_view wireName;   // its name in the schema
   std::string_view auditName;  // stable name in the audit log and the policy file
   Effect effect;
 };
 
-/// Indexed like the Operation variant.
+/// Indexed like the Operation variant (request.hpp); a test checks both orders agree.
 inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOperations = {{
-    {"version", "system.version", Effect::ReadOnly},
-    {"info", "system.info", Effect::ReadOnly},
-    {"listContainers", "containers.list", Effect::ReadOnly},
-    {"listImages", "images.list", Effect::ReadOnly},
+    {OpTag::VERSION, "version", "system.version", Effect::ReadOnly},
+    {OpTag::INFO, "info", "system.info", Effect::ReadOnly},
+    {OpTag::LIST_CONTAINERS, "listContainers", "containers.list", Effect::ReadOnly},
+    {OpTag::LIST_IMAGES, "listImages", "images.list", Effect::ReadOnly},
+    {OpTag::CREATE_CONTAINER, "createContainer", "containers.create", Effect::Mutating},
+    {OpTag::INSPECT_CONTAINER, "inspectContainer", "containers.inspect", Effect::ReadOnly},
+    {OpTag::START_CONTAINER, "startContainer", "containers.start", Effect::Mutating},
+    {OpTag::STOP_CONTAINER, "stopContainer", "containers.stop", Effect::Mutating},
+    {OpTag::KILL_CONTAINER, "killContainer", "containers.kill", Effect::Mutating},
+    {OpTag::RESTART_CONTAINER, "restartContainer", "containers.restart", Effect::Mutating},
+    {OpTag::PAUSE_CONTAINER, "pauseContainer", "containers.pause", Effect::Mutating},
+    {OpTag::UNPAUSE_CONTAINER, "unpauseContainer", "containers.unpause", Effect::Mutating},
+    {OpTag::WAIT_CONTAINER, "waitContainer", "containers.wait", Effect::ReadOnly},
+    {OpTag::REMOVE_CONTAINER, "removeContainer", "containers.remove", Effect::Mutating},
+    {OpTag::RENAME_CONTAINER, "renameContainer", "containers.rename", Effect::Mutating},
+    {OpTag::CONTAINER_LOGS, "containerLogs", "containers.logs", Effect::ReadOnly},
+    {OpTag::ATTACH_CONTAINER, "attachContainer", "containers.attach", Effect::Mutating},
+    {OpTag::RESIZE_CONTAINER, "resizeContainer", "containers.resize", Effect::Mutating},
+    {OpTag::CREATE_EXEC, "createExec", "exec.create", Effect::Mutating},
+    {OpTag::START_EXEC, "startExec", "exec.start", Effect::Mutating},
+    {OpTag::INSPECT_EXEC, "inspectExec", "exec.inspect", Effect::ReadOnly},
+    {OpTag::RESIZE_EXEC, "resizeExec", "exec.resize", Effect::Mutating},
+    {OpTag::EVENTS, "events", "system.events", Effect::ReadOnly},
+    {OpTag::PULL_IMAGE, "pullImage", "images.pull", Effect::Mutating},
+    {OpTag::INSPECT_IMAGE, "inspectImage", "images.inspect", Effect::ReadOnly},
+    {OpTag::REMOVE_IMAGE, "removeImage", "images.remove", Effect::Mutating},
 }};
+
+/// The audit name of a wire tag, or "unknown" for a tag not in the table.
+[[nodiscard]] std::string_view operationName(OpTag tag);
 
 /// Runs one validated request for `who` and fills `out` with the reply. Every path that
 /// is not an explicit success fills an error reply (fail closed).

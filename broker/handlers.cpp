@@ -26,14 +26,14 @@ wire::ErrorKind toWire(ErrorKind kind) {
   return wire::ErrorKind::INTERNAL;
 }
 
-wire::ContainerState toWire(minibox::State state) {
+wire::ContainerState toWire(minibox::ContainerState state) {
   switch (state) {
-    case minibox::State::Created: return wire::ContainerState::CREATED;
-    case minibox::State::Running: return wire::ContainerState::RUNNING;
-    case minibox::State::Paused: return wire::ContainerState::PAUSED;
-    case minibox::State::Stopped: return wire::ContainerState::EXITED;
-    case minibox::State::Failed: return wire::ContainerState::DEAD;
-    case minibox::State::Orphaned: return wire::ContainerState::DEAD;
+    case minibox::ContainerState::Created: return wire::ContainerState::CREATED;
+    case minibox::ContainerState::Running: return wire::ContainerState::RUNNING;
+    case minibox::ContainerState::Paused: return wire::ContainerState::PAUSED;
+    case minibox::ContainerState::Stopped: return wire::ContainerState::EXITED;
+    case minibox::ContainerState::Failed: return wire::ContainerState::DEAD;
+    case minibox::ContainerState::Orphaned: return wire::ContainerState::DEAD;
   }
   return wire::ContainerState::DEAD;
 }
@@ -77,8 +77,8 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
   auto reply = out.initInfo();
   std::uint32_t running = 0, paused = 0, stopped = 0;
   for (const auto& c : *containers) {
-    if (c.state == minibox::State::Running) ++running;
-    else if (c.state == minibox::State::Paused) ++paused;
+    if (c.state == minibox::ContainerState::Running) ++running;
+    else if (c.state == minibox::ContainerState::Paused) ++paused;
     else ++stopped;
   }
   reply.setContainers(static_cast<std::uint32_t>(containers->size()));
@@ -103,11 +103,11 @@ asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity&, co
   if (!listed) co_return listed.error();
   std::vector<minibox::ContainerInfo> shown;
   for (auto& c : *listed) {
-    bool running = c.state == minibox::State::Running || c.state == minibox::State::Paused;
+    bool running = c.state == minibox::ContainerState::Running || c.state == minibox::ContainerState::Paused;
     if (op.all || running) shown.push_back(std::move(c));
   }
   // Docker lists newest first; miniboxd answers in arbitrary order.
-  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.createdAtNanos > b.createdAtNanos; });
+  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.createdAtUnixNanos > b.createdAtUnixNanos; });
   if (op.limit && shown.size() > *op.limit) shown.resize(*op.limit);
 
   auto list = out.initContainerList().initContainers(static_cast<unsigned>(shown.size()));
@@ -119,7 +119,7 @@ asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity&, co
     if (c.name) names.set(0, "/" + *c.name);
     item.setImage(c.image);
     item.setCommand(c.command);
-    item.setCreated(c.createdAtNanos / 1'000'000'000);
+    item.setCreated(c.createdAtUnixNanos / 1'000'000'000);
     item.setState(toWire(c.state));
     // miniboxd keeps no start/finish times or exit codes (protocol §7.5); the durable
     // state of the containers issue fills these in.
@@ -143,7 +143,7 @@ asio::awaitable<Result<void>> Handlers::handleListImages(const Identity&, const 
     auto item = images[i];
     item.setId(imageIdFromStoreName(storeName));
     auto tags = item.initRepoTags(1);
-    tags.set(0, minibox::dockerShortName(storeName));
+    tags.set(0, minibox::dockerNameFromStore(storeName));
   }
   co_return Result<void>{};
 }

@@ -8,6 +8,7 @@
 #include "broker/config.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
+#include "broker/minibox/image_ref.hpp"
 #include "broker/peer.hpp"
 #include "broker/request.hpp"
 #include "common/result.hpp"

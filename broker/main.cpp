@@ -62,13 +62,14 @@ int main(int argc, char** argv) {
   }
   for (const auto& line : describe(*config)) spdlog::info("setting {}", line);
 
+  ConnectionCounter counter(config->maxConnectionsPerUid);  // outlives io: see Server
   asio::io_context io;
   asio::signal_set children(io, SIGCHLD);
   asio::signal_set stop(io, SIGTERM, SIGINT);
   FrontendLauncher launcher(io, FrontendSpec{config->frontendPath, config->frontendUid, config->frontendGid,
                                              config->logLevel});
   Handlers handlers(io.get_executor(), *config, readHostFacts());
-  Server server(io, *config, handlers, launcher);
+  Server server(io, *config, handlers, launcher, counter);
 
   reapChildren(children, launcher);
   if (auto started = launcher.start(); !started) {

@@ -1,13 +1,78 @@
-// Owned, validated requests: what the broker works with after broker::decodeRequest has
-// checked a worker's frame. Nothing here holds a Cap'n Proto reader or an unchecked string.
+// Owned, validated requests: what the broker works with after broker::decodeWorkerMessage
+// has checked a worker's frame. Nothing here holds a Cap'n Proto reader or an unchecked
+// string: every text field below was length- and charset-checked by the decoder.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace dockerbox::broker {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+/// A container as the client named it (id, id prefix, or name). 1..256 printable bytes.
+struct ContainerRef {
+  std::string text;
+};
+
+enum class MountType { Bind, Volume, Tmpfs, Npipe, Cluster, Image };
+enum class MountAccess { ReadWrite, ReadOnly };
+
+struct MountSpec {
+  MountType type = MountType::Bind;
+  std::string source;  // host path, volume name, or empty
+  std::string target;  // absolute path in the container
+  MountAccess access = MountAccess::ReadWrite;
+  bool fromBinds = false;
+  std::string volumeDriver;
+  KeyValues volumeOptions;
+};
+
+struct PortSpec {
+  std::string containerPort, hostIp, hostPort;
+};
+
+/// HostConfig fields the broker acts on or the policy checks.
+struct HostSpec {
+  std::vector<MountSpec> mounts;
+  std::string networkMode;
+  bool privileged = false;
+  std::vector<std::string> capAdd, capDrop, devices, securityOpt, groupAdd;
+  std::string pidMode, ipcMode, utsMode, usernsMode, cgroupnsMode;
+  KeyValues sysctls;
+  std::string cgroupParent, runtime;
+  std::int64_t memory = 0;    // bytes; 0 = unset
+  std::int64_t nanoCpus = 0;  // 0 = unset
+  std::int64_t cpuShares = 0;
+  bool autoRemove = false;
+  std::string restartPolicy;
+  bool readonlyRootfs = false;
+  bool oomKillDisable = false;
+  bool hasDeviceRequests = false;
+  bool hasDeviceCgroupRules = false;
+  std::vector<PortSpec> portBindings;
+  bool publishAllPorts = false;
+  KeyValues tmpfs;
+  std::string volumeDriver;
+  std::vector<std::string> volumesFrom;
+};
+
+struct ContainerSpec {
+  std::string name;  // empty: generated
+  std::string image;
+  std::optional<std::vector<std::string>> cmd;         // nullopt: image default
+  std::optional<std::vector<std::string>> entrypoint;  // nullopt: image default
+  std::vector<std::string> env;                        // "K=V"; never logged
+  KeyValues labels;
+  std::string workingDir, user, hostname;
+  bool tty = false, openStdin = false, stdinOnce = false;
+  HostSpec host;
+};
 
 struct VersionOp {};
 struct InfoOp {};
@@ -18,8 +83,80 @@ struct ListContainersOp {
 struct ListImagesOp {
   bool all = false;
 };
+struct CreateContainerOp {
+  ContainerSpec spec;
+  std::vector<std::uint64_t> canonicalConfig;  // the validated ContainerConfig, re-serialized by us
+};
+struct InspectContainerOp { ContainerRef ref; };
+struct StartContainerOp { ContainerRef ref; };
+struct StopContainerOp {
+  ContainerRef ref;
+  std::optional<std::int32_t> timeoutSeconds;
+  std::optional<int> signal;  // parsed signal number
+};
+struct KillContainerOp {
+  ContainerRef ref;
+  int signal = 9;
+};
+struct RestartContainerOp {
+  ContainerRef ref;
+  std::optional<std::int32_t> timeoutSeconds;
+};
+struct PauseContainerOp { ContainerRef ref; };
+struct UnpauseContainerOp { ContainerRef ref; };
+enum class WaitCondition { NotRunning, NextExit, Removed };
+struct WaitContainerOp {
+  ContainerRef ref;
+  WaitCondition condition = WaitCondition::NotRunning;
+};
+struct RemoveContainerOp {
+  ContainerRef ref;
+  bool force = false;
+  bool volumes = false;
+};
+struct RenameContainerOp {
+  ContainerRef ref;
+  std::string newName;
+};
+struct ContainerLogsOp {
+  ContainerRef ref;
+  bool follow = false, stdoutWanted = true, stderrWanted = true, timestamps = false;
+  std::int64_t sinceNanos = 0, untilNanos = 0;
+  std::int64_t tail = -1;
+};
+struct AttachContainerOp {
+  ContainerRef ref;
+  bool stdinWanted = false, stdoutWanted = false, stderrWanted = false, logs = false, stream = false;
+};
+struct ResizeContainerOp { ContainerRef ref; std::uint16_t height = 0, width = 0; };
+struct CreateExecOp {
+  ContainerRef container;
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;
+  std::string workingDir, user;
+  bool tty = false, attachStdin = false, attachStdout = false, attachStderr = false, privileged = false;
+};
+struct StartExecOp {
+  std::string id;  // 64 lowercase hex
+  bool detach = false, tty = false;
+};
+struct InspectExecOp { std::string id; };
+struct ResizeExecOp { std::string id; std::uint16_t height = 0, width = 0; };
+struct EventsOp {
+  std::int64_t sinceNanos = 0, untilNanos = 0;
+  KeyValues filters;
+};
+struct PullImageOp { std::string ref; std::string tag; };
+struct InspectImageOp { std::string ref; };
+struct RemoveImageOp { std::string ref; bool force = false; };
 
-using Operation = std::variant<VersionOp, InfoOp, ListContainersOp, ListImagesOp>;
+/// Indexed like Request.op in ipc/dockerbox.capnp and kOperations in dispatch.hpp.
+using Operation =
+    std::variant<VersionOp, InfoOp, ListContainersOp, ListImagesOp, CreateContainerOp, InspectContainerOp,
+                 StartContainerOp, StopContainerOp, KillContainerOp, RestartContainerOp, PauseContainerOp,
+                 UnpauseContainerOp, WaitContainerOp, RemoveContainerOp, RenameContainerOp, ContainerLogsOp,
+                 AttachContainerOp, ResizeContainerOp, CreateExecOp, StartExecOp, InspectExecOp, ResizeExecOp,
+                 EventsOp, PullImageOp, InspectImageOp, RemoveImageOp>;
 
 struct ValidatedRequest {
   std::uint64_t id = 0;  // the worker's request id, used only to route the reply

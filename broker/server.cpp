@@ -16,8 +16,9 @@ namespace dockerbox::broker {
 namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 
-Server::Server(asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher)
-    : io_(io), config_(config), handlers_(handlers), launcher_(launcher), counter_(config.maxConnectionsPerUid) {}
+Server::Server(asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher,
+               ConnectionCounter& counter)
+    : io_(io), config_(config), handlers_(handlers), launcher_(launcher), counter_(counter) {}
 
 asio::awaitable<void> Server::acceptLoop(UniqueFd listener) {
   Local::acceptor acceptor(io_);

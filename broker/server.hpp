@@ -17,7 +17,10 @@ class Handlers;
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher);
+  /// `counter` must outlive `io`: coroutine frames destroyed with the io_context release
+  /// their connection slots.
+  Server(boost::asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher,
+         ConnectionCounter& counter);
 
   /// Accepts connections on `listener` until the io_context stops.
   boost::asio::awaitable<void> acceptLoop(UniqueFd listener);
@@ -29,7 +32,7 @@ class Server {
   const Config& config_;
   Handlers& handlers_;
   FrontendLauncher& launcher_;
-  ConnectionCounter counter_;
+  ConnectionCounter& counter_;
 };
 
 }  // namespace dockerbox::broker

@@ -45,3 +45,12 @@ inline Error fail(ErrorKind kind, std::string message, std::string context = {})
 const char* toString(ErrorKind kind);
 
 }  // namespace dockerbox
+
+/// Assigns the value of a Result expression to `lhs`, or returns its error from the
+/// enclosing function (which must return a Result or an Error-constructible type).
+#define DOCKERBOX_TRY_ASSIGN(lhs, expr)  \
+  do {                                   \
+    auto dockerboxTry_ = (expr);         \
+    if (!dockerboxTry_) return dockerboxTry_.error(); \
+    lhs = std::move(*dockerboxTry_);     \
+  } while (false)

@@ -36,7 +36,235 @@ struct Request {
     listContainers @2 :ListContainersRequest;  # GET /containers/json
     listImages @3 :ListImagesRequest;     # GET /images/json
     version @4 :VersionRequest;           # GET /version
+    createContainer @5 :ContainerConfig;  # POST /containers/create
+    inspectContainer @6 :ContainerRef;    # GET /containers/{id}/json
+    startContainer @7 :ContainerRef;      # POST /containers/{id}/start
+    stopContainer @8 :StopRequest;        # POST /containers/{id}/stop
+    killContainer @9 :KillRequest;        # POST /containers/{id}/kill
+    restartContainer @10 :StopRequest;    # POST /containers/{id}/restart
+    pauseContainer @11 :ContainerRef;     # POST /containers/{id}/pause
+    unpauseContainer @12 :ContainerRef;   # POST /containers/{id}/unpause
+    waitContainer @13 :WaitRequest;       # POST /containers/{id}/wait (streams: accepted, then the result)
+    removeContainer @14 :RemoveRequest;   # DELETE /containers/{id}
+    renameContainer @15 :RenameRequest;   # POST /containers/{id}/rename
+    containerLogs @16 :LogsRequest;       # GET /containers/{id}/logs (streams)
+    attachContainer @17 :AttachRequest;   # POST /containers/{id}/attach (streams both ways)
+    resizeContainer @18 :ResizeRequest;   # POST /containers/{id}/resize
+    createExec @19 :ExecConfig;           # POST /containers/{id}/exec
+    startExec @20 :StartExecRequest;      # POST /exec/{id}/start (streams both ways)
+    inspectExec @21 :ExecRef;             # GET /exec/{id}/json
+    resizeExec @22 :ResizeRequest;        # POST /exec/{id}/resize (ref is the exec id)
+    events @23 :EventsRequest;            # GET /events (streams)
+    pullImage @24 :ImageRef;              # POST /images/create?fromImage=
+    inspectImage @25 :ImageRef;           # GET /images/{name}/json
+    removeImage @26 :RemoveImageRequest;  # DELETE /images/{name}
   }
+}
+
+# A container as the client names it: full or prefix id, or name (with or without "/").
+# At most 256 bytes; the broker resolves it (and hides other users' containers).
+struct ContainerRef {
+  ref @0 :Text;
+}
+
+struct StopRequest {
+  ref @0 :Text;
+  timeoutSeconds @1 :Int32;  # ?t=; -1 = the container's default. Bound: -1..86400.
+  signal @2 :Text;           # ?signal= (stop only); empty = default. At most 32 bytes.
+}
+
+struct KillRequest {
+  ref @0 :Text;
+  signal @1 :Text;           # "KILL", "SIGTERM", "9", ...; empty = SIGKILL. At most 32 bytes.
+}
+
+enum WaitCondition {
+  notRunning @0;
+  nextExit @1;
+  removed @2;
+}
+
+struct WaitRequest {
+  ref @0 :Text;
+  condition @1 :WaitCondition;
+}
+
+struct RemoveRequest {
+  ref @0 :Text;
+  force @1 :Bool;    # stop a running container first
+  volumes @2 :Bool;  # ?v= (anonymous volumes; miniboxd has none)
+}
+
+struct RenameRequest {
+  ref @0 :Text;
+  newName @1 :Text;  # Docker's name rules, checked by the broker
+}
+
+struct LogsRequest {
+  ref @0 :Text;
+  follow @1 :Bool;
+  stdout @2 :Bool;
+  stderr @3 :Bool;
+  sinceNanos @4 :Int64;   # unix nanoseconds; 0 = from the start
+  untilNanos @5 :Int64;   # unix nanoseconds; 0 = no end
+  tail @6 :Int64;         # lines from the end; -1 = all. Bound: -1..10^9.
+  timestamps @7 :Bool;    # the frontend renders them from StreamChunk.timeNanos
+}
+
+struct AttachRequest {
+  ref @0 :Text;
+  stdin @1 :Bool;
+  stdout @2 :Bool;
+  stderr @3 :Bool;
+  logs @4 :Bool;     # replay captured output first
+  stream @5 :Bool;   # keep streaming live output
+}
+
+struct ResizeRequest {
+  ref @0 :Text;
+  height @1 :UInt16;
+  width @2 :UInt16;
+}
+
+struct ExecConfig {
+  container @0 :Text;         # container ref
+  cmd @1 :List(Text);         # at least one element; at most 4096 elements
+  env @2 :List(Text);         # "K=V"
+  workingDir @3 :Text;
+  user @4 :Text;
+  tty @5 :Bool;
+  attachStdin @6 :Bool;
+  attachStdout @7 :Bool;
+  attachStderr @8 :Bool;
+  privileged @9 :Bool;
+  detachKeys @10 :Text;
+}
+
+struct ExecRef {
+  id @0 :Text;                # 64 hex exec id
+}
+
+struct StartExecRequest {
+  id @0 :Text;                # 64 hex exec id
+  detach @1 :Bool;
+  tty @2 :Bool;
+}
+
+struct EventsRequest {
+  sinceNanos @0 :Int64;       # 0 = only new events
+  untilNanos @1 :Int64;       # 0 = no end; the stream ends at this time
+  filters @2 :List(FilterTerm);
+}
+
+struct FilterTerm {
+  key @0 :Text;               # "type", "event", "container", "image", "label", ...
+  value @1 :Text;
+}
+
+struct ImageRef {
+  ref @0 :Text;               # as the client wrote it: "alpine", "alpine:3.19", "docker.io/library/alpine"
+  tag @1 :Text;               # separate ?tag= of /images/create; empty = none
+}
+
+struct RemoveImageRequest {
+  ref @0 :Text;
+  force @1 :Bool;
+  noPrune @2 :Bool;
+}
+
+# The container configuration of POST /containers/create, typed. The frontend fills it
+# from the client's JSON (keys matched case-insensitively like dockerd's Go decoder,
+# duplicate keys refused); the broker validates it, policy checks it, and the broker keeps
+# it (serialized) as the container's create config for inspect and restart.
+struct ContainerConfig {
+  name @0 :Text;                 # ?name=; empty = generated
+  image @1 :Text;
+  cmd @2 :List(Text);
+  hasCmd @3 :Bool;               # false: Cmd was null/absent (image default)
+  entrypoint @4 :List(Text);
+  hasEntrypoint @5 :Bool;
+  env @6 :List(Text);            # "K=V"; values never logged or audited
+  labels @7 :List(KeyValue);
+  workingDir @8 :Text;
+  user @9 :Text;
+  tty @10 :Bool;
+  openStdin @11 :Bool;
+  stdinOnce @12 :Bool;
+  attachStdin @13 :Bool;
+  attachStdout @14 :Bool;
+  attachStderr @15 :Bool;
+  hostname @16 :Text;
+  domainname @17 :Text;
+  exposedPorts @18 :List(Text);  # "80/tcp"
+  stopSignal @19 :Text;
+  stopTimeout @20 :Int32;        # -1 = unset
+  host @21 :HostConfig;
+}
+
+enum MountType {
+  bind @0;
+  volume @1;
+  tmpfs @2;
+  npipe @3;
+  cluster @4;
+  image @5;
+}
+
+struct Mount {
+  type @0 :MountType;
+  source @1 :Text;          # host path (bind), volume name (volume), empty (tmpfs)
+  target @2 :Text;          # absolute path in the container
+  readOnly @3 :Bool;
+  fromBinds @4 :Bool;       # true: parsed from a HostConfig.Binds string
+  volumeDriver @5 :Text;
+  volumeOptions @6 :List(KeyValue);  # DriverConfig.Options (may bind: type=none,o=bind,device=...)
+  propagation @7 :Text;
+}
+
+struct PortBinding {
+  containerPort @0 :Text;   # "80/tcp"
+  hostIp @1 :Text;
+  hostPort @2 :Text;
+}
+
+struct HostConfig {
+  mounts @0 :List(Mount);        # Binds and Mounts, both typed here
+  networkMode @1 :Text;          # "default", "bridge", "host", "none", "container:<x>", name
+  privileged @2 :Bool;
+  capAdd @3 :List(Text);
+  capDrop @4 :List(Text);
+  devices @5 :List(Text);        # PathOnHost of each device mapping
+  securityOpt @6 :List(Text);
+  pidMode @7 :Text;
+  ipcMode @8 :Text;
+  utsMode @9 :Text;
+  usernsMode @10 :Text;
+  cgroupnsMode @11 :Text;
+  sysctls @12 :List(KeyValue);
+  cgroupParent @13 :Text;
+  runtime @14 :Text;
+  memory @15 :Int64;             # bytes; 0 = unset
+  nanoCpus @16 :Int64;           # 10^-9 CPUs; 0 = unset
+  cpuShares @17 :Int64;
+  autoRemove @18 :Bool;
+  restartPolicy @19 :Text;       # "", "no", "always", "unless-stopped", "on-failure"
+  restartMaxRetries @20 :Int32;
+  readonlyRootfs @21 :Bool;
+  groupAdd @22 :List(Text);
+  oomKillDisable @23 :Bool;
+  hasDeviceRequests @24 :Bool;
+  hasDeviceCgroupRules @25 :Bool;
+  portBindings @26 :List(PortBinding);
+  publishAllPorts @27 :Bool;
+  tmpfs @28 :List(KeyValue);
+  volumeDriver @29 :Text;
+  volumesFrom @30 :List(Text);
+  extraHosts @31 :List(Text);
+  dns @32 :List(Text);
+  pidsLimit @33 :Int64;
+  shmSize @34 :Int64;
+  consoleHeight @35 :UInt16;
+  consoleWidth @36 :UInt16;
 }
 
 struct VersionRequest {}
@@ -59,7 +287,19 @@ struct BrokerMessage {
   union {
     response @0 :Response;    # the final answer to a request (exactly one per request)
     streamOutput @1 :StreamChunk;  # data for a streaming request, before its response
+    accepted @2 :UInt64;      # the request (by id) is valid and has begun: the frontend may
+                              # send its response head (wait, logs, attach, exec, events)
+    event @3 :Event;          # one event of an events stream
   }
+}
+
+struct Event {
+  requestId @0 :UInt64;
+  type @1 :Text;              # "container", "image", ...
+  action @2 :Text;            # "create", "start", "die", ...
+  actorId @3 :Text;
+  attributes @4 :List(KeyValue);
+  timeNanos @5 :Int64;
 }
 
 struct Response {
@@ -71,7 +311,54 @@ struct Response {
     containerList @3 :ContainerListReply;
     imageList @4 :ImageListReply;
     version @5 :VersionReply;
+    ok @6 :Void;                          # start, stop, kill, restart, pause, ... done
+    containerCreated @7 :ContainerCreatedReply;
+    containerInspect @8 :ContainerInspectReply;
+    waitResult @9 :WaitResultReply;
+    execCreated @10 :Text;                # the new exec's 64 hex id
+    execInspect @11 :ExecInspectReply;
+    imageInspect @12 :ImageSummary;
+    imagePulled @13 :ImagePulledReply;
+    imageRemoved @14 :List(Text);         # untagged references
+    streamEnded @15 :Void;                # a stream (logs, attach, exec, events) ended normally
   }
+}
+
+struct ContainerCreatedReply {
+  id @0 :Text;                 # 64 hex
+  warnings @1 :List(Text);
+}
+
+struct ContainerInspectReply {
+  summary @0 :ContainerSummary;
+  config @1 :ContainerConfig;  # as created
+  pid @2 :Int32;               # host pid while running, else 0
+  oomKilled @3 :Bool;
+  error @4 :Text;
+  restartCount @5 :Int32;
+  path @6 :Text;               # the program actually run
+  args @7 :List(Text);
+  miniboxId @8 :Text;          # the current miniboxd id (16 hex), empty when not running
+}
+
+struct WaitResultReply {
+  statusCode @0 :Int64;
+  error @1 :Text;              # empty: none
+}
+
+struct ExecInspectReply {
+  id @0 :Text;
+  containerId @1 :Text;
+  running @2 :Bool;
+  exitCode @3 :Int32;
+  hasExitCode @4 :Bool;
+  pid @5 :Int32;
+  config @6 :ExecConfig;
+}
+
+struct ImagePulledReply {
+  reference @0 :Text;          # normalised, e.g. docker.io/library/alpine:latest
+  alreadyPresent @1 :Bool;
 }
 
 enum ErrorKind {
@@ -141,6 +428,8 @@ struct ContainerSummary {
   exitCode @9 :Int32;      # Docker convention (128+N for signal N); valid when exited
   hasExitCode @10 :Bool;   # false where miniboxd did not report one
   labels @11 :List(KeyValue);
+  networkMode @12 :Text;   # HostConfig.NetworkMode as created
+  tty @13 :Bool;
 }
 
 struct ContainerListReply {
@@ -173,4 +462,5 @@ struct StreamChunk {
   kind @1 :StreamKind;
   data @2 :Data;          # at most 64 KiB per chunk
   end @3 :Bool;           # no more chunks of this kind follow (stdin: client half-closed)
+  timeNanos @4 :Int64;    # when the output was captured (logs); 0 when unknown
 }

@@ -4,6 +4,7 @@
 #include "broker/channel.hpp"
 
 #include "broker/handlers.hpp"
+#include "common/unique_fd.hpp"
 #include "ipc/dockerbox.capnp.h"
 #include "ipc/framing.hpp"
 #include "ipc/limits.hpp"
@@ -34,7 +35,7 @@ class ChannelTest : public ::testing::Test {
   }
 
   // Starts serveWorker on one end of a socketpair; returns the "worker" end.
-  UniqueFd open() {
+  UniqueFd openChannel() {
     int pair[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
     EXPECT_TRUE(counter_.tryAcquire(1000));
@@ -71,9 +72,11 @@ class ChannelTest : public ::testing::Test {
     return {};
   }
 
-  asio::io_context io_;
+  // Destroyed in reverse: pending coroutine frames (destroyed with io_) still release
+  // their slot in counter_, so it must outlive io_.
   Config config_;
   ConnectionCounter counter_{8};
+  asio::io_context io_;
   std::unique_ptr<Handlers> handlers_;
 };
 
@@ -86,7 +89,7 @@ std::vector<std::byte> infoRequest(uint64_t id) {
 }
 
 TEST_F(ChannelTest, AnswersWithUnavailableNamingTheMiniboxSocket) {
-  auto worker = open();
+  auto worker = openChannel();
   send(worker, infoRequest(42));
   auto bytes = readReply(worker);
   ASSERT_FALSE(bytes.empty());
@@ -102,8 +105,8 @@ TEST_F(ChannelTest, AnswersWithUnavailableNamingTheMiniboxSocket) {
 }
 
 TEST_F(ChannelTest, OversizedFrameClosesTheChannelOnly) {
-  auto hostile = open();
-  auto honest = open();
+  auto hostile = openChannel();
+  auto honest = openChannel();
   std::vector<std::byte> prefix(8);
   uint32_t zero = 0, words = 1u << 26;
   std::memcpy(prefix.data(), &zero, 4);
@@ -115,7 +118,7 @@ TEST_F(ChannelTest, OversizedFrameClosesTheChannelOnly) {
 }
 
 TEST_F(ChannelTest, GarbageClosesTheChannel) {
-  auto hostile = open();
+  auto hostile = openChannel();
   std::vector<std::byte> garbage(64, std::byte{0xff});
   send(hostile, garbage);
   EXPECT_TRUE(readReply(hostile).empty());
@@ -123,7 +126,7 @@ TEST_F(ChannelTest, GarbageClosesTheChannel) {
 
 TEST_F(ChannelTest, ClosedChannelReleasesTheConnectionSlot) {
   {
-    auto worker = open();
+    auto worker = openChannel();
     EXPECT_EQ(counter_.count(1000), 1u);
   }
   io_.run_for(std::chrono::milliseconds(50));

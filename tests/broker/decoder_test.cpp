@@ -8,6 +8,7 @@
 #include "ipc/limits.hpp"
 
 #include <capnp/any.h>
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
 #include <capnp/schema.h>
 #include <gtest/gtest.h>
@@ -72,7 +73,7 @@ TEST(Decoder, RefusesUnknownOperationTag) {
   auto req = message.initRoot<wire::WorkerMessage>().initRequest();
   req.initOp().initInfo();
   auto opSchema = capnp::Schema::from<wire::Request::Op>().getProto().getStruct();
-  poke16(capnp::AnyStruct::Builder(req), opSchema.getDiscriminantOffset(), 0x7fff);
+  poke16(capnp::AnyStruct::Builder(kj::mv(req)), opSchema.getDiscriminantOffset(), 0x7fff);
   auto decoded = decodeBytes(frameOf(message));
   ASSERT_FALSE(decoded);
   EXPECT_EQ(decoded.error().kind, ErrorKind::BadRequest);
@@ -83,7 +84,7 @@ TEST(Decoder, RefusesUnknownMessageTag) {
   auto root = message.initRoot<wire::WorkerMessage>();
   root.setCancel(1);
   auto schema = capnp::Schema::from<wire::WorkerMessage>().getProto().getStruct();
-  poke16(capnp::AnyStruct::Builder(root), schema.getDiscriminantOffset(), 9);
+  poke16(capnp::AnyStruct::Builder(kj::mv(root)), schema.getDiscriminantOffset(), 9);
   EXPECT_FALSE(decodeBytes(frameOf(message)));
 }
 
@@ -92,7 +93,7 @@ TEST(Decoder, RefusesOutOfRangeEnum) {
   auto chunk = message.initRoot<wire::WorkerMessage>().initStreamInput();
   chunk.setKind(wire::StreamKind::STDIN);
   auto kindField = capnp::Schema::from<wire::StreamChunk>().getFieldByName("kind");
-  poke16(capnp::AnyStruct::Builder(chunk), kindField.getProto().getSlot().getOffset(), 77);
+  poke16(capnp::AnyStruct::Builder(kj::mv(chunk)), kindField.getProto().getSlot().getOffset(), 77);
   EXPECT_FALSE(decodeBytes(frameOf(message)));
 }
 
@@ -157,6 +158,34 @@ TEST(DispatchTable, CoversEveryMemberOfTheRequestUnion) {
   for (const auto& info : kOperations) entries.insert(std::string(info.wireName));
   EXPECT_EQ(members, entries);
   EXPECT_EQ(members.size(), kOperations.size());
+}
+
+// Each wire member decodes to the variant alternative at its table index (or, when its
+// empty fields are refused, is reported under the same operation name).
+TEST(DispatchTable, WireTagsDecodeToTheirTableEntries) {
+  for (std::size_t i = 0; i < kOperations.size(); ++i) {
+    const auto& info = kOperations[i];
+    capnp::MallocMessageBuilder message;
+    auto req = message.initRoot<wire::WorkerMessage>().initRequest();
+    req.setId(i);
+    auto op = capnp::toDynamic(req.initOp());
+    auto field = op.getSchema().getFieldByName(std::string(info.wireName));
+    if (field.getType().isStruct()) {
+      op.init(field);
+    } else {
+      op.set(field, capnp::DynamicValue::Reader(nullptr));
+    }
+    ASSERT_EQ(req.getOp().which(), info.tag) << info.wireName;
+    auto decoded = decodeBytes(frameOf(message));
+    ASSERT_TRUE(decoded) << info.wireName << ": " << decoded.error().context;
+    if (auto* v = std::get_if<ValidatedRequest>(&*decoded)) {
+      EXPECT_EQ(v->op.index(), i) << info.wireName;
+    } else {
+      auto* r = std::get_if<RejectedRequest>(&*decoded);
+      ASSERT_NE(r, nullptr) << info.wireName;
+      EXPECT_EQ(r->operation, info.auditName);
+    }
+  }
 }
 
 TEST(DispatchTable, AuditNamesAreUnique) {
