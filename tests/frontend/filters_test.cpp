@@ -1,0 +1,93 @@
+#include "frontend/filters.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dockerbox::frontend {
+namespace {
+
+TEST(Filters, ParsesMapAndListForms) {
+  auto map = parseFilters(R"({"label":{"app=x":true},"status":{"running":true,"paused":false}})");
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->at("label"), std::vector<std::string>{"app=x"});
+  EXPECT_EQ(map->at("status").size(), 2u);  // Go keeps keys whatever their boolean
+  auto list = parseFilters(R"({"label":["com.docker.compose.project=proj","a"]})");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->at("label").size(), 2u);
+  EXPECT_TRUE(parseFilters("")->empty());
+  EXPECT_TRUE(parseFilters("{}")->empty());
+}
+
+TEST(Filters, RefusesMalformedJson) {
+  for (const char* text : {"{", "[]", "\"x\"", R"({"a":1})", R"({"a":{"b":1}})",
+                           R"({"a":[1]})", R"({"a":"b"})", "null", "{\"a\":[\"b\"]} x"}) {
+    auto parsed = parseFilters(text);
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_EQ(parsed.error().kind, ErrorKind::BadRequest);
+    EXPECT_EQ(parsed.error().message, "invalid filter");
+  }
+}
+
+TEST(Filters, SimplePatternsFollowRegexSemanticsForTheSubset) {
+  EXPECT_EQ(matchSimplePattern("web", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("web", "/myweb1"), true);
+  EXPECT_EQ(matchSimplePattern("^/web$", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("^/web$", "/web2"), false);
+  EXPECT_EQ(matchSimplePattern("^/w", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("b$", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("w.b", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("", "/web"), true);
+  EXPECT_EQ(matchSimplePattern("abc", "ab"), false);
+  EXPECT_FALSE(matchSimplePattern("(a+)+$", "aaaa").has_value());
+  EXPECT_FALSE(matchSimplePattern("a*", "a").has_value());
+  EXPECT_FALSE(matchSimplePattern("^^a", "a").has_value());
+}
+
+struct Item {
+  std::string id;
+  std::vector<std::string> names;
+  ContainerState state;
+  std::optional<std::int32_t> exitCode;
+  std::vector<std::pair<std::string, std::string>> labels;
+  ContainerFacts facts() const { return {id, &names, state, exitCode, &labels}; }
+};
+
+TEST(ContainerFilter, AppliesIdNameStatusLabelAndExited) {
+  Item web{"abc123", {"/web"}, ContainerState::Running, std::nullopt, {{"app", "x"}, {"tier", "front"}}};
+  Item job{"def456", {"/job"}, ContainerState::Exited, 3, {{"app", "y"}}};
+  auto matches = [&](const char* json, const Item& item) {
+    auto args = parseFilters(json);
+    EXPECT_TRUE(args) << json;
+    auto filter = ContainerFilter::make(*args);
+    EXPECT_TRUE(filter) << json;
+    return filter && filter->matches(item.facts());
+  };
+  EXPECT_TRUE(matches(R"({"id":["abc"]})", web));
+  EXPECT_FALSE(matches(R"({"id":["abc"]})", job));
+  EXPECT_TRUE(matches(R"({"name":{"web":true}})", web));
+  EXPECT_TRUE(matches(R"({"status":["running","paused"]})", web));
+  EXPECT_FALSE(matches(R"({"status":["running"]})", job));
+  EXPECT_TRUE(matches(R"({"label":["app=x","tier"]})", web));
+  EXPECT_FALSE(matches(R"({"label":["app=x","missing"]})", web));
+  EXPECT_FALSE(matches(R"({"label":["app"]})", Item{"1", {"/n"}, ContainerState::Running, {}, {}}));
+  EXPECT_TRUE(matches(R"({"exited":["3"]})", job));
+  EXPECT_FALSE(matches(R"({"exited":["0"]})", job));
+  EXPECT_FALSE(matches(R"({"exited":["3"]})", web));
+  EXPECT_TRUE(matches(R"({"label":{"app=y":true},"status":{"exited":true}})", job));
+  EXPECT_TRUE(matches(R"({})", job));
+}
+
+TEST(ContainerFilter, RefusesWhatItCannotApply) {
+  auto refused = [](const char* json) {
+    auto filter = ContainerFilter::make(*parseFilters(json));
+    EXPECT_FALSE(filter) << json;
+    return filter ? std::string() : filter.error().message;
+  };
+  EXPECT_EQ(refused(R"({"status":["sleeping"]})"), "invalid filter 'status=sleeping'");
+  EXPECT_EQ(refused(R"({"exited":["x"]})"), "invalid filter 'exited=x'");
+  EXPECT_EQ(refused(R"({"volume":["v"]})"), "filter volume is not supported yet");
+  EXPECT_EQ(refused(R"({"bogus":["v"]})"), "invalid filter 'bogus'");
+  EXPECT_NE(refused(R"j({"name":["(a|b)"]})j").find("only literal patterns"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockerbox::frontend
