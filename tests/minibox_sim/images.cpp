@@ -1,6 +1,8 @@
 // minibox-sim: image references and store. Input: image strings from test clients.
 #include "tests/minibox_sim/images.hpp"
 
+#include <algorithm>
+
 namespace dockerbox::sim {
 
 std::string ImageRef::cacheName() const {
@@ -69,7 +71,7 @@ ImageStore::ImageStore(std::vector<std::string> registry, std::vector<std::strin
 std::vector<std::string> ImageStore::listNames() const {
   std::vector<std::string> out;
   for (const auto& key : local_) {
-    auto colon = key.rfind(':');
+    auto colon = std::min(key.rfind(':'), key.size());
     std::string repo = key.substr(0, colon);
     for (auto& c : repo) {
       if (c == '_') c = '/';

@@ -66,16 +66,18 @@ void writeError(const std::string& prefix, int err) {
   ::_exit(127);
 }
 
+/// The child starts with every signal blocked (see spawnProcess), so the simulator's Asio
+/// signal handlers can never run in it. Defaults first, then unblock.
 void resetSignals() {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   // SIGPIPE is ignored in the simulator and an ignored disposition survives execve.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // EINVAL for 32/33
   }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
 /// Marks every fd above 2 close-on-exec (the simulator's Asio sockets are not CLOEXEC, and a
@@ -167,10 +169,17 @@ Result<pid_t> spawnProcess(const SpawnSpec& spec) {
   UniqueFd statusRead(fds[0]);
   UniqueFd statusWrite(fds[1]);
   pid_t parent = getpid();
+  // Block every signal across fork(): a signal landing in the child before it has reset
+  // its handlers would run the simulator's Asio handler there (and write to its pipe).
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &previous);
   auto forked = DOCKERBOX_SYSCALL(::fork(), "fork");
+  if (forked && *forked == 0) childMain(spec, p, statusWrite.get(), parent);
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
   if (!forked) return fail(ErrorKind::Internal, forked.error().context);
   pid_t pid = *forked;
-  if (pid == 0) childMain(spec, p, statusWrite.get(), parent);
   statusWrite.reset();
 
   // The child either execs (EOF here, the pipe is CLOEXEC) or reports a failed setup step.
