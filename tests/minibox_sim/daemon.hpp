@@ -136,11 +136,11 @@ class Daemon {
 
   /// Streams a pipe (or pty master) to the client as ContainerOutput chunks of at most
   /// 4096 bytes until EOF. Keeps draining after the client has gone, so the producer is
-  /// never left blocked. `log` (optional) receives a copy; `beforeFirst` runs once before
+  /// never left blocked. `log` (optional) receives a copy; `afterFirst` runs once after
   /// the first chunk is sent. Backpressure: the next read waits for the previous write.
   asio::awaitable<void> pump(Session& s, asio::posix::stream_descriptor& pipe,
                              std::string_view stream, std::string* log,
-                             std::function<asio::awaitable<void>()> beforeFirst,
+                             std::function<asio::awaitable<void>()> afterFirst,
                              const std::shared_ptr<bool>& forceDrain);
 
   [[nodiscard]] std::string newContainerId();

@@ -219,17 +219,17 @@ asio::awaitable<void> Daemon::runEphemeral(Session& s, std::shared_ptr<Container
 
 asio::awaitable<void> Daemon::pump(Session& s, asio::posix::stream_descriptor& pipe,
                                    std::string_view stream, std::string* log,
-                                   std::function<asio::awaitable<void>()> beforeFirst,
+                                   std::function<asio::awaitable<void>()> afterFirst,
                                    const std::shared_ptr<bool>& forceDrain) {
   std::array<char, kOutputChunkBytes> buf{};
   bool clientAlive = s.alive();
   auto deliver = [&](std::size_t n) -> asio::awaitable<void> {
     if (log && log->size() < kMaxLogBytes) log->append(buf.data(), std::min(n, kMaxLogBytes - log->size()));
-    if (beforeFirst) {
-      auto first = std::exchange(beforeFirst, nullptr);
+    if (clientAlive) clientAlive = co_await s.send(containerOutput(stream, {buf.data(), n}));
+    if (afterFirst) {
+      auto first = std::exchange(afterFirst, nullptr);
       co_await first();
     }
-    if (clientAlive) clientAlive = co_await s.send(containerOutput(stream, {buf.data(), n}));
   };
   for (;;) {
     auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), kUseTuple);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <regex>
 
 namespace dockerbox::sim::test {
@@ -350,6 +351,79 @@ TEST_F(SimTest, LogsReplayRunningEphemeralAndAreEmptyForDetached) {
             "container not found: " + out.id);
 }
 
+TEST_F(SimTest, SlowReaderBlocksTheProducerAndLosesNothing) {
+  Client run(sim_.socketPath());
+  Client control(sim_.socketPath());
+  constexpr std::size_t kBytes = 2'000'000;  // far more than pipe and socket buffers hold
+  run.send(runRequest({"/usr/bin/head", "-c", std::to_string(kBytes), "/dev/zero"}, true));
+  json::object created = run.read();
+  ASSERT_EQ(typeOf(created), "ContainerCreated");
+  json::object info = findContainer(control, std::string(created["id"].as_string()));
+  ASSERT_TRUE(info["pid"].is_int64());
+  // While nobody reads, the container must end up blocked writing its pipe: the simulator
+  // does not buffer without limit.
+  std::string wchanPath = "/proc/" + std::to_string(info["pid"].as_int64()) + "/wchan";
+  bool blocked = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !blocked && std::chrono::steady_clock::now() < deadline;) {
+    std::ifstream wchan(wchanPath);
+    std::string where;
+    wchan >> where;
+    blocked = where.find("pipe_write") != std::string::npos;
+    if (!blocked) control.hasLine(10ms);  // a bounded pause between polls
+  }
+  EXPECT_TRUE(blocked) << "the producer never blocked";
+  RunOutcome out = finishRun(run);
+  EXPECT_EQ(out.output.size(), kBytes);
+  EXPECT_LE(out.largestChunk, 4096U);
+  EXPECT_EQ(out.exitCode, 0);
+}
+
+TEST_F(SimTest, EphemeralContainerOutlivesItsClientAndIsForgottenAtExit) {
+  Client control(sim_.socketPath());
+  std::string id;
+  {
+    Client run(sim_.socketPath());
+    run.send(runRequest({"/bin/sh", "-c", "echo ready; exec /bin/sleep 30"}, true, "eph"));
+    id = awaitOutput(run, "ready\n").id;
+  }  // the client goes away mid-stream
+  EXPECT_EQ(findContainer(control, id)["state"], "Running");
+  EXPECT_EQ(typeOf(control.request({{"type", "Stop"}, {"id", "eph"}})), "Success");
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) gone = findContainer(control, id).empty();
+  EXPECT_TRUE(gone);
+  EXPECT_EQ(typeOf(control.request(runRequest({"/bin/true"}, false, "eph"))),
+            "ContainerCreated");  // the name was freed
+}
+
+TEST_F(SimTest, PausedContainersCanBeRemoved) {
+  Client c(sim_.socketPath());
+  std::string id = startDetached(c, {"/bin/sleep", "30"});
+  EXPECT_EQ(typeOf(c.request({{"type", "PauseContainer"}, {"id", id}})), "ContainerPaused");
+  EXPECT_EQ(messageOf(c.request({{"type", "Remove"}, {"id", id}})), "container " + id + " removed");
+  EXPECT_TRUE(findContainer(c, id).empty());
+}
+
+TEST_F(SimTest, ExecWithTtyUsesAPseudoTerminal) {
+  Client c(sim_.socketPath());
+  std::string id = startDetached(c, {"/bin/sleep", "30"});
+  c.send({{"type", "Exec"}, {"container_id", id}, {"cmd", json::array{"/bin/sh", "-c",
+                                                                       "echo hi; test -t 1"}},
+          {"tty", true}});
+  EXPECT_EQ(typeOf(c.read()), "ExecStarted");
+  RunOutcome out = finishRun(c);
+  EXPECT_EQ(out.output, "hi\r\n");
+  EXPECT_TRUE(out.allStdout);
+  EXPECT_EQ(out.exitCode, 0);
+}
+
+TEST_F(SimTest, InvalidUtf8IsAnsweredInHeadMode) {
+  Client c(sim_.socketPath());
+  c.sendRaw("{\"type\":\"Stop\",\"id\":\"\xff\"}\n");
+  EXPECT_EQ(messageOf(c.read()).rfind("invalid UTF-8 in request: ", 0), 0U);
+  EXPECT_EQ(typeOf(c.request({{"type", "List"}})), "ContainerList");
+}
+
 TEST_F(SimTest, ImagesPullListRemoveAndAutoPull) {
   Client c(sim_.socketPath());
   EXPECT_EQ(messageOf(c.request({{"type", "Pull"}, {"image", "library/nginx"}})),
@@ -433,6 +507,23 @@ TEST(SimModeTest, V019RefusesHeadOnlyRequestsAndPolicy) {
   EXPECT_EQ(finishRun(c).exitCode, 0);
 }
 
+TEST(SimModeTest, V019ClosesOnInvalidUtf8) {
+  SimProcess sim({"--mode", "v0.19"});
+  Client c(sim.socketPath());
+  c.sendRaw("{\"type\":\"Stop\",\"id\":\"\xff\"}\n");
+  EXPECT_TRUE(c.readsEof());
+}
+
+TEST(SimModeTest, ExecStartedMayFollowTheFirstOutput) {
+  SimProcess sim({"--exec-started", "late"});
+  Client c(sim.socketPath());
+  std::string id = startDetached(c, {"/bin/sleep", "30"});
+  c.send({{"type", "Exec"}, {"container_id", id}, {"cmd", json::array{"/bin/echo", "x"}}});
+  EXPECT_EQ(typeOf(c.read()), "ContainerOutput");
+  EXPECT_EQ(typeOf(c.read()), "ExecStarted");
+  EXPECT_EQ(typeOf(c.read()), "ContainerStopped");
+}
+
 TEST(SimModeTest, HeadAllowsMountsOnlyWhenConfigured) {
   SimProcess sim({"--allow-bind-mounts"});
   Client c(sim.socketPath());
@@ -464,7 +555,7 @@ TEST(SimModeTest, PeerGateClosesNonRootClientsWithoutAByte) {
     if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
     Client nobody(sim.socketPath());
     if (!nobody.connected()) ::_exit(4);
-    nobody.sendRaw("{\"type\":\"List\"}\n");
+    nobody.trySendRaw("{\"type\":\"List\"}\n");  // EPIPE if already closed: fine
     ::_exit(nobody.readsEof() ? 0 : 5);
   }
   int status = 0;

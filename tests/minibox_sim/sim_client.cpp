@@ -95,6 +95,11 @@ void Client::sendRaw(std::string_view bytes) {
   }
 }
 
+bool Client::trySendRaw(std::string_view bytes) {
+  return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                         static_cast<ssize_t>(bytes.size());
+}
+
 void Client::send(const json::object& request) { sendRaw(json::serialize(request) + "\n"); }
 
 void Client::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }

@@ -54,6 +54,8 @@ class Client {
 
   [[nodiscard]] bool connected() const { return fd_ >= 0; }
   void sendRaw(std::string_view bytes);
+  /// As sendRaw, but a failure (the peer already closed) is not a test failure.
+  bool trySendRaw(std::string_view bytes);
   void send(const json::object& request);
   void shutdownWrite();
   /// One reply line as text (without '\n'); nullopt on EOF or timeout.
