@@ -114,8 +114,11 @@ class Daemon {
   asio::awaitable<void> handleLogs(Session& s, const json::object& r);
   asio::awaitable<void> runEphemeral(Session& s, std::shared_ptr<Container> c, SpawnSpec spec);
   asio::awaitable<void> runDetached(Session& s, std::shared_ptr<Container> c, SpawnSpec spec);
-  [[nodiscard]] Result<void> startContainer(const std::shared_ptr<Container>& c,
-                                            const SpawnSpec& spec);
+  /// Forks and waits (asynchronously: other connections keep being served) until the
+  /// child has exec'd or reported a setup failure. The pid is registered with the reaper
+  /// from the moment of the fork, so a quick exit is never missed.
+  asio::awaitable<Result<pid_t>> spawn(SpawnSpec spec);
+  asio::awaitable<Result<void>> startContainer(std::shared_ptr<Container> c, SpawnSpec spec);
   void onContainerExit(const std::shared_ptr<Container>& c, pid_t pid, int waitStatus);
   void signalContainer(const Container& c, int sig) const;
 

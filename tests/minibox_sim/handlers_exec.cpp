@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 
 namespace dockerbox::sim {
@@ -112,8 +113,8 @@ asio::awaitable<void> Daemon::handleExec(Session& s, const json::object& r) {
     spec.stdoutFd = out[1];
     spec.stderrFd = err[1];
   }
-  auto pid = pipesOk ? spawnProcess(spec)
-                     : Result<pid_t>(fail(ErrorKind::Internal, std::strerror(errno)));
+  Result<pid_t> pid = fail(ErrorKind::Internal, std::strerror(errno));
+  if (pipesOk) pid = co_await spawn(std::move(spec));
   if (!pid) {
     co_await s.send(errorMessage("exec: nsenter spawn failed: " + pid.error().message));
     co_return;
@@ -126,6 +127,7 @@ asio::awaitable<void> Daemon::handleExec(Session& s, const json::object& r) {
     exit->done.notify();
   });
   c->execGroups.insert(*pid);
+  if (!c->pid) ::kill(-*pid, SIGKILL);  // the container went away while this one started
 
   const std::string execId = uuidHex(rng_, head ? 32 : 16);
   bool announced = false;

@@ -6,6 +6,7 @@
 #include "common/unique_fd.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -121,18 +122,36 @@ asio::awaitable<void> Daemon::handleRun(Session& s, const json::object& r) {
   }
 }
 
-Result<void> Daemon::startContainer(const std::shared_ptr<Container>& c, const SpawnSpec& spec) {
-  auto pid = spawnProcess(spec);
+asio::awaitable<Result<pid_t>> Daemon::spawn(SpawnSpec spec) {
+  auto forked = forkProcess(spec);
+  if (!forked) co_return forked.error();
+  const pid_t pid = forked->pid;
+  reaper_.expect(pid);
+  asio::posix::stream_descriptor status(io_, forked->status.release());
+  std::array<char, kChildFailureBytes> record{};
+  auto [ec, n] = co_await asio::async_read(status, asio::buffer(record), kUseTuple);
+  if (n == record.size()) {
+    reaper_.forget(pid);  // it exits 127 on its own and is reaped unobserved
+    co_return childFailure(record.data());
+  }
+  co_return pid;  // EOF: the CLOEXEC pipe closed at exec
+}
+
+asio::awaitable<Result<void>> Daemon::startContainer(std::shared_ptr<Container> c,
+                                                     SpawnSpec spec) {
+  auto pid = co_await spawn(std::move(spec));
   if (!pid) {
     c->state = State::Failed;
-    return pid.error();
+    co_return pid.error();
   }
   c->pid = *pid;
   c->state = State::Running;
-  reaper_.watch(*pid, [this, c, p = *pid](int status) { onContainerExit(c, p, status); });
   events_.emit(eventCreated(c->id, c->imageLabel));
   events_.emit(eventStarted(c->id, *pid));
-  return {};
+  // Removed (it was `Created`) while the child was starting: nobody can reach it now.
+  if (containers_.byId(c->id) != c) ::kill(-*pid, SIGKILL);
+  reaper_.watch(*pid, [this, c, p = *pid](int status) { onContainerExit(c, p, status); });
+  co_return Result<void>{};
 }
 
 void Daemon::onContainerExit(const std::shared_ptr<Container>& c, pid_t pid, int waitStatus) {
@@ -163,12 +182,12 @@ asio::awaitable<void> Daemon::runDetached(Session& s, std::shared_ptr<Container>
   if (config_.mode == Mode::V019) {
     // v0.19 replies first and spawns in the background; a failure just leaves `Failed`.
     co_await s.send(containerCreated(c->id));
-    if (auto started = startContainer(c, spec); !started) {
+    if (auto started = co_await startContainer(c, spec); !started) {
       spdlog::warn("event=spawn_failed id={} error={}", c->id, started.error().message);
     }
     co_return;
   }
-  if (auto started = startContainer(c, spec); !started) {
+  if (auto started = co_await startContainer(c, spec); !started) {
     co_await s.send(errorMessage("failed to spawn container: " + started.error().message));
     co_return;
   }
@@ -191,7 +210,7 @@ asio::awaitable<void> Daemon::runEphemeral(Session& s, std::shared_ptr<Container
   spec.stdoutFd = spec.stderrFd = writeEnd.get();  // one pipe: everything is "stdout"
   const bool replyFirst = config_.mode == Mode::V019;
   if (replyFirst) co_await s.send(containerCreated(c->id));
-  if (auto started = startContainer(c, spec); !started) {
+  if (auto started = co_await startContainer(c, spec); !started) {
     co_await s.send(errorMessage("failed to spawn container: " + started.error().message));
     co_return;
   }

@@ -30,6 +30,7 @@ struct ChildFailure {
   int step;
   int err;
 };
+static_assert(sizeof(ChildFailure) == kChildFailureBytes);
 
 constexpr std::array<const char*, 6> kStepNames = {"setsid",    "TIOCSCTTY", "dup2",
                                                    "setgroups", "setresgid/setresuid",
@@ -160,7 +161,7 @@ Result<RunAs> lookupRunAs(const std::string& user) {
   return RunAs{user, pw.pw_uid, pw.pw_gid};
 }
 
-Result<pid_t> spawnProcess(const SpawnSpec& spec) {
+Result<Forked> forkProcess(const SpawnSpec& spec) {
   if (spec.argv.empty()) return fail(ErrorKind::Internal, "empty argv");
   Prepared p = prepare(spec);
   std::array<int, 2> fds{};
@@ -179,23 +180,16 @@ Result<pid_t> spawnProcess(const SpawnSpec& spec) {
   if (forked && *forked == 0) childMain(spec, p, statusWrite.get(), parent);
   sigprocmask(SIG_SETMASK, &previous, nullptr);
   if (!forked) return fail(ErrorKind::Internal, forked.error().context);
-  pid_t pid = *forked;
-  statusWrite.reset();
+  return Forked{*forked, std::move(statusRead)};
+}
 
-  // The child either execs (EOF here, the pipe is CLOEXEC) or reports a failed setup step.
+Error childFailure(const char* record) {
   ChildFailure failure{};
-  auto n = DOCKERBOX_SYSCALL(::read(statusRead.get(), &failure, sizeof failure), "read status");
-  if (n && *n == static_cast<ssize_t>(sizeof failure)) {
-    int status = 0;
-    (void)DOCKERBOX_SYSCALL(::waitpid(pid, &status, 0), "waitpid failed child");
-    std::size_t step = static_cast<std::size_t>(failure.step) < kStepNames.size()
-                           ? static_cast<std::size_t>(failure.step)
-                           : 0;
-    return fail(ErrorKind::Internal,
-                std::string(kStepNames[step]) + ": " + std::strerror(failure.err) +
-                    " (os error " + std::to_string(failure.err) + ")");
-  }
-  return pid;
+  std::memcpy(&failure, record, sizeof failure);
+  auto step = static_cast<std::size_t>(failure.step);
+  return fail(ErrorKind::Internal, std::string(kStepNames[step < kStepNames.size() ? step : 0]) +
+                                       ": " + std::strerror(failure.err) + " (os error " +
+                                       std::to_string(failure.err) + ")");
 }
 
 int containerExitCode(int waitStatus) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 
 #include <sys/types.h>
 
@@ -48,10 +49,22 @@ struct SpawnSpec {
   bool isolateNetwork = false;
 };
 
-/// Forks and execs. The child becomes a session and process-group leader, so the returned
-/// pid is also the group to signal. Failures before exec (dropping privileges, chdir for
-/// containers) come back as an Error; a failed exec is an exit status, as upstream.
-[[nodiscard]] Result<pid_t> spawnProcess(const SpawnSpec& spec);
+/// A forked child and the read end of its CLOEXEC status pipe.
+struct Forked {
+  pid_t pid = -1;
+  UniqueFd status;
+};
+
+/// Size of the record a child writes on its status pipe when its setup fails.
+inline constexpr std::size_t kChildFailureBytes = 2 * sizeof(int);
+
+/// Forks; the child becomes a session and process-group leader (so the pid is also the
+/// group to signal), drops to spec.runAs and execs. Returns at once: EOF on `status` means
+/// the exec happened; a kChildFailureBytes record means setup failed (the child then exits
+/// 127). A failed exec itself is an exit status, as upstream.
+[[nodiscard]] Result<Forked> forkProcess(const SpawnSpec& spec);
+/// The Error for a failure record read from a status pipe.
+[[nodiscard]] Error childFailure(const char* record);
 
 /// Run/ContainerStopped rule: exit status, or minus the signal number (§7.1).
 int containerExitCode(int waitStatus);

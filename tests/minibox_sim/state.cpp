@@ -94,16 +94,31 @@ void EventBus::emit(const json::object& event) {
   }
 }
 
+void Reaper::watch(pid_t pid, OnExit onExit) {
+  auto& entry = entries_[pid];
+  if (entry.waitStatus) {
+    int status = *entry.waitStatus;
+    entries_.erase(pid);
+    onExit(status);
+    return;
+  }
+  entry.onExit = std::move(onExit);
+}
+
 void Reaper::reapAll() {
   for (;;) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid < 0 && errno == EINTR) continue;
     if (pid <= 0) return;  // 0: children left but none exited; -1/ECHILD: no children
-    auto it = watched_.find(pid);
-    if (it == watched_.end()) continue;  // an orphaned grandchild: reaped, nothing to report
-    auto onExit = std::move(it->second);
-    watched_.erase(it);
+    auto it = entries_.find(pid);
+    if (it == entries_.end()) continue;  // an orphaned grandchild: reaped, nothing to report
+    if (!it->second.onExit) {
+      it->second.waitStatus = status;  // exited before anyone watched it
+      continue;
+    }
+    auto onExit = std::move(it->second.onExit);
+    entries_.erase(it);
     onExit(status);
   }
 }

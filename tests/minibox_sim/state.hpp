@@ -117,12 +117,21 @@ class EventBus {
 class Reaper {
  public:
   using OnExit = std::function<void(int waitStatus)>;
-  void watch(pid_t pid, OnExit onExit) { watched_[pid] = std::move(onExit); }
+  /// Call right after fork(): an exit reaped before watch() is then kept for it.
+  void expect(pid_t pid) { entries_[pid]; }
+  /// Runs `onExit` when `pid` exits, or at once if it already has.
+  void watch(pid_t pid, OnExit onExit);
+  /// The child will never be watched (its setup failed): discard its exit.
+  void forget(pid_t pid) { entries_.erase(pid); }
   /// Non-blocking waitpid loop; call on every SIGCHLD.
   void reapAll();
 
  private:
-  std::unordered_map<pid_t, OnExit> watched_;
+  struct Entry {
+    OnExit onExit;
+    std::optional<int> waitStatus;
+  };
+  std::unordered_map<pid_t, Entry> entries_;
 };
 
 /// 16 or 32 lowercase hex digits of a fresh UUIDv4 (version nibble included, as upstream's
