@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -201,6 +202,90 @@ std::string base64Decode(std::string_view text) {
 bool isHex(std::string_view s, std::size_t len) {
   return s.size() == len &&
          s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+json::object runRequest(json::array command, bool ephemeral, const char* name) {
+  json::object r{{"type", "Run"}, {"image", "alpine"}, {"tag", nullptr},
+                 {"command", std::move(command)}, {"ephemeral", ephemeral}};
+  r["name"] = name ? json::value(name) : json::value(nullptr);
+  return r;
+}
+
+RunOutcome finishRun(Client& c, RunOutcome out) {
+  for (;;) {
+    json::object m = c.read();
+    std::string type = typeOf(m);
+    if (type == "ContainerCreated") {
+      out.id = std::string(m.at("id").as_string());
+    } else if (type == "ContainerOutput") {
+      std::string data = base64Decode(m.at("data").as_string());
+      out.largestChunk = std::max(out.largestChunk, data.size());
+      out.allStdout = out.allStdout && m.at("stream").as_string() == "stdout";
+      out.output += data;
+    } else if (type == "ContainerStopped") {
+      out.exitCode = m.at("exit_code").as_int64();
+      return out;
+    } else {
+      ADD_FAILURE() << "unexpected message " << json::serialize(m);
+      return out;
+    }
+  }
+}
+
+RunOutcome runEphemeral(Client& c, json::array command) {
+  c.send(runRequest(std::move(command), true));
+  return finishRun(c);
+}
+
+RunOutcome awaitOutput(Client& c, std::string_view text) {
+  RunOutcome out;
+  while (out.output.find(text) == std::string::npos) {
+    json::object m = c.read();
+    if (typeOf(m) == "ContainerCreated") out.id = std::string(m.at("id").as_string());
+    else if (typeOf(m) == "ContainerOutput") out.output += base64Decode(m.at("data").as_string());
+    else {
+      ADD_FAILURE() << "unexpected message " << json::serialize(m);
+      break;
+    }
+  }
+  return out;
+}
+
+std::string startDetached(Client& c, json::array command, const char* name) {
+  json::object reply = c.request(runRequest(std::move(command), false, name));
+  EXPECT_EQ(typeOf(reply), "ContainerCreated") << json::serialize(reply);
+  return reply.contains("id") ? std::string(reply.at("id").as_string()) : std::string();
+}
+
+json::object findContainer(Client& c, const std::string& id) {
+  json::object list = c.request({{"type", "List"}});
+  EXPECT_EQ(typeOf(list), "ContainerList");
+  if (typeOf(list) != "ContainerList") return {};
+  for (const auto& v : list["containers"].as_array()) {
+    if (v.as_object().at("id").as_string() == id) return v.as_object();
+  }
+  return {};
+}
+
+void subscribeSynced(Client& events, Client& control) {
+  events.send({{"type", "SubscribeEvents"}});
+  for (int i = 0; i < 400; ++i) {
+    std::string marker = "sync/marker" + std::to_string(i) + ":x";
+    ASSERT_EQ(typeOf(control.request({{"type", "RemoveImage"}, {"image_ref", marker}})), "Success");
+    if (!events.hasLine(25ms)) continue;
+    for (;;) {  // every marker from the first delivered one up to `i` arrives, in order
+      json::object e = events.read();
+      ASSERT_EQ(typeOf(e), "Event");
+      if (e["event"].as_object()["image"] == json::value(marker)) return;
+    }
+  }
+  FAIL() << "event subscription never became live";
+}
+
+json::object nextEvent(Client& events) {
+  json::object e = events.read();
+  EXPECT_EQ(typeOf(e), "Event");
+  return e.contains("event") ? e["event"].as_object() : json::object{};
 }
 
 }  // namespace dockerbox::sim::test

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,5 +84,35 @@ std::string typeOf(const json::object& o);
 std::string messageOf(const json::object& o);
 std::string base64Decode(std::string_view text);
 bool isHex(std::string_view s, std::size_t len);
+
+// Protocol-level helpers shared by the tests.
+
+/// A Run request for image `alpine` (tag null) with the given command.
+json::object runRequest(json::array command, bool ephemeral, const char* name = nullptr);
+
+/// What an ephemeral Run (or an Exec) streamed.
+struct RunOutcome {
+  std::string id;
+  std::string output;
+  std::int64_t exitCode = 1000;
+  bool allStdout = true;
+  std::size_t largestChunk = 0;
+};
+
+/// Reads an ephemeral Run's (or Exec's) stream up to its terminal message.
+RunOutcome finishRun(Client& c, RunOutcome out = {});
+RunOutcome runEphemeral(Client& c, json::array command);
+/// Reads an ephemeral Run until its output contains `text` (the container is then known
+/// to have got that far).
+RunOutcome awaitOutput(Client& c, std::string_view text);
+/// Starts a detached container; returns its id.
+std::string startDetached(Client& c, json::array command, const char* name = nullptr);
+/// The ContainerInfo of `id` from a List, or an empty object.
+json::object findContainer(Client& c, const std::string& id);
+/// Subscribes `events` and returns once the subscription is known to be live: it removes
+/// marker images through `control` until a marker's image_removed event arrives.
+void subscribeSynced(Client& events, Client& control);
+/// The payload of the next Event on a subscription.
+json::object nextEvent(Client& events);
 
 }  // namespace dockerbox::sim::test
