@@ -46,10 +46,10 @@ std::optional<T> parseNumber(std::string_view text) {
 
 std::optional<Flags> parseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i + 1 < argc + 1; ++i) {
+  if (argc % 2 != 1) return std::nullopt;  // flags come in name/value pairs
+  for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view name = argv[i];
-    if (i + 1 >= argc) return std::nullopt;
-    std::string_view value = argv[++i];
+    std::string_view value = argv[i + 1];
     if (name == "--control-fd") {
       auto fd = parseNumber<int>(value);
       if (!fd || *fd < 0) return std::nullopt;
@@ -69,7 +69,11 @@ std::optional<Flags> parseFlags(int argc, char** argv) {
         return std::nullopt;
       }
     } else if (name == "--log-level") {
+      // spdlog maps an unknown name to "off": refuse it instead of going silent.
       flags.logLevel = value;
+      if (spdlog::level::from_str(flags.logLevel) == spdlog::level::off && value != "off") {
+        return std::nullopt;
+      }
     } else {
       return std::nullopt;
     }

@@ -46,10 +46,12 @@ void reapWorkers() {
 [[noreturn]] void becomeWorker(UniqueFd control, UniqueFd client, UniqueFd channel,
                                const WorkerOptions& options) {
   control.reset();  // a worker must not see other clients' connections (P4)
+  // Undo the zygote's SIGCHLD handling; these cannot fail with valid arguments, and a
+  // worker that kept them would only reap nothing.
   sigset_t none;
   sigemptyset(&none);
-  ::signal(SIGCHLD, SIG_DFL);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  (void)::signal(SIGCHLD, SIG_DFL);
+  (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
   int status = serveConnection(std::move(client), std::move(channel), options);
   spdlog::default_logger()->flush();
   std::fflush(nullptr);
@@ -65,12 +67,20 @@ int runZygote(UniqueFd control, const WorkerOptions& options) {
   sigemptyset(&childOnly);
   sigaddset(&childOnly, SIGCHLD);
   sigset_t waitMask;
-  ::sigprocmask(SIG_BLOCK, &childOnly, &waitMask);
+  if (auto rc = DOCKERBOX_SYSCALL(::sigprocmask(SIG_BLOCK, &childOnly, &waitMask), "sigprocmask");
+      !rc) {
+    spdlog::error("event=zygote_failed context=\"{}\"", rc.error().context);
+    return 1;
+  }
   sigdelset(&waitMask, SIGCHLD);
   struct sigaction action {};
   action.sa_handler = &onChild;
   sigemptyset(&action.sa_mask);
-  ::sigaction(SIGCHLD, &action, nullptr);
+  if (auto rc = DOCKERBOX_SYSCALL(::sigaction(SIGCHLD, &action, nullptr), "sigaction(SIGCHLD)");
+      !rc) {
+    spdlog::error("event=zygote_failed context=\"{}\"", rc.error().context);
+    return 1;
+  }
 
   spdlog::info("event=zygote_ready control_fd={}", control.get());
   for (;;) {

@@ -15,7 +15,9 @@
 
 #include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -94,6 +96,17 @@ TEST(Sandbox, ProcShowsAConfinedProcess) {
     EXPECT_NE(namespaceOf(std::to_string(pid), ns), namespaceOf("self", ns)) << ns;
     EXPECT_FALSE(namespaceOf("self", ns).empty());
   }
+  // Only stdin/stdout placeholders, stderr and the kept descriptor remain open.
+  std::set<std::string> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    fds.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", std::to_string(pair[1])}));
+  // Its root is an empty directory: no host file can be named.
+  auto root = std::filesystem::path("/proc/" + std::to_string(pid) + "/root");
+  EXPECT_TRUE(std::filesystem::is_empty(root));
+  EXPECT_FALSE(std::filesystem::exists(root / "etc"));
+
   ::close(pair[0]);
   int exit = waitFor(pid);
   ASSERT_TRUE(WIFEXITED(exit)) << "status " << exit;
