@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "usage: minibox-sim [--socket PATH] [--mode v0.19|head] [--adapter native|smolvm]\n"
     "                   [--peer-gate] [--allow-bind-mounts] [--allow-privileged]\n"
     "                   [--run-as USER] [--ready-fd N] [--registry LIST] [--preload LIST]\n"
-    "                   [--exec-started early|late] [--network-isolation on|off]\n";
+    "                   [--exec-started early|late] [--network-isolation on|off] [--verbose]\n";
 
 const char* envOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -104,6 +104,7 @@ Config parseArgs(int argc, char** argv) {
     else if (arg == "--preload") preload = value();
     else if (arg == "--exec-started") c.execStartedLate = value() == "late";
     else if (arg == "--network-isolation") c.isolateNetwork = value() != "off";
+    else if (arg == "--verbose") spdlog::set_level(spdlog::level::debug);
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);

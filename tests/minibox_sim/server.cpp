@@ -235,8 +235,11 @@ bool Daemon::peerAllowed(UnixSocket& socket) const {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    return config_.mode == Mode::V019;  // v0.19 accepts (with a warning) when unavailable
+    spdlog::warn("event=peer_credentials_unavailable mode={}",
+                 config_.mode == Mode::V019 ? "v0.19 accepts" : "head rejects");
+    return config_.mode == Mode::V019;
   }
+  if (cred.uid != 0) spdlog::warn("event=peer_rejected uid={} pid={}", cred.uid, cred.pid);
   return cred.uid == 0;
 }
 
@@ -296,6 +299,8 @@ const std::vector<std::pair<std::string_view, Daemon::Handler>>& Daemon::handler
 }
 
 asio::awaitable<void> Daemon::dispatch(Session& session, const Request& request) {
+  // Only the type: request bodies may carry environment values (style.md §5).
+  spdlog::debug("event=request type={}", request.type);
   for (const auto& [name, handler] : handlers()) {
     if (name == request.type) {
       co_await (this->*handler)(session, request.fields);
