@@ -6,7 +6,8 @@
 namespace dockerbox::broker::minibox {
 namespace {
 
-const std::string kTime = R"("timestamp":{"secs_since_epoch":1714000000,"nanos_since_epoch":123456789})";
+const std::string kTime =
+    R"("timestamp":{"secs_since_epoch":1714000000,"nanos_since_epoch":123456789})";
 
 ContainerEvent decodeEvent(const std::string& body) {
   const std::string line = R"({"type":"Event","event":{)" + body + "," + kTime + "}}";

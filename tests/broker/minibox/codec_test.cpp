@@ -22,8 +22,12 @@ void expectMalformed(std::string_view line) {
 }
 
 TEST(CodecEncode, FullRunSendsTheV019FieldSetInOrder) {
-  RunSpec spec{.image = "alpine", .tag = "3.19", .command = {"/bin/sh", "-c", "echo hi"},
-               .network = NetworkMode::Bridge, .env = {"FOO=1"}, .name = "web"};
+  RunSpec spec{.image = "alpine",
+               .tag = "3.19",
+               .command = {"/bin/sh", "-c", "echo hi"},
+               .network = NetworkMode::Bridge,
+               .env = {"FOO=1"},
+               .name = "web"};
   EXPECT_EQ(encodeRun(spec, RunMode::Ephemeral).line,
             R"({"type":"Run","image":"alpine","tag":"3.19","command":["/bin/sh","-c","echo hi"],)"
             R"("memory_limit_bytes":null,"cpu_weight":null,"ephemeral":true,"network":"Bridge",)"
@@ -32,10 +36,14 @@ TEST(CodecEncode, FullRunSendsTheV019FieldSetInOrder) {
 }
 
 TEST(CodecEncode, RunWithMountsLimitsAndPrivilege) {
-  RunSpec spec{.image = "ghcr.io/org/x", .command = {"/x"}, .memoryLimitBytes = 1024,
-               .cpuWeight = 100, .network = NetworkMode::Tailnet,
+  RunSpec spec{.image = "ghcr.io/org/x",
+               .command = {"/x"},
+               .memoryLimitBytes = 1024,
+               .cpuWeight = 100,
+               .network = NetworkMode::Tailnet,
                .mounts = {{"/srv/data", "/data", MountAccess::ReadOnly}},
-               .privilege = Privilege::Privileged, .tty = true};
+               .privilege = Privilege::Privileged,
+               .tty = true};
   const auto request = encodeRun(spec, RunMode::Detached);
   EXPECT_EQ(request.type, RequestType::Run);
   EXPECT_EQ(request.line,
@@ -69,8 +77,8 @@ TEST(CodecEncode, EveryOtherRequest) {
   EXPECT_EQ(encodeSendInput("3f9c1a7be2d04c61", ls).line,
             R"({"type":"SendInput","session_id":"3f9c1a7be2d04c61","data":"bHMK"})"
             "\n");
-  ExecSpec exec{.containerId = "3f9c1a7be2d04c61", .cmd = {"/bin/ls", "/"},
-                .env = {"PATH=/usr/bin:/bin"}};
+  ExecSpec exec{
+      .containerId = "3f9c1a7be2d04c61", .cmd = {"/bin/ls", "/"}, .env = {"PATH=/usr/bin:/bin"}};
   EXPECT_EQ(encodeExec(exec).line,
             R"({"type":"Exec","container_id":"3f9c1a7be2d04c61","cmd":["/bin/ls","/"],)"
             R"("env":["PATH=/usr/bin:/bin"],"working_dir":null,"tty":false})"
@@ -121,27 +129,39 @@ TEST(CodecDecode, LowercaseStateFromUpstreamDocsIsRejected) {
 TEST(CodecDecode, SimpleReplies) {
   EXPECT_EQ(decodeAs<ContainerCreated>(R"({"type":"ContainerCreated","id":"3f9c1a7be2d04c61"})").id,
             "3f9c1a7be2d04c61");
-  EXPECT_EQ(decodeAs<Success>(R"({"type":"Success","message":"end of log"})").message, "end of log");
-  EXPECT_EQ(decodeAs<ErrorReply>(R"({"type":"Error","message":"container not found: web"})").message,
-            "container not found: web");
+  EXPECT_EQ(decodeAs<Success>(R"({"type":"Success","message":"end of log"})").message,
+            "end of log");
+  EXPECT_EQ(
+      decodeAs<ErrorReply>(R"({"type":"Error","message":"container not found: web"})").message,
+      "container not found: web");
   EXPECT_EQ(decodeAs<ContainerPaused>(R"({"type":"ContainerPaused","id":"a"})").id, "a");
   EXPECT_EQ(decodeAs<ContainerResumed>(R"({"type":"ContainerResumed","id":"a"})").id, "a");
   EXPECT_EQ(decodeAs<ImageLoaded>(R"({"type":"ImageLoaded","image":"x:1"})").image, "x:1");
-  EXPECT_EQ(decodeAs<ContainerStopped>(R"({"type":"ContainerStopped","exit_code":-9})").exitCode, -9);
+  EXPECT_EQ(decodeAs<ContainerStopped>(R"({"type":"ContainerStopped","exit_code":-9})").exitCode,
+            -9);
   EXPECT_EQ(decodeAs<ExecStarted>(R"({"type":"ExecStarted","exec_id":"ab"})").execId, "ab");
   auto log = decodeAs<LogLine>(R"({"type":"LogLine","stream":"stderr","line":"hello"})");
   EXPECT_EQ(log.stream, OutputStream::Stderr);
   EXPECT_EQ(log.line, "hello");
-  EXPECT_EQ(decodeAs<ImageList>(R"({"type":"ImageList","images":["library/alpine:latest"]})").images,
-            std::vector<std::string>{"library/alpine:latest"});
+  EXPECT_EQ(
+      decodeAs<ImageList>(R"({"type":"ImageList","images":["library/alpine:latest"]})").images,
+      std::vector<std::string>{"library/alpine:latest"});
 }
 
 TEST(CodecDecode, ContainerOutputIsBase64Decoded) {
-  auto output = decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":"aGVsbG8K"})");
+  auto output = decodeAs<ContainerOutput>(
+      R"({"type":"ContainerOutput","stream":"stdout","data":"aGVsbG8K"})");
   EXPECT_EQ(std::string(output.data.begin(), output.data.end()), "hello\n");
-  EXPECT_EQ(decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":"YQ=="})").data.size(), 1U);
-  EXPECT_EQ(decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":"YWI="})").data.size(), 2U);
-  EXPECT_TRUE(decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":""})").data.empty());
+  EXPECT_EQ(
+      decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":"YQ=="})")
+          .data.size(),
+      1U);
+  EXPECT_EQ(
+      decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":"YWI="})")
+          .data.size(),
+      2U);
+  EXPECT_TRUE(decodeAs<ContainerOutput>(R"({"type":"ContainerOutput","stream":"stdout","data":""})")
+                  .data.empty());
   expectMalformed(R"({"type":"ContainerOutput","stream":"stdout","data":"YQ"})");
   expectMalformed(R"({"type":"ContainerOutput","stream":"stdout","data":"Y==="})");
   expectMalformed(R"({"type":"ContainerOutput","stream":"stdout","data":"a GVs"})");
@@ -149,22 +169,34 @@ TEST(CodecDecode, ContainerOutputIsBase64Decoded) {
 }
 
 TEST(CodecDecode, HeadOnlyAndRareReplies) {
-  auto push = decodeAs<PushProgress>(R"({"type":"PushProgress","layer_digest":"sha256:a","bytes_uploaded":1,"total_bytes":2})");
+  auto push = decodeAs<PushProgress>(
+      R"({"type":"PushProgress","layer_digest":"sha256:a","bytes_uploaded":1,"total_bytes":2})");
   EXPECT_EQ(push.totalBytes, 2U);
-  auto build = decodeAs<BuildOutput>(R"({"type":"BuildOutput","step":1,"total_steps":3,"message":"RUN x"})");
+  auto build =
+      decodeAs<BuildOutput>(R"({"type":"BuildOutput","step":1,"total_steps":3,"message":"RUN x"})");
   EXPECT_EQ(build.totalSteps, 3U);
-  EXPECT_EQ(decodeAs<BuildComplete>(R"({"type":"BuildComplete","image_id":"built:x","tag":"x"})").imageId, "built:x");
-  auto pruned = decodeAs<Pruned>(R"({"type":"Pruned","removed":["a"],"freed_bytes":10,"dry_run":true})");
+  EXPECT_EQ(
+      decodeAs<BuildComplete>(R"({"type":"BuildComplete","image_id":"built:x","tag":"x"})").imageId,
+      "built:x");
+  auto pruned =
+      decodeAs<Pruned>(R"({"type":"Pruned","removed":["a"],"freed_bytes":10,"dry_run":true})");
   EXPECT_TRUE(pruned.dryRun);
-  auto pipeline = decodeAs<PipelineComplete>(R"({"type":"PipelineComplete","trace":{"a":[1]},"container_id":"c","exit_code":0})");
+  auto pipeline = decodeAs<PipelineComplete>(
+      R"({"type":"PipelineComplete","trace":{"a":[1]},"container_id":"c","exit_code":0})");
   EXPECT_EQ(pipeline.trace, R"({"a":[1]})");
-  auto saved = decodeAs<SnapshotSaved>(R"({"type":"SnapshotSaved","info":{"container_id":"c","name":"n","created_at":"t","adapter":"native","image":"i","size_bytes":5}})");
+  auto saved = decodeAs<SnapshotSaved>(
+      R"({"type":"SnapshotSaved","info":{"container_id":"c","name":"n","created_at":"t","adapter":"native","image":"i","size_bytes":5}})");
   EXPECT_EQ(saved.info.sizeBytes, 5U);
-  EXPECT_EQ(decodeAs<SnapshotRestored>(R"({"type":"SnapshotRestored","id":"c","name":"n"})").name, "n");
-  EXPECT_TRUE(decodeAs<SnapshotList>(R"({"type":"SnapshotList","id":"c","snapshots":[]})").snapshots.empty());
-  EXPECT_EQ(decodeAs<UpdateProgress>(R"({"type":"UpdateProgress","image":"i","status":"updated"})").status, "updated");
+  EXPECT_EQ(decodeAs<SnapshotRestored>(R"({"type":"SnapshotRestored","id":"c","name":"n"})").name,
+            "n");
+  EXPECT_TRUE(decodeAs<SnapshotList>(R"({"type":"SnapshotList","id":"c","snapshots":[]})")
+                  .snapshots.empty());
+  EXPECT_EQ(decodeAs<UpdateProgress>(R"({"type":"UpdateProgress","image":"i","status":"updated"})")
+                .status,
+            "updated");
   EXPECT_EQ(decodeAs<Manifest>(R"({"type":"Manifest","manifest":null})").manifest, "null");
-  EXPECT_TRUE(decodeAs<VerifyResult>(R"({"type":"VerifyResult","allowed":true,"reason":"ok"})").allowed);
+  EXPECT_TRUE(
+      decodeAs<VerifyResult>(R"({"type":"VerifyResult","allowed":true,"reason":"ok"})").allowed);
   decodeAs<WorkflowStepComplete>(R"({"type":"WorkflowStepComplete","step":"x"})");
   decodeAs<WorkflowComplete>(R"({"type":"WorkflowComplete"})");
 }

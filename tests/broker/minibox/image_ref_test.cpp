@@ -32,8 +32,8 @@ TEST(ImageRef, ParsesAndNormalises) {
        "localhost:5000/org/x:latest", "localhost:5000/org/x:latest"},
       {"localhost/org/x:v1.2_3-rc", "localhost", "org/x", "v1.2_3-rc", "localhost/org/x",
        "localhost/org/x:v1.2_3-rc", "localhost/org/x:v1.2_3-rc"},
-      {"my_app/sub-dir/x.v2", "docker.io", "my_app/sub-dir/x.v2", "latest",
-       "my_app/sub-dir/x.v2", "my_app/sub-dir/x.v2:latest", "my_app/sub-dir/x.v2:latest"},
+      {"my_app/sub-dir/x.v2", "docker.io", "my_app/sub-dir/x.v2", "latest", "my_app/sub-dir/x.v2",
+       "my_app/sub-dir/x.v2:latest", "my_app/sub-dir/x.v2:latest"},
   };
   for (const Case& c : cases) {
     auto ref = ImageRef::parse(c.reference);
@@ -59,7 +59,7 @@ TEST(ImageRef, RefusesWhatMiniboxdCannotUse) {
       "/alpine",
       "alpine/",
       "a//b",
-      "ghcr.io/x",  // another registry needs org/name
+      "ghcr.io/x",    // another registry needs org/name
       "my_app.v2/x",  // a first component with a dot is a registry, and `_` is not a host
       "-alpine",
       "alpine\n:latest",
