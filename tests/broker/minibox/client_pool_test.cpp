@@ -4,9 +4,9 @@
 
 #include "client_fixture.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
 
 namespace dockerbox::broker::minibox {
 namespace {
@@ -78,12 +78,13 @@ TEST_F(ClientTest, CancelledSubscriptionClosesItsConnection) {
   auto onEvent = [&](ContainerEvent e) -> awaitable<void> {
     events.push_back(e);
     // Cancel from outside the stream once it is waiting for the (never coming) third event.
-    if (events.size() == 2) asio::post(io_, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    if (events.size() == 2)
+      asio::post(io_, [&] { cancel.emit(asio::cancellation_type::terminal); });
     co_return;
   };
   auto& c = client();
-  auto result = runTask(io_, c.subscribeEvents(onEvent), std::chrono::milliseconds(5000),
-                        cancel.slot());
+  auto result =
+      runTask(io_, c.subscribeEvents(onEvent), std::chrono::milliseconds(5000), cancel.slot());
   ASSERT_TRUE(result) << "cancellation did not end the subscription";
   ASSERT_FALSE(*result);
   EXPECT_NE(result->error().message.find("cancelled"), std::string::npos);
@@ -137,8 +138,8 @@ TEST_F(ClientTest, ProbeIsForgottenAfterReconnectFailure) {
 }
 
 TEST_F(ClientTest, MalformedReplyIsAnErrorAndTheConnectionIsNotReused) {
-  auto& fake = serve(testing::replyByType({{"List", {"this is not json"}},
-                                           {"Stop", {R"({"type":"Success","message":"ok"})"}}}));
+  auto& fake = serve(testing::replyByType(
+      {{"List", {"this is not json"}}, {"Stop", {R"({"type":"Success","message":"ok"})"}}}));
   auto& c = client();
   auto result = runTask(io_, c.list());
   ASSERT_TRUE(result);
@@ -158,8 +159,8 @@ TEST_F(ClientTest, UnexpectedReplyTypeIsAnError) {
 }
 
 TEST_F(ClientTest, OversizedReplyLineIsRefused) {
-  std::string huge = R"({"type":"Success","message":")" + std::string(kMaxReplyLineBytes, 'x') +
-                     R"("})";
+  std::string huge =
+      R"({"type":"Success","message":")" + std::string(kMaxReplyLineBytes, 'x') + R"("})";
   serve(testing::replyByType({{"Stop", {huge}}}));
   auto result = runTask(io_, client().stop(kId), std::chrono::milliseconds(20000));
   ASSERT_TRUE(result);

@@ -63,8 +63,9 @@ TEST_F(ClientTest, SilentDaemonTimesOutNamingSocketAndRequest) {
 }
 
 TEST_F(ClientTest, DetachedRunEndsOnContainerCreated) {
-  auto& fake = serve(testing::replyByType({{"Run", {R"({"type":"ContainerCreated","id":"3f9c1a7be2d04c61"})"}},
-                                           {"List", {kContainerList}}}));
+  auto& fake = serve(
+      testing::replyByType({{"Run", {R"({"type":"ContainerCreated","id":"3f9c1a7be2d04c61"})"}},
+                            {"List", {kContainerList}}}));
   auto& c = client();
   RunSpec spec{.image = "alpine", .command = {"/bin/sleep", "100"}};
   auto id = runTask(io_, c.runDetached(spec));
@@ -79,13 +80,13 @@ TEST_F(ClientTest, DetachedRunEndsOnContainerCreated) {
 }
 
 TEST_F(ClientTest, EphemeralRunStreamsOutputAndReturnsExitCode) {
-  auto& fake = serve(testing::replyByType(
-      {{"Run",
-        {R"({"type":"ContainerCreated","id":"3f9c1a7be2d04c61"})",
-         R"({"type":"ContainerOutput","stream":"stdout","data":"aGVsbG8K"})",
-         R"({"type":"ContainerOutput","stream":"stdout","data":"d29ybGQK"})",
-         R"({"type":"ContainerStopped","exit_code":-9})"}},
-       {"List", {kContainerList}}}));
+  auto& fake = serve(
+      testing::replyByType({{"Run",
+                             {R"({"type":"ContainerCreated","id":"3f9c1a7be2d04c61"})",
+                              R"({"type":"ContainerOutput","stream":"stdout","data":"aGVsbG8K"})",
+                              R"({"type":"ContainerOutput","stream":"stdout","data":"d29ybGQK"})",
+                              R"({"type":"ContainerStopped","exit_code":-9})"}},
+                            {"List", {kContainerList}}}));
   auto& c = client();
   std::string createdId;
   std::string output;
@@ -132,8 +133,9 @@ TEST_F(ClientTest, ExecToleratesOutputBeforeExecStarted) {
 }
 
 TEST_F(ClientTest, ErrorReplyKeepsTextAndMapsKind) {
-  serve(testing::replyByType({{"Stop", {R"({"type":"Error","message":"container not found: web"})"}},
-                              {"List", {kContainerList}}}));
+  serve(
+      testing::replyByType({{"Stop", {R"({"type":"Error","message":"container not found: web"})"}},
+                            {"List", {kContainerList}}}));
   auto& c = client();
   auto result = runTask(io_, c.stop("web"));
   ASSERT_TRUE(result);

@@ -98,14 +98,15 @@ std::optional<T> runTask(boost::asio::io_context& io, boost::asio::awaitable<T> 
     std::optional<T> value;
   };
   auto outcome = std::make_shared<Outcome>();  // outlives this frame if the task hangs
-  boost::asio::co_spawn(io, std::move(task),
-                        boost::asio::bind_cancellation_slot(
-                            slot, [outcome](std::exception_ptr error, T value) {
-                              outcome->finished = true;
-                              outcome->error = error;
-                              if (!error) outcome->value = std::move(value);
-                            }));
-  runUntil(io, [&] { return outcome->finished; }, limit);
+  boost::asio::co_spawn(
+      io, std::move(task),
+      boost::asio::bind_cancellation_slot(slot, [outcome](std::exception_ptr error, T value) {
+        outcome->finished = true;
+        outcome->error = error;
+        if (!error) outcome->value = std::move(value);
+      }));
+  runUntil(
+      io, [&] { return outcome->finished; }, limit);
   if (outcome->error) std::rethrow_exception(outcome->error);
   return std::move(outcome->value);
 }
