@@ -1,13 +1,25 @@
 // Runs as root. Input: untrusted frames from one frontend worker.
+//
+// One reader loop per channel: it decodes every frame through the one door, starts at most
+// one request at a time, feeds that request the client's stdin chunks (with backpressure:
+// the reader waits while the request's inbox is full) and cancels it when the worker says
+// the client went away or the channel closes. Every frame to the worker goes through one
+// outbox drained by one writer, so stream chunks and responses never interleave.
 #include "broker/channel.hpp"
 
 #include "broker/decoder.hpp"
 #include "broker/dispatch.hpp"
 #include "broker/handlers.hpp"
+#include "broker/stream.hpp"
 #include "ipc/framing.hpp"
 #include "ipc/limits.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -15,14 +27,25 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstring>
+#include <memory>
 
 namespace dockerbox::broker {
 namespace {
 
 namespace asio = boost::asio;
+namespace wire = ipc::wire;
+using Frame = std::vector<std::byte>;
+using Outbox = asio::experimental::channel<void(boost::system::error_code, Frame)>;
+using Inbox = asio::experimental::channel<void(boost::system::error_code, StreamInput)>;
 
 // Bytes read from the channel per read call; frames may span several reads.
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Frames waiting for the writer. A handler that produces faster than the worker reads
+// waits here, which slows miniboxd down in turn (its queues are bounded too).
+constexpr std::size_t kOutboxFrames = 64;
+// Stdin chunks waiting for the handler; the reader stops reading the channel when full.
+constexpr std::size_t kInboxChunks = 16;
 
 struct SlotGuard {
   ConnectionCounter& counter;
@@ -30,11 +53,120 @@ struct SlotGuard {
   ~SlotGuard() { counter.release(uid); }
 };
 
-asio::awaitable<bool> sendFrame(asio::local::stream_protocol::socket& channel, capnp::MessageBuilder& message) {
-  auto bytes = ipc::encodeFrame(message);
+/// What one channel shares between its reader, its writer and its running request.
+struct ChannelState {
+  ChannelState(asio::local::stream_protocol::socket s, Identity w)
+      : socket(std::move(s)), who(std::move(w)), outbox(socket.get_executor(), kOutboxFrames) {}
+
+  asio::local::stream_protocol::socket socket;
+  Identity who;
+  Outbox outbox;
+  // The request in flight, if any.
+  bool active = false;
+  std::uint64_t activeId = 0;
+  asio::cancellation_signal cancel;
+  std::unique_ptr<Inbox> inbox;
+};
+
+class ChannelSink final : public StreamSink {
+ public:
+  ChannelSink(std::shared_ptr<ChannelState> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
+
+  asio::awaitable<bool> accepted() override {
+    capnp::MallocMessageBuilder message;
+    message.initRoot<wire::BrokerMessage>().setAccepted(id_);
+    co_return co_await push(message);
+  }
+
+  asio::awaitable<bool> output(OutputKind kind, std::span<const std::byte> data, std::int64_t timeNanos) override {
+    do {
+      auto part = data.first(std::min(data.size(), ipc::kMaxChunkBytes));
+      data = data.subspan(part.size());
+      capnp::MallocMessageBuilder message;
+      auto chunk = message.initRoot<wire::BrokerMessage>().initStreamOutput();
+      chunk.setRequestId(id_);
+      chunk.setKind(kind == OutputKind::Stdout ? wire::StreamKind::STDOUT : wire::StreamKind::STDERR);
+      chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(part.data()), part.size()));
+      chunk.setTimeNanos(timeNanos);
+      if (!co_await push(message)) co_return false;
+    } while (!data.empty());
+    co_return true;
+  }
+
+  asio::awaitable<bool> event(const EventRecord& e) override {
+    capnp::MallocMessageBuilder message;
+    auto out = message.initRoot<wire::BrokerMessage>().initEvent();
+    out.setRequestId(id_);
+    out.setType(e.type);
+    out.setAction(e.action);
+    out.setActorId(e.actorId);
+    out.setTimeNanos(e.timeNanos);
+    auto attrs = out.initAttributes(static_cast<unsigned>(e.attributes.size()));
+    for (unsigned i = 0; i < e.attributes.size(); ++i) {
+      attrs[i].setKey(e.attributes[i].first);
+      attrs[i].setValue(e.attributes[i].second);
+    }
+    co_return co_await push(message);
+  }
+
+  asio::awaitable<std::optional<StreamInput>> input() override {
+    if (!state_->inbox || !state_->inbox->is_open()) co_return std::nullopt;
+    boost::system::error_code ec;
+    StreamInput in = co_await state_->inbox->async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    co_return in;
+  }
+
+ private:
+  asio::awaitable<bool> push(capnp::MessageBuilder& message) {
+    boost::system::error_code ec;
+    co_await state_->outbox.async_send(boost::system::error_code{}, ipc::encodeFrame(message),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  std::shared_ptr<ChannelState> state_;
+  std::uint64_t id_;
+};
+
+asio::awaitable<void> writer(std::shared_ptr<ChannelState> state) {
+  for (;;) {
+    boost::system::error_code ec;
+    Frame frame = co_await state->outbox.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    co_await asio::async_write(state->socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      state->outbox.close();
+      boost::system::error_code ignored;
+      state->socket.shutdown(asio::socket_base::shutdown_both, ignored);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> runRequest(Handlers& handlers, std::shared_ptr<ChannelState> state, ValidatedRequest request) {
+  ChannelSink sink(state, request.id);
+  capnp::MallocMessageBuilder reply;
+  auto response = reply.initRoot<wire::BrokerMessage>().initResponse();
+  response.setId(request.id);
+  co_await dispatch(handlers, state->who, request, response, sink);
   boost::system::error_code ec;
-  co_await asio::async_write(channel, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
-  co_return !ec;
+  co_await state->outbox.async_send(boost::system::error_code{}, ipc::encodeFrame(reply),
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  state->active = false;
+  if (state->inbox) state->inbox->close();
+  state->inbox.reset();
+}
+
+void reject(const std::shared_ptr<ChannelState>& state, const RejectedRequest& rejected) {
+  spdlog::info("event=request op={} uid={} outcome=rejected error=\"{}\"", rejected.operation, state->who.uid,
+               rejected.error.message);
+  capnp::MallocMessageBuilder reply;
+  auto response = reply.initRoot<wire::BrokerMessage>().initResponse();
+  response.setId(rejected.id);
+  renderError(rejected.error, response.initResult());
+  // try_send: the outbox only fills while a stream is active, and then this is a violation.
+  state->outbox.try_send(boost::system::error_code{}, ipc::encodeFrame(reply));
 }
 
 }  // namespace
@@ -60,49 +192,77 @@ std::size_t ConnectionCounter::count(uid_t uid) const {
 asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter,
                                   asio::local::stream_protocol::socket channel, Identity who) {
   SlotGuard slot{counter, who.uid};
+  auto executor = channel.get_executor();
+  auto state = std::make_shared<ChannelState>(std::move(channel), std::move(who));
+  asio::co_spawn(executor, writer(state), asio::detached);
+  auto violation = [&](const std::string& what) {
+    spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(state->who), what);
+  };
+
   ipc::FrameDecoder decoder(ipc::kMaxWorkerFrameBytes);
   std::array<std::byte, kReadChunk> buffer{};
-  for (;;) {
+  for (bool open = true; open;) {
     boost::system::error_code ec;
-    std::size_t n = co_await channel.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = co_await state->socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (decoder.pending() != 0) {
-        spdlog::warn("event=worker_truncated_frame {} pending={}", describe(who), decoder.pending());
-      }
-      co_return;  // EOF or error: the worker (and its client) is gone
+      if (decoder.pending() != 0) violation("truncated frame at end of channel");
+      break;  // EOF or error: the worker (and its client) is gone
     }
     if (auto fed = decoder.feed(std::span(buffer.data(), n)); !fed) {
-      spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(who), fed.error().context);
-      co_return;  // closing the channel is the answer to a hostile worker
+      violation(fed.error().context);
+      break;  // closing the channel is the answer to a hostile worker
     }
     for (;;) {
       auto frame = decoder.next();
       if (!frame) {
-        spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(who), frame.error().context);
-        co_return;
+        violation(frame.error().context);
+        open = false;
+        break;
       }
       if (!*frame) break;
       auto message = decodeWorkerMessage(frame->value().asPtr());
       if (!message) {
-        spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(who), message.error().context);
-        co_return;
+        violation(message.error().context);
+        open = false;
+        break;
       }
-      capnp::MallocMessageBuilder reply;
-      auto response = reply.initRoot<ipc::wire::BrokerMessage>().initResponse();
       if (auto* request = std::get_if<ValidatedRequest>(&*message)) {
-        response.setId(request->id);
-        co_await dispatch(handlers, who, *request, response);
+        if (state->active) {
+          violation("a second request while one is in flight");
+          open = false;
+          break;
+        }
+        state->active = true;
+        state->activeId = request->id;
+        state->inbox = std::make_unique<Inbox>(executor, kInboxChunks);
+        asio::co_spawn(executor, runRequest(handlers, state, std::move(*request)),
+                       asio::bind_cancellation_slot(state->cancel.slot(), asio::detached));
       } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
-        response.setId(rejected->id);
-        spdlog::info("event=request op={} uid={} outcome=rejected error=\"{}\"", rejected->operation, who.uid,
-                     rejected->error.message);
-        renderError(rejected->error, response.initResult());
-      } else {
-        continue;  // no stream is open: stray input and cancels are ignored
+        if (state->active) {
+          violation("a second request while one is in flight");
+          open = false;
+          break;
+        }
+        reject(state, *rejected);
+      } else if (auto* input = std::get_if<StreamInput>(&*message)) {
+        if (!state->active || input->requestId != state->activeId || !state->inbox) continue;  // stale
+        // The handler sees `end` (the client half-closed) as an ordinary chunk.
+        co_await state->inbox->async_send(boost::system::error_code{}, std::move(*input),
+                                          asio::redirect_error(asio::use_awaitable, ec));
+      } else if (auto* cancel = std::get_if<CancelRequest>(&*message)) {
+        if (state->active && cancel->requestId == state->activeId) {
+          state->cancel.emit(asio::cancellation_type::terminal);
+          if (state->inbox) state->inbox->close();
+        }
       }
-      if (!co_await sendFrame(channel, reply)) co_return;
     }
   }
+  // The worker is gone or refused: stop what runs for it, and let the writer finish.
+  if (state->active) state->cancel.emit(asio::cancellation_type::terminal);
+  if (state->inbox) state->inbox->close();
+  state->outbox.close();
+  boost::system::error_code ignored;
+  state->socket.close(ignored);
 }
 
 }  // namespace dockerbox::broker

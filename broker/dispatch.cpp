@@ -2,6 +2,7 @@
 #include "broker/dispatch.hpp"
 
 #include "broker/handlers.hpp"
+#include "broker/stream.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -24,7 +25,9 @@ asio::awaitable<Result<void>> notImplementedYet() {
   co_return fail(ErrorKind::NotImplemented, "this operation is not implemented by dockerbox yet");
 }
 
-asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operation& op, ReplyBuilder out) {
+asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operation& op, ReplyBuilder out,
+                                  StreamSink& sink) {
+  (void)sink;  // used by the streaming handlers
   return std::visit(
       Overloaded{
           [&](const VersionOp& o) { return h.handleVersion(who, o, out); },
@@ -41,14 +44,14 @@ asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operat
 }  // namespace
 
 asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const ValidatedRequest& request,
-                               ipc::wire::Response::Builder out) {
+                               ipc::wire::Response::Builder out, StreamSink& sink) {
   auto name = operationName(request.op);
   // TODO(soon): the policy evaluator (policy/) decides here, before the handler runs, and
   // the audit record is written first. Until it lands, every operation in kOperations is
   // read-only and open to admitted clients (root and the socket group).
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {
-    result = co_await run(handlers, who, request.op, out.initResult());
+    result = co_await run(handlers, who, request.op, out.initResult(), sink);
   } catch (const std::exception& e) {
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());

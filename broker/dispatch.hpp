@@ -20,6 +20,7 @@
 namespace dockerbox::broker {
 
 class Handlers;
+class StreamSink;
 
 /// Whether an operation changes anything: read-only operations may not be denied in audit
 /// mode differently, but every entry is still checked by policy.
@@ -70,6 +71,6 @@ inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOper
 /// Runs one validated request for `who` and fills `out` with the reply. Every path that
 /// is not an explicit success fills an error reply (fail closed).
 boost::asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const ValidatedRequest& request,
-                                      ipc::wire::Response::Builder out);
+                                      ipc::wire::Response::Builder out, StreamSink& sink);
 
 }  // namespace dockerbox::broker
