@@ -2,15 +2,15 @@
 // restarts and rotations, recovery from a torn tail, and failing closed when it cannot write.
 #include "broker/audit/audit_log.hpp"
 
-#include "audit_test_support.hpp"
-#include "broker/audit/sha256.hpp"
-#include "broker/audit/verify.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <csignal>
+
+#include "audit_test_support.hpp"
+#include "broker/audit/sha256.hpp"
+#include "broker/audit/verify.hpp"
 
 namespace dockerbox::broker::audit {
 namespace {
@@ -58,8 +58,10 @@ TEST(AuditLog, FirstRecordStartsTheChainAndEachLineChainsToTheLast) {
   ASSERT_TRUE((*log)->writeOutcome(*first, OutcomeRecord::ok()));
   auto lines = readLines(path);
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_NE(lines[0].find("\"prev\":\"" + std::string(kZeroHash) + "\""), std::string::npos) << lines[0];
-  EXPECT_NE(lines[1].find("\"prev\":\"" + sha256Hex(lines[0]) + "\""), std::string::npos) << lines[1];
+  EXPECT_NE(lines[0].find("\"prev\":\"" + std::string(kZeroHash) + "\""), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("\"prev\":\"" + sha256Hex(lines[0]) + "\""), std::string::npos)
+      << lines[1];
   EXPECT_EQ((*log)->head().seq, 2u);
   EXPECT_EQ((*log)->head().hash, sha256Hex(lines[1]));
 }
@@ -101,7 +103,8 @@ TEST(AuditLog, RotationKeepsTheChainAcrossFiles) {
 
   auto newest = readLines(path);
   EXPECT_NE(newest[0].find("\"kind\":\"rotation\""), std::string::npos) << newest[0];
-  EXPECT_NE(newest[0].find("\"prev\":\"" + sha256Hex(readLines(path + ".1").back()) + "\""), std::string::npos);
+  EXPECT_NE(newest[0].find("\"prev\":\"" + sha256Hex(readLines(path + ".1").back()) + "\""),
+            std::string::npos);
   auto r = verifyFiles({path + ".2", path + ".1", path});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->files, 3u);
@@ -133,7 +136,8 @@ TEST(AuditLog, DeletingTheRotatedFilesLastLineIsDetected) {
   auto r = verifyFiles({path + ".1", path});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message.rfind(path + ":1: seq", 0), 0u) << r.error().message;
-  EXPECT_NE(r.error().message.find(path + ".1:" + std::to_string(rotated.size())), std::string::npos)
+  EXPECT_NE(r.error().message.find(path + ".1:" + std::to_string(rotated.size())),
+            std::string::npos)
       << r.error().message;
 }
 
@@ -213,7 +217,8 @@ TEST(AuditLog, TornTailStartsANewSegmentWithAChainBreak) {
   auto log = AuditLog::open(optionsFor(path));
   ASSERT_TRUE(log);
   EXPECT_EQ((*log)->openStatus().start, StartKind::ChainBreak);
-  EXPECT_NE((*log)->openStatus().detail.find("incomplete"), std::string::npos) << (*log)->openStatus().detail;
+  EXPECT_NE((*log)->openStatus().detail.find("incomplete"), std::string::npos)
+      << (*log)->openStatus().detail;
   EXPECT_EQ((*log)->head().seq, good.seq + 1);
   ASSERT_TRUE((*log)->writeRequest(sampleRequest(9)));
 
@@ -226,7 +231,8 @@ TEST(AuditLog, TornTailStartsANewSegmentWithAChainBreak) {
   // Strict verification names the torn line; accepting declared breaks lists it instead.
   auto strict = verifyFiles({path});
   ASSERT_FALSE(strict);
-  EXPECT_EQ(strict.error().message.rfind(path + ":" + std::to_string(lines.size() + 1) + ":", 0), 0u)
+  EXPECT_EQ(strict.error().message.rfind(path + ":" + std::to_string(lines.size() + 1) + ":", 0),
+            0u)
       << strict.error().message;
   auto lenient = verifyFiles({path}, VerifyOptions{ChainBreaks::Accept});
   ASSERT_TRUE(lenient) << lenient.error().message;
@@ -248,7 +254,8 @@ TEST(AuditLog, EditedLastLineIsACorruptTail) {
   auto log = AuditLog::open(optionsFor(path));
   ASSERT_TRUE(log);
   EXPECT_EQ((*log)->openStatus().start, StartKind::ChainBreak);
-  EXPECT_NE((*log)->openStatus().detail.find("line edited"), std::string::npos) << (*log)->openStatus().detail;
+  EXPECT_NE((*log)->openStatus().detail.find("line edited"), std::string::npos)
+      << (*log)->openStatus().detail;
   EXPECT_EQ((*log)->head().seq, lines.size());  // seq continues after the last valid line
 }
 

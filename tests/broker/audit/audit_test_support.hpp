@@ -2,9 +2,6 @@
 // line-level access to log files, sample records and a deterministic clock.
 #pragma once
 
-#include "broker/audit/audit_log.hpp"
-#include "broker/audit/record.hpp"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,6 +11,9 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "broker/audit/audit_log.hpp"
+#include "broker/audit/record.hpp"
 
 namespace dockerbox::broker::audit::testing {
 
@@ -43,7 +43,11 @@ inline std::string readFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+/// Replaces the file with `bytes`. Unlinks first: ext4 flushes a file that is truncated and
+/// rewritten (auto_da_alloc), which made the tamper tests wait on the disk thousands of times.
 inline void writeFile(const std::string& path, const std::string& bytes) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
 }
@@ -114,11 +118,14 @@ inline void writeSampleLog(AuditLog& log, int n) {
       held = *seq;
       continue;
     }
-    auto outcome = i % 5 == 0 ? OutcomeRecord::fromError(Error::make(ErrorKind::Forbidden, "denied by policy"))
-                              : OutcomeRecord::ok();
+    auto outcome =
+        i % 5 == 0 ? OutcomeRecord::fromError(Error::make(ErrorKind::Forbidden, "denied by policy"))
+                   : OutcomeRecord::ok();
     ASSERT_TRUE(log.writeOutcome(*seq, outcome));
   }
-  if (held != 0) ASSERT_TRUE(log.writeOutcome(held, OutcomeRecord::ok()));
+  if (held != 0) {
+    ASSERT_TRUE(log.writeOutcome(held, OutcomeRecord::ok()));
+  }
 }
 
 }  // namespace dockerbox::broker::audit::testing

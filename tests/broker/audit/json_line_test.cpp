@@ -2,13 +2,13 @@
 // lines stay ASCII-only with no raw newline, long values are cut safely.
 #include "broker/audit/json_line.hpp"
 
-#include "broker/audit/limits.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include "broker/audit/limits.hpp"
 
 namespace dockerbox::broker::audit {
 namespace {
@@ -41,10 +41,10 @@ TEST(JsonString, HostileValidStringsRoundTrip) {
       std::string("nul\0byte", 8),
       "escape \x1b[31mred\x1b[0m and DEL \x7f",
       "\x01\x02\x1f",
-      "caf\xc3\xa9 \xe2\x82\xac",                       // é €
-      "emoji \xf0\x9f\x90\xb3",                          // U+1F433, a surrogate pair
-      "bidi \xe2\x80\xae override",                      // U+202E
-      "{\"kind\":\"outcome\"}\n{\"forged\":1}",          // an attempt to inject a record
+      "caf\xc3\xa9 \xe2\x82\xac",                // é €
+      "emoji \xf0\x9f\x90\xb3",                  // U+1F433, a surrogate pair
+      "bidi \xe2\x80\xae override",              // U+202E
+      "{\"kind\":\"outcome\"}\n{\"forged\":1}",  // an attempt to inject a record
   };
   for (const auto& value : cases) {
     std::string json = encode(value);
@@ -59,12 +59,14 @@ TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
     std::string in, out;
   };
   const Case cases[] = {
-      {"a\xff" "b", "a" + kFffd + "b"},
-      {"\xc0\xaf", kFffd + kFffd},              // overlong '/'
-      {"\xed\xa0\x80", kFffd + kFffd + kFffd},  // a UTF-16 surrogate
+      {"a\xff"
+       "b",
+       "a" + kFffd + "b"},
+      {"\xc0\xaf", kFffd + kFffd},                          // overlong '/'
+      {"\xed\xa0\x80", kFffd + kFffd + kFffd},              // a UTF-16 surrogate
       {"\xf4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},  // above U+10FFFF
-      {"\xe2\x82", kFffd + kFffd},              // truncated sequence
-      {"\x80", kFffd},                          // lone continuation byte
+      {"\xe2\x82", kFffd + kFffd},                          // truncated sequence
+      {"\x80", kFffd},                                      // lone continuation byte
   };
   for (const auto& c : cases) {
     std::string json = encode(c.in);
@@ -74,7 +76,8 @@ TEST(JsonString, InvalidUtf8BecomesReplacementCharacters) {
 }
 
 TEST(JsonString, LongValuesAreCutAtACharacterBoundaryAndMarked) {
-  EXPECT_EQ(decode(encode(std::string(5000, 'a'))), std::string(kMaxFieldBytes, 'a') + "...(truncated)");
+  EXPECT_EQ(decode(encode(std::string(5000, 'a'))),
+            std::string(kMaxFieldBytes, 'a') + "...(truncated)");
   std::string euros;
   for (int i = 0; i < 400; ++i) euros += "\xe2\x82\xac";  // 3 bytes each
   std::string expected;
@@ -89,12 +92,14 @@ TEST(JsonObjectWriter, WritesMembersInOrder) {
   w.boolean("b", false);
   w.null("n");
   w.raw("a", "[1,2]");
-  EXPECT_EQ(std::move(w).close(), R"({"seq":18446744073709551615,"s":"x\"y","b":false,"n":null,"a":[1,2]})");
+  EXPECT_EQ(std::move(w).close(),
+            R"({"seq":18446744073709551615,"s":"x\"y","b":false,"n":null,"a":[1,2]})");
 }
 
 TEST(Time, Rfc3339UtcWithNanoseconds) {
   using namespace std::chrono;
-  auto t = system_clock::time_point(duration_cast<system_clock::duration>(seconds(1'800'000'000) + nanoseconds(5)));
+  auto t = system_clock::time_point(
+      duration_cast<system_clock::duration>(seconds(1'800'000'000) + nanoseconds(5)));
   std::string text = formatTime(t);
   EXPECT_TRUE(looksLikeTime(text)) << text;
   EXPECT_EQ(text.substr(0, 20), "2027-01-15T08:00:00.");

@@ -2,12 +2,12 @@
 // edit and adjacent swap fails, naming the right file and line.
 #include "broker/audit/verify.hpp"
 
+#include <gtest/gtest.h>
+
 #include "audit_test_support.hpp"
 #include "broker/audit/audit_log.hpp"
 #include "broker/audit/limits.hpp"
 #include "broker/audit/sha256.hpp"
-
-#include <gtest/gtest.h>
 
 namespace dockerbox::broker::audit {
 namespace {
@@ -24,7 +24,8 @@ std::string makeLog(const TempDir& dir, int n) {
   auto log = AuditLog::open(testing::optionsFor(path));
   EXPECT_TRUE(log);
   testing::writeSampleLog(**log, n);
-  EXPECT_TRUE((*log)->writeEvent(PolicyReloadEvent{ReloadResult::Ok, "/etc/dockerbox/policy.toml", ""}));
+  EXPECT_TRUE(
+      (*log)->writeEvent(PolicyReloadEvent{ReloadResult::Ok, "/etc/dockerbox/policy.toml", ""}));
   return path;
 }
 
@@ -122,7 +123,7 @@ TEST(Verify, EditingAnySingleByteFailsAtItsLine) {
       expectFailsAt(path, line, "byte " + std::to_string(pos) + " -> '" + replacement + "'");
     }
     if (::testing::Test::HasFailure()) return;  // one broken position is enough output
-    if (original[pos] == '\n') ++line;  // a newline belongs to the line it ends
+    if (original[pos] == '\n') ++line;          // a newline belongs to the line it ends
   }
 }
 
@@ -134,7 +135,8 @@ TEST(Verify, SwappingAnyTwoAdjacentLinesFailsAtTheFirst) {
     auto lines = original;
     std::swap(lines[i], lines[i + 1]);
     writeLines(path, lines);
-    expectFailsAt(path, i + 1, "swap lines " + std::to_string(i + 1) + " and " + std::to_string(i + 2));
+    expectFailsAt(path, i + 1,
+                  "swap lines " + std::to_string(i + 1) + " and " + std::to_string(i + 2));
   }
 }
 
@@ -163,8 +165,9 @@ TEST(Verify, FailureMessagesSayWhatIsWrong) {
   writeLines(path, deleted);
   r = verifyFiles({path});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message, path + ":5: seq 6 does not follow seq 4 of line 4 "
-                                      "(expected 5: line deleted, duplicated or reordered)");
+  EXPECT_EQ(r.error().message, path +
+                                   ":5: seq 6 does not follow seq 4 of line 4 "
+                                   "(expected 5: line deleted, duplicated or reordered)");
 }
 
 TEST(Verify, OutcomeMustReferToAnEarlierOpenRequest) {
@@ -180,7 +183,8 @@ TEST(Verify, OutcomeMustReferToAnEarlierOpenRequest) {
   ASSERT_TRUE((*log)->writeOutcome(*seq, OutcomeRecord::ok()));  // a second outcome
   auto r = verifyFiles({path});
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find(path + ":3: outcome refers to seq 1, which is not a request"), std::string::npos)
+  EXPECT_NE(r.error().message.find(path + ":3: outcome refers to seq 1, which is not a request"),
+            std::string::npos)
       << r.error().message;
 }
 
@@ -216,7 +220,8 @@ TEST(VerifyText, RejectsAnOverlongLineWithoutBufferingIt) {
   text += "\n";
   auto r = verifyText(text, "t");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("t:1: line is longer than"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("t:1: line is longer than"), std::string::npos)
+      << r.error().message;
 }
 
 }  // namespace
