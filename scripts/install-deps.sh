@@ -9,23 +9,36 @@ packages=(
   capnproto libcapnp-dev libseccomp-dev libcap-dev libspdlog-dev libgtest-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libcli11-dev libssl-dev
   python3 util-linux passwd
+  # The end-to-end tests run every module against two docker CLIs: the one on the PATH
+  # (28.2 on the project's machines, /usr/local/bin/docker) and Debian's docker.io, whose
+  # /usr/bin/docker is the 20.10 CLI (API 1.41). Only its CLI is used; its daemon is kept
+  # from starting below. tests/e2e/harness.py tells the two apart by path.
+  docker.io
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The end-to-end tests drive the docker CLI; where the machine has none, Debian's
-# docker.io provides one (20.10, API 1.41).
-command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # docker.io's maintainer scripts try to start dockerd; that is not needed and may fail
-  # without systemd, so services are kept from starting while installing.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # The maintainer scripts of docker.io and containerd try to start their daemons; they
+  # are not needed and may fail without systemd, so services are kept from starting while
+  # installing. A policy-rc.d the machine already has (Debian container images ship one)
+  # is put back afterwards, not deleted.
+  policy=/usr/sbin/policy-rc.d
+  saved=""
+  if [ -e "$policy" ]; then
+    saved=$(mktemp /usr/sbin/.policy-rc.d.XXXXXX)
+    cp -p "$policy" "$saved"
+    trap 'mv -f "$saved" "$policy"' EXIT
+  else
+    trap 'rm -f "$policy"' EXIT
+  fi
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+  apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null
 fi
