@@ -56,13 +56,16 @@ class Checker {
     needs(spec.deviceRequests, "DeviceRequests");
     needs(spec.deviceCgroupRules, "DeviceCgroupRules");
     for (const auto& option : spec.securityOpt) {
-      if (!isSafeSecurityOpt(option)) deny("security option " + quoted(option) + " requires privileged = true");
+      if (!isSafeSecurityOpt(option))
+        deny("security option " + quoted(option) + " requires privileged = true");
     }
     namespaceMode("PidMode", spec.pidMode, std::array<std::string_view, 1>{""});
-    namespaceMode("IpcMode", spec.ipcMode, std::array<std::string_view, 4>{"", "private", "shareable", "none"});
+    namespaceMode("IpcMode", spec.ipcMode,
+                  std::array<std::string_view, 4>{"", "private", "shareable", "none"});
     namespaceMode("UTSMode", spec.utsMode, std::array<std::string_view, 1>{""});
     namespaceMode("UsernsMode", spec.usernsMode, std::array<std::string_view, 1>{""});
-    namespaceMode("CgroupnsMode", spec.cgroupnsMode, std::array<std::string_view, 2>{"", "private"});
+    namespaceMode("CgroupnsMode", spec.cgroupnsMode,
+                  std::array<std::string_view, 2>{"", "private"});
     needs(!spec.sysctls.empty(), "Sysctls");
     needs(!spec.cgroupParent.empty(), "CgroupParent");
     needs(!spec.runtime.empty(), "Runtime");
@@ -74,9 +77,11 @@ class Checker {
   }
 
   template <std::size_t N>
-  void namespaceMode(std::string_view field, std::string_view value, const std::array<std::string_view, N>& safe) {
+  void namespaceMode(std::string_view field, std::string_view value,
+                     const std::array<std::string_view, N>& safe) {
     // "host" and "container:<x>" join another namespace; unknown values fail closed too.
-    if (!oneOf(value, safe)) deny(std::string(field) + " " + quoted(value) + " requires privileged = true");
+    if (!oneOf(value, safe))
+      deny(std::string(field) + " " + quoted(value) + " requires privileged = true");
   }
 
   void user(std::string_view user) {
@@ -126,7 +131,8 @@ class Checker {
 
   void bind(const Bind& bind) {
     if (bind.kind == BindKind::Volume) {
-      if (rule_.volumes == NamedVolumes::Denied) deny("named volume " + quoted(bind.requestedSource) + " is not allowed");
+      if (rule_.volumes == NamedVolumes::Denied)
+        deny("named volume " + quoted(bind.requestedSource) + " is not allowed");
       return;
     }
     // Checked first because it says nothing about the host's filesystem.
@@ -139,8 +145,10 @@ class Checker {
     std::string reason = "bind source " + quoted(bind.requestedSource) + " is not allowed";
     if (!bind.resolvedSource) return deny(reason, "could not be resolved (missing or unreadable)");
     const std::string& resolved = *bind.resolvedSource;
-    if (!isNormalisedAbsolutePath(resolved)) return deny(reason, "resolved to a path that is not normalised");
-    if (!bind.userCanAccess) return deny(reason, "the caller cannot access " + quoted(resolved) + " themselves");
+    if (!isNormalisedAbsolutePath(resolved))
+      return deny(reason, "resolved to a path that is not normalised");
+    if (!bind.userCanAccess)
+      return deny(reason, "the caller cannot access " + quoted(resolved) + " themselves");
     Placeholders values{subject_.userName, subject_.home, subject_.uid};
     std::string notes;
     for (const auto& pattern : rule_.bindSources) {
@@ -169,7 +177,8 @@ bool isSafeSecurityOpt(std::string_view option) {
   return oneOf(option, kSafe);
 }
 
-ConstraintResult checkConstraints(const Rule& rule, const Subject& subject, const Request& request) {
+ConstraintResult checkConstraints(const Rule& rule, const Subject& subject,
+                                  const Request& request) {
   Checker check(rule, subject);
   if (request.container) {
     const ContainerSpec& spec = *request.container;

@@ -28,7 +28,8 @@ struct ConstraintResult {
 
 /// Checks every part of `request` that the rule constrains. Never throws on any input
 /// except allocation failure.
-[[nodiscard]] ConstraintResult checkConstraints(const Rule& rule, const Subject& subject, const Request& request);
+[[nodiscard]] ConstraintResult checkConstraints(const Rule& rule, const Subject& subject,
+                                                const Request& request);
 
 /// The SecurityOpt entries allowed without `privileged`: they only take privileges away.
 [[nodiscard]] bool isSafeSecurityOpt(std::string_view option);

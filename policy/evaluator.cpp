@@ -18,26 +18,31 @@ std::string shown(std::string_view text) {
 }
 
 std::string describe(const Subject& subject) {
-  std::string out = "user " + (subject.userName.empty() ? std::string("(no name)") : subject.userName) +
-                    " (uid " + std::to_string(subject.uid) + ", gid " + std::to_string(subject.gid);
-  for (auto gid : subject.groups) out += "," + std::to_string(gid);
-  return out + ")";
+  std::string out = "user " +
+                    (subject.userName.empty() ? std::string("(no name)") : subject.userName) +
+                    " (uid " + std::to_string(subject.uid) + ", gid " +
+                    std::to_string(subject.gid) + ", groups [";
+  for (std::size_t i = 0; i < subject.groups.size(); ++i)
+    out += (i > 0 ? "," : "") + std::to_string(subject.groups[i]);
+  return out + "])";
 }
 
 // Which entry of the rule names the subject, or nullopt.
 std::optional<std::string> matchSubject(const Rule& rule, const Subject& subject) {
   for (const auto& user : rule.users) {
-    if (user.id ? *user.id == subject.uid : (!subject.userName.empty() && user.name == subject.userName)) {
+    if (user.id ? *user.id == subject.uid
+                : (!subject.userName.empty() && user.name == subject.userName)) {
       return "users entry '" + user.name + "' matches " + describe(subject);
     }
   }
   for (const auto& group : rule.groups) {
     bool hit = false;
     if (group.id) {
-      hit = *group.id == subject.gid ||
-            std::find(subject.groups.begin(), subject.groups.end(), *group.id) != subject.groups.end();
+      hit = *group.id == subject.gid || std::find(subject.groups.begin(), subject.groups.end(),
+                                                  *group.id) != subject.groups.end();
     } else {
-      hit = std::find(subject.groupNames.begin(), subject.groupNames.end(), group.name) != subject.groupNames.end();
+      hit = std::find(subject.groupNames.begin(), subject.groupNames.end(), group.name) !=
+            subject.groupNames.end();
     }
     if (hit) return "groups entry '" + group.name + "' matches " + describe(subject);
   }
@@ -62,10 +67,12 @@ Decision deny(std::string rule, std::string reason) {
 }
 
 // The one decision procedure; `trace` is filled when explaining.
-Decision decide(const Policy& policy, const Subject& subject, const Request& request, std::vector<RuleTrace>* trace) {
+Decision decide(const Policy& policy, const Subject& subject, const Request& request,
+                std::vector<RuleTrace>* trace) {
   const auto& rules = policy.rules();
   if (trace != nullptr) {
-    for (const auto& rule : rules) trace->push_back({rule.name, rule.line, RuleOutcome::NotReached, {}, {}});
+    for (const auto& rule : rules)
+      trace->push_back({rule.name, rule.line, RuleOutcome::NotReached, {}, {}});
   }
   if (!policy.knowsOperation(request.operation)) {
     return deny({}, "unknown operation '" + shown(request.operation) + "'");  // every mode
@@ -94,7 +101,8 @@ Decision decide(const Policy& policy, const Subject& subject, const Request& req
     if (step != nullptr) {
       step->outcome = RuleOutcome::Decided;
       step->detail = *matched + "; mode " + std::string(toString(mode));
-      for (const auto& v : checked.violations) step->violations.push_back(v.detail.empty() ? v.reason : v.reason + " (" + v.detail + ")");
+      for (const auto& v : checked.violations)
+        step->violations.push_back(v.detail.empty() ? v.reason : v.reason + " (" + v.detail + ")");
     }
     Decision d;
     d.rule = rule.name;
@@ -157,7 +165,9 @@ bool canSee(Visibility visibility, const Subject& subject, const Owner& owner) {
       return true;
     case Visibility::Group:
       if (owner.gid == subject.gid) return true;
-      if (std::find(subject.groups.begin(), subject.groups.end(), owner.gid) != subject.groups.end()) return true;
+      if (std::find(subject.groups.begin(), subject.groups.end(), owner.gid) !=
+          subject.groups.end())
+        return true;
       return owner.uid == subject.uid;
     case Visibility::Own:
       return owner.uid == subject.uid;
@@ -178,7 +188,7 @@ std::string_view toString(RuleOutcome outcome) {
   switch (outcome) {
     case RuleOutcome::SubjectMismatch:
       return "subject does not match";
-      case RuleOutcome::OperationNotAllowed:
+    case RuleOutcome::OperationNotAllowed:
       return "operation not allowed";
     case RuleOutcome::Decided:
       return "decides";
@@ -194,11 +204,15 @@ std::string Explanation::toString() const {
   out += decision.rule.empty() ? std::string(" (no rule)") : " by rule " + decision.rule;
   out += ": " + decision.reason + "\n";
   if (!decision.detail.empty()) out += "  detail: " + decision.detail + "\n";
-  if (decision.allowed()) out += "  visibility: " + std::string(policy::toString(decision.visibility)) + "\n";
-  if (decision.injectMemory) out += "  inject Memory: " + std::to_string(*decision.injectMemory) + "\n";
-  if (decision.injectNanoCpus) out += "  inject NanoCpus: " + std::to_string(*decision.injectNanoCpus) + "\n";
+  if (decision.allowed())
+    out += "  visibility: " + std::string(policy::toString(decision.visibility)) + "\n";
+  if (decision.injectMemory)
+    out += "  inject Memory: " + std::to_string(*decision.injectMemory) + "\n";
+  if (decision.injectNanoCpus)
+    out += "  inject NanoCpus: " + std::to_string(*decision.injectNanoCpus) + "\n";
   for (const auto& step : trace) {
-    out += "  rule " + step.rule + " (line " + std::to_string(step.line) + "): " + std::string(policy::toString(step.outcome));
+    out += "  rule " + step.rule + " (line " + std::to_string(step.line) +
+           "): " + std::string(policy::toString(step.outcome));
     if (!step.detail.empty()) out += ": " + step.detail;
     out += "\n";
     for (const auto& v : step.violations) out += "    violation: " + v + "\n";

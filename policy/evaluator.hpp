@@ -20,7 +20,7 @@ struct Decision {
   std::string rule;        // the deciding rule; empty when no rule decided
   std::string reason;      // safe to show the client
   std::string detail;      // for administrators (audit log, explain); may name host paths
-  Visibility visibility = Visibility::Own;  // for list/inspect/logs/...; see canSee()
+  Visibility visibility = Visibility::Own;      // for list/inspect/logs/...; see canSee()
   std::optional<std::uint64_t> injectMemory;    // set HostConfig.Memory to this (bytes)
   std::optional<std::uint64_t> injectNanoCpus;  // set HostConfig.NanoCpus to this
 
@@ -28,7 +28,8 @@ struct Decision {
 };
 
 /// Decides one request. See the semantics block in policy.hpp.
-[[nodiscard]] Decision evaluate(const Policy& policy, const Subject& subject, const Request& request);
+[[nodiscard]] Decision evaluate(const Policy& policy, const Subject& subject,
+                                const Request& request);
 
 /// How one rule took part in a decision.
 enum class RuleOutcome {
@@ -56,7 +57,8 @@ struct Explanation {
   [[nodiscard]] std::string toString() const;
 };
 
-[[nodiscard]] Explanation explain(const Policy& policy, const Subject& subject, const Request& request);
+[[nodiscard]] Explanation explain(const Policy& policy, const Subject& subject,
+                                  const Request& request);
 
 /// Whether `subject` may see an object created by `owner` (P7). Objects a caller may not see
 /// are reported as missing (404), not as forbidden.

@@ -33,19 +33,21 @@ class Fd {
 
 }  // namespace
 
-ParseResult loadPolicyFile(const std::string& path, std::span<const std::string_view> knownOperations,
-                           FileTrust trust) {
+ParseResult loadPolicyFile(const std::string& path,
+                           std::span<const std::string_view> knownOperations, FileTrust trust) {
   // O_NOFOLLOW: a symlink in the final component is refused rather than followed, so the
   // checks below are about the file that is read. O_NONBLOCK: a FIFO cannot hang the broker.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) return failure(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return failure(path, std::string("cannot stat: ") + std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0)
+    return failure(path, std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return failure(path, "not a regular file");
   if (trust == FileTrust::RequireRootOwned) {
     // Whoever can change the policy is root-equivalent, so only root may be able to.
     if (st.st_uid != 0) return failure(path, "not owned by root");
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return failure(path, "writable by group or others");
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+      return failure(path, "writable by group or others");
   }
   if (static_cast<std::uint64_t>(st.st_size) > kMaxPolicyBytes) {
     return failure(path, "larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
@@ -60,7 +62,8 @@ ParseResult loadPolicyFile(const std::string& path, std::span<const std::string_
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
     // The file may grow between fstat and read; the cap holds either way.
-    if (text.size() > kMaxPolicyBytes) return failure(path, "larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+    if (text.size() > kMaxPolicyBytes)
+      return failure(path, "larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
   }
   return parsePolicy(text, knownOperations, path);
 }

@@ -3,48 +3,33 @@
 // is built with our sanitizer and fuzzing flags and no other file sees its headers.
 #include "policy/policy.hpp"
 
+#include "policy/toml_reader.hpp"
 #include "policy/values.hpp"
 
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 0
-#define TOML_ENABLE_FORMATTERS 0
-#include <toml++/toml.h>
-
 #include <algorithm>
-#include <functional>
-#include <limits>
 #include <map>
 
 namespace dockerbox::policy {
 
 namespace {
 
-// More diagnostics than this are not useful to a human and would let a hostile or broken
-// file make the report arbitrarily long.
-constexpr std::size_t kMaxDiagnostics = 50;
 constexpr std::size_t kMaxRuleNameBytes = 64;
 
 bool isValidRuleName(std::string_view name) {
   if (name.empty() || name.size() > kMaxRuleNameBytes) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.';
-  });
-}
-
-bool hasControlChar(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
 }  // namespace
 
 // Friend of Policy: the only code that fills one.
-class PolicyBuilder {
+class PolicyBuilder : private detail::TomlReader {
  public:
-  PolicyBuilder(std::string_view source, std::span<const std::string_view> known) : source_(source) {
+  PolicyBuilder(std::string_view source, std::span<const std::string_view> known)
+      : TomlReader(source) {
     for (auto op : known) policy_.knownOperations_.emplace(op);
   }
 
@@ -53,35 +38,43 @@ class PolicyBuilder {
       error({}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
       return fail();
     }
-    toml::parse_result parsed = toml::parse(text, source_);
+    if (!isAscii(text)) return fail();
+    toml::parse_result parsed = toml::parse(text, source());
     if (!parsed) {
       const auto& e = parsed.error();
       error(e.source(), std::string(e.description()));
       return fail();
     }
     document(parsed.table());
-    if (!diagnostics_.empty()) return fail();
+    if (errorCount() != 0) return fail();
     return std::move(policy_);
   }
 
  private:
-  using Region = toml::source_region;
+  ParseFailure fail() { return takeFailure(); }
 
-  ParseFailure fail() {
-    std::stable_sort(diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    return ParseFailure{std::move(diagnostics_)};
-  }
-
-  void error(const Region& where, std::string message) {
-    if (diagnostics_.size() > kMaxDiagnostics) return;
-    if (diagnostics_.size() == kMaxDiagnostics) {
-      message = "too many errors; stopping here";
-    } else {
-      message.insert(0, context_);
+  // Policy files are 7-bit ASCII. toml++ 3.3 classifies non-ASCII code points with
+  // functions that reach __builtin_unreachable() for some of them (U+00A1..U+0499 among
+  // others, wherever whitespace may appear: a fuzzer find), which is undefined behaviour in
+  // a root process. Refusing them up front keeps toml++ off those paths entirely; other
+  // characters can still be written in strings as \uXXXX escapes.
+  bool isAscii(std::string_view text) {
+    std::uint32_t line = 1, column = 1;
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        toml::source_region where;
+        where.begin = {line, column};
+        error(where, "non-ASCII byte: policy files are ASCII (write \\uXXXX in strings)");
+        return false;
+      }
+      if (c == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
     }
-    diagnostics_.push_back({source_, where.begin.line, where.begin.column, std::move(message)});
+    return true;
   }
 
   void document(const toml::table& root) {
@@ -95,13 +88,14 @@ class PolicyBuilder {
       } else if (key.str() == "rule") {
         rules(node);
       } else {
-        error(key.source(), "unknown top-level key '" + std::string(key.str()) + "' (expected [settings] or [[rule]])");
+        error(key.source(), "unknown top-level key '" + std::string(key.str()) +
+                                "' (expected [settings] or [[rule]])");
       }
     }
   }
 
   void settings(const toml::table& table) {
-    context_ = "[settings]: ";
+    setContext("[settings]: ");
     for (const auto& [key, node] : table) {
       if (key.str() == "mode") {
         if (auto m = mode(node)) policy_.settings_.mode = *m;
@@ -111,7 +105,7 @@ class PolicyBuilder {
         error(key.source(), "unknown key '" + std::string(key.str()) + "'");
       }
     }
-    context_.clear();
+    setContext({});
   }
 
   void rules(const toml::node& node) {
@@ -135,87 +129,6 @@ class PolicyBuilder {
     }
   }
 
-  // ---- typed field readers; each reports its own error and returns nullopt ----
-
-  std::optional<std::string> string(const toml::node& node, std::string_view what) {
-    if (const auto* s = node.as_string()) {
-      const std::string& value = s->get();
-      if (hasControlChar(value)) {
-        error(node.source(), std::string(what) + " must not contain control characters");
-        return std::nullopt;
-      }
-      return value;
-    }
-    error(node.source(), std::string(what) + " must be a string");
-    return std::nullopt;
-  }
-
-  std::optional<bool> boolean(const toml::node& node, std::string_view what) {
-    if (const auto* b = node.as_boolean()) return b->get();
-    error(node.source(), std::string(what) + " must be true or false");
-    return std::nullopt;
-  }
-
-  // Calls `each` for every element; returns false if `node` is not an array.
-  bool array(const toml::node& node, std::string_view what, const std::function<void(const toml::node&)>& each) {
-    const auto* a = node.as_array();
-    if (a == nullptr) {
-      error(node.source(), std::string(what) + " must be an array");
-      return false;
-    }
-    for (const auto& element : *a) each(element);
-    return true;
-  }
-
-  std::optional<Mode> mode(const toml::node& node) {
-    auto s = string(node, "mode");
-    if (!s) return std::nullopt;
-    if (*s == "enforce") return Mode::Enforce;
-    if (*s == "audit") return Mode::Audit;
-    error(node.source(), "mode must be \"enforce\" or \"audit\"");
-    return std::nullopt;
-  }
-
-  std::optional<Visibility> visibility(const toml::node& node) {
-    auto s = string(node, "visibility");
-    if (!s) return std::nullopt;
-    if (*s == "own") return Visibility::Own;
-    if (*s == "group") return Visibility::Group;
-    if (*s == "all") return Visibility::All;
-    error(node.source(), "visibility must be \"own\", \"group\" or \"all\"");
-    return std::nullopt;
-  }
-
-  std::optional<SubjectRef> subjectRef(const toml::node& node, std::string_view what) {
-    if (const auto* i = node.as_integer()) {
-      auto v = i->get();
-      if (v < 0 || v >= std::numeric_limits<std::uint32_t>::max()) {
-        error(node.source(), std::string(what) + " id out of range");
-        return std::nullopt;
-      }
-      return SubjectRef{static_cast<std::uint32_t>(v), std::to_string(v)};
-    }
-    auto s = string(node, what);
-    if (!s) return std::nullopt;
-    if (s->empty()) {
-      error(node.source(), std::string(what) + " must not be empty");
-      return std::nullopt;
-    }
-    SubjectRef ref{std::nullopt, *s};
-    if (std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      std::uint64_t v = 0;
-      for (char c : *s) {
-        v = v * 10 + static_cast<std::uint64_t>(c - '0');
-        if (v >= std::numeric_limits<std::uint32_t>::max()) {
-          error(node.source(), std::string(what) + " id out of range");
-          return std::nullopt;
-        }
-      }
-      ref.id = static_cast<std::uint32_t>(v);
-    }
-    return ref;
-  }
-
   void operations(const toml::node& node, Rule& rule) {
     const auto& known = policy_.knownOperations_;
     array(node, "allow", [&](const toml::node& element) {
@@ -224,7 +137,8 @@ class PolicyBuilder {
       rule.allowPatterns.push_back(*entry);
       if (*entry == "*") {
         rule.operations.insert(known.begin(), known.end());
-      } else if (entry->size() > 2 && entry->ends_with(".*") && entry->find('*') == entry->size() - 1) {
+      } else if (entry->size() > 2 && entry->ends_with(".*") &&
+                 entry->find('*') == entry->size() - 1) {
         auto prefix = std::string_view(*entry).substr(0, entry->size() - 1);  // keeps the '.'
         bool any = false;
         for (const auto& op : known) {
@@ -235,7 +149,8 @@ class PolicyBuilder {
         }
         if (!any) error(element.source(), "'" + *entry + "' matches no known operation");
       } else if (entry->find('*') != std::string::npos) {
-        error(element.source(), "'" + *entry + "': only \"*\" and \"<prefix>.*\" patterns are allowed");
+        error(element.source(),
+              "'" + *entry + "': only \"*\" and \"<prefix>.*\" patterns are allowed");
       } else if (known.find(*entry) == known.end()) {
         error(element.source(), "unknown operation '" + *entry + "'");
       } else {
@@ -244,85 +159,20 @@ class PolicyBuilder {
     });
   }
 
-  std::optional<std::uint64_t> size(const toml::node& node, std::string_view what) {
-    if (const auto* i = node.as_integer()) {
-      if (i->get() > 0) return static_cast<std::uint64_t>(i->get());
-      error(node.source(), std::string(what) + " must be above zero");
-      return std::nullopt;
-    }
-    auto s = string(node, what);
-    if (!s) return std::nullopt;
-    auto bytes = parseSize(*s);
-    if (!bytes) {
-      error(node.source(), std::string(what) + ": " + bytes.error().message);
-      return std::nullopt;
-    }
-    return *bytes;
-  }
-
-  std::optional<std::uint64_t> cpus(const toml::node& node, std::string_view what) {
-    double value = 0;
-    if (const auto* f = node.as_floating_point()) {
-      value = f->get();
-    } else if (const auto* i = node.as_integer()) {
-      value = static_cast<double>(i->get());
-    } else {
-      error(node.source(), std::string(what) + " must be a number");
-      return std::nullopt;
-    }
-    auto nano = cpusToNanoCpus(value);
-    if (!nano) {
-      error(node.source(), std::string(what) + ": " + nano.error().message);
-      return std::nullopt;
-    }
-    return *nano;
-  }
-
-  template <class Pattern>
-  void patterns(const toml::node& node, std::string_view what, std::vector<Pattern>& out) {
-    array(node, what, [&](const toml::node& element) {
-      auto text = string(element, what);
-      if (!text) return;
-      auto compiled = Pattern::compile(*text);
-      if (!compiled) {
-        error(element.source(), compiled.error().message);
-        return;
-      }
-      out.push_back(std::move(*compiled));
-    });
-  }
-
-  void stringList(const toml::node& node, std::string_view what, std::vector<std::string>& out,
-                  const std::function<std::optional<std::string>(const std::string&)>& check) {
-    array(node, what, [&](const toml::node& element) {
-      auto text = string(element, what);
-      if (!text) return;
-      if (auto problem = check(*text)) {
-        error(element.source(), "'" + *text + "': " + *problem);
-        return;
-      }
-      out.push_back(*text);
-    });
-  }
-
   std::optional<Rule> rule(const toml::table& table);
 
-  std::string source_;
-  std::string context_;  // prefixed to messages: which rule or section they are about
   Policy policy_;
-  std::vector<Diagnostic> diagnostics_;
 };
-
 
 std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
   Rule rule;
   rule.line = table.source().begin.line;
-  const std::size_t errorsBefore = diagnostics_.size();
+  const std::size_t errorsBefore = errorCount();
   const auto* nameNode = table.get("name");
   const auto* nameString = nameNode != nullptr ? nameNode->as_string() : nullptr;
-  context_ = nameString != nullptr && isValidRuleName(nameString->get())
+  setContext(nameString != nullptr && isValidRuleName(nameString->get())
                  ? "rule '" + nameString->get() + "': "
-                 : "rule at line " + std::to_string(rule.line) + ": ";
+                 : "rule at line " + std::to_string(rule.line) + ": ");
   std::optional<std::uint64_t> defaultMemory, defaultCpus;
   const toml::node* defaultMemoryNode = nullptr;
   const toml::node* defaultCpusNode = nullptr;
@@ -372,22 +222,26 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
       patterns(node, "bind_sources entry", rule.bindSources);
     } else if (k == "network_modes") {
       networkModesGiven = true;
-      stringList(node, "network_modes entry", rule.networkModes, [](const std::string& m) -> std::optional<std::string> {
-        if (m.empty()) return "empty (write \"default\")";
-        if (m.find(':') != std::string::npos) return "write \"container\" to allow container:<name>";
-        return std::nullopt;
-      });
+      stringList(node, "network_modes entry", rule.networkModes,
+                 [](const std::string& m) -> std::optional<std::string> {
+                   if (m.empty()) return "empty (write \"default\")";
+                   if (m.find(':') != std::string::npos)
+                     return "write \"container\" to allow container:<name>";
+                   return std::nullopt;
+                 });
     } else if (k == "capabilities") {
-      stringList(node, "capabilities entry", rule.capabilities, [](const std::string& c) -> std::optional<std::string> {
-        if (isKnownCapability(normaliseCapability(c))) return std::nullopt;
-        return "not a Linux capability name";
-      });
+      stringList(node, "capabilities entry", rule.capabilities,
+                 [](const std::string& c) -> std::optional<std::string> {
+                   if (isKnownCapability(normaliseCapability(c))) return std::nullopt;
+                   return "not a Linux capability name";
+                 });
       for (auto& cap : rule.capabilities) cap = normaliseCapability(cap);
     } else if (k == "devices") {
-      stringList(node, "devices entry", rule.devices, [](const std::string& d) -> std::optional<std::string> {
-        if (isNormalisedAbsolutePath(d) && d != "/") return std::nullopt;
-        return "must be a normalised absolute path such as /dev/fuse";
-      });
+      stringList(node, "devices entry", rule.devices,
+                 [](const std::string& d) -> std::optional<std::string> {
+                   if (isNormalisedAbsolutePath(d) && d != "/") return std::nullopt;
+                   return "must be a normalised absolute path such as /dev/fuse";
+                 });
     } else if (k == "max_memory") {
       rule.maxMemory = size(node, k);
     } else if (k == "default_memory") {
@@ -405,7 +259,7 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
 
   if (table.get("name") == nullptr) error(table.source(), "rule has no name");
   if (table.get("allow") == nullptr) error(table.source(), "rule has no allow list");
-  if (rule.users.empty() && rule.groups.empty() && diagnostics_.size() == errorsBefore) {
+  if (rule.users.empty() && rule.groups.empty() && errorCount() == errorsBefore) {
     error(table.source(), "rule names no users or groups, so it would match nobody");
   }
   if (!networkModesGiven) rule.networkModes = {"default", "bridge", "none"};
@@ -418,8 +272,8 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
   if (defaultCpus && rule.maxNanoCpus && *defaultCpus > *rule.maxNanoCpus) {
     error(defaultCpusNode->source(), "default_cpus is above max_cpus");
   }
-  context_.clear();
-  if (diagnostics_.size() != errorsBefore) return std::nullopt;
+  setContext({});
+  if (errorCount() != errorsBefore) return std::nullopt;
   return rule;
 }
 
@@ -429,7 +283,8 @@ ParseResult parsePolicy(std::string_view text, std::span<const std::string_view>
     return PolicyBuilder(sourceName, knownOperations).build(text);
   } catch (const std::exception& e) {
     // Only allocation failure is expected here; a policy that did not parse is refused.
-    return ParseFailure{{Diagnostic{std::string(sourceName), 0, 0, std::string("internal error: ") + e.what()}}};
+    return ParseFailure{
+        {Diagnostic{std::string(sourceName), 0, 0, std::string("internal error: ") + e.what()}}};
   }
 }
 

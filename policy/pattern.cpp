@@ -27,7 +27,8 @@ bool globMatch(const std::vector<Step>& steps, std::string_view text) {
           if (j > 0 && row[j - 1] != 0 && text[j - 1] == step.c) next[j] = 1;
           break;
         case StepKind::Star:
-          next[j] = static_cast<char>(row[j] != 0 || (j > 0 && next[j - 1] != 0 && text[j - 1] != '/'));
+          next[j] =
+              static_cast<char>(row[j] != 0 || (j > 0 && next[j - 1] != 0 && text[j - 1] != '/'));
           break;
         case StepKind::AnyStar:
           next[j] = static_cast<char>(row[j] != 0 || (j > 0 && next[j - 1] != 0));
@@ -73,9 +74,12 @@ bool isNormalisedAbsolutePath(std::string_view path) {
 }
 
 Checked<PathPattern> PathPattern::compile(std::string_view text) {
-  auto bad = [&](std::string why) { return Invalid{"bind pattern '" + std::string(text) + "': " + why}; };
+  auto bad = [&](std::string why) {
+    return Invalid{"bind pattern '" + std::string(text) + "': " + why};
+  };
   if (text.empty()) return bad("empty");
-  if (text.size() > kMaxPatternBytes) return bad("longer than " + std::to_string(kMaxPatternBytes) + " bytes");
+  if (text.size() > kMaxPatternBytes)
+    return bad("longer than " + std::to_string(kMaxPatternBytes) + " bytes");
   if (text.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
 
   PathPattern pattern;
@@ -96,14 +100,16 @@ Checked<PathPattern> PathPattern::compile(std::string_view text) {
   }
   for (auto segmentText : splitSegments(rest)) {
     if (segmentText.empty()) return bad("empty path segment ('//' or a trailing '/')");
-    if (segmentText == "." || segmentText == "..") return bad("'.' and '..' segments are not allowed");
+    if (segmentText == "." || segmentText == "..")
+      return bad("'.' and '..' segments are not allowed");
     Segment segment;
     if (segmentText == "**") {
       segment.anyDepth = true;
       pattern.segments_.push_back(std::move(segment));
       continue;
     }
-    if (segmentText.find("**") != std::string_view::npos) return bad("'**' must be a whole segment");
+    if (segmentText.find("**") != std::string_view::npos)
+      return bad("'**' must be a whole segment");
     std::size_t i = 0;
     while (i < segmentText.size()) {
       char c = segmentText[i];
@@ -121,7 +127,8 @@ Checked<PathPattern> PathPattern::compile(std::string_view text) {
         } else if (name == "{home}") {
           return bad("{home} is only allowed at the start");
         } else {
-          return bad("unknown placeholder " + std::string(name) + " (known: {home}, {user}, {uid})");
+          return bad("unknown placeholder " + std::string(name) +
+                     " (known: {home}, {user}, {uid})");
         }
         i = close + 1;
       } else if (c == '}') {
@@ -139,7 +146,8 @@ Checked<PathPattern> PathPattern::compile(std::string_view text) {
   return pattern;
 }
 
-bool PathPattern::matches(std::string_view path, const Placeholders& values, std::string* whyNot) const {
+bool PathPattern::matches(std::string_view path, const Placeholders& values,
+                          std::string* whyNot) const {
   if (!isNormalisedAbsolutePath(path)) return false;
   auto unusable = [&](std::string why) {
     if (whyNot != nullptr) *whyNot = "pattern '" + text_ + "' unusable for this caller: " + why;
@@ -151,7 +159,8 @@ bool PathPattern::matches(std::string_view path, const Placeholders& values, std
   std::vector<bool> anyDepth;
   if (homePrefix_) {
     if (!isNormalisedAbsolutePath(values.home) || values.home == "/") {
-      return unusable("home directory '" + std::string(values.home) + "' is empty, '/' or not a normalised path");
+      return unusable("home directory '" + std::string(values.home) +
+                      "' is empty, '/' or not a normalised path");
     }
     for (auto segment : splitSegments(values.home)) {
       globs.emplace_back();
@@ -171,7 +180,8 @@ bool PathPattern::matches(std::string_view path, const Placeholders& values, std
           globs.back().push_back({StepKind::Star, 0});
           break;
         case PieceKind::User:
-          if (!isUsableUser(values.user)) return unusable("user name '" + std::string(values.user) + "'");
+          if (!isUsableUser(values.user))
+            return unusable("user name '" + std::string(values.user) + "'");
           appendLiteral(globs.back(), values.user);
           break;
         case PieceKind::Uid:
@@ -200,9 +210,12 @@ bool PathPattern::matches(std::string_view path, const Placeholders& values, std
 }
 
 Checked<ImagePattern> ImagePattern::compile(std::string_view text) {
-  auto bad = [&](std::string why) { return Invalid{"image pattern '" + std::string(text) + "': " + why}; };
+  auto bad = [&](std::string why) {
+    return Invalid{"image pattern '" + std::string(text) + "': " + why};
+  };
   if (text.empty()) return bad("empty");
-  if (text.size() > kMaxPatternBytes) return bad("longer than " + std::to_string(kMaxPatternBytes) + " bytes");
+  if (text.size() > kMaxPatternBytes)
+    return bad("longer than " + std::to_string(kMaxPatternBytes) + " bytes");
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f) return bad("contains whitespace or a control character");

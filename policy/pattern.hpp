@@ -43,7 +43,8 @@ class PathPattern {
   /// `path` must be absolute and normalised (no ".", "..", empty segments or trailing "/");
   /// anything else does not match. When a placeholder value is unusable and `whyNot` is
   /// given, it receives the reason.
-  [[nodiscard]] bool matches(std::string_view path, const Placeholders& values, std::string* whyNot = nullptr) const;
+  [[nodiscard]] bool matches(std::string_view path, const Placeholders& values,
+                             std::string* whyNot = nullptr) const;
 
   [[nodiscard]] const std::string& text() const { return text_; }
 

@@ -2,12 +2,11 @@
 // in this library is loadPolicyFile() (load.cpp). Input: the policy file, which is trusted
 // (root-owned) but hand-edited, so every mistake must be reported, never guessed around.
 //
-// ---------------------------------------------------------------------------------------
-// Semantics (policy/README.md says the same at more length; keep the two in step)
-// ---------------------------------------------------------------------------------------
+// Semantics (policy/README.md says the same at more length; keep the two in step).
 // File: TOML. Top level holds only `[settings]` and `[[rule]]`. Unknown keys, wrong types,
 // unknown operation names, duplicate rule names, bad sizes and bad patterns are errors that
 // carry line:column. A file with no rules (or the default-constructed Policy) denies all.
+// The text must be 7-bit ASCII (other characters as \uXXXX inside strings; see parser.cpp).
 //
 // Subjects. A rule lists `users` and/or `groups` (at least one entry overall). An entry made
 // only of digits is a numeric id, anything else a name. A user entry matches when it equals
@@ -37,9 +36,10 @@
 // Constraints (checked only when the request carries the data they restrict):
 //   privileged      bool, default false. true allows every privilege-raising field.
 //   root_user       bool, default false. true allows a container/exec User of uid or gid 0.
-//   images          image globs on the normalised reference; absent: any image.
+//   images          image globs on the normalised reference; absent: any; []: none.
 //   network_modes   allowed NetworkMode values; "container" covers "container:<x>";
-//                   absent: ["default", "bridge", "none"] ("" counts as "default").
+//                   absent: ["default", "bridge", "none"] ("" counts as "default");
+//                   "*" allows every mode.
 //   max_memory      size ("2g", "512m", integer bytes); above it is denied.
 //   default_memory  injected when the client sets none; defaults to max_memory.
 //   max_cpus        number of CPUs (float); default_cpus likewise.
@@ -48,7 +48,6 @@
 //   volumes         bool, default true. Named-volume mounts allowed.
 //   capabilities    CapAdd entries allowed without `privileged` ("NET_ADMIN", "ALL").
 //   devices         host device paths allowed without `privileged` (exact match).
-// ---------------------------------------------------------------------------------------
 #pragma once
 
 #include "policy/pattern.hpp"
@@ -95,10 +94,10 @@ struct Rule {
   std::string name;
   std::uint32_t line = 0;  // where the rule starts, for explain output
   std::vector<SubjectRef> users, groups;
-  std::vector<std::string> allowPatterns;  // as written, for explain output
+  std::vector<std::string> allowPatterns;         // as written, for explain output
   std::set<std::string, std::less<>> operations;  // allowPatterns expanded over the known set
-  std::optional<Mode> mode;                         // nullopt: settings.mode
-  std::optional<Visibility> visibility;             // nullopt: settings.defaultVisibility
+  std::optional<Mode> mode;                       // nullopt: settings.mode
+  std::optional<Visibility> visibility;           // nullopt: settings.defaultVisibility
   Privileged privileged = Privileged::Denied;
   RootUser rootUser = RootUser::Denied;
   std::optional<std::vector<ImagePattern>> images;  // nullopt: any image
@@ -155,7 +154,8 @@ struct ParseFailure {
   [[nodiscard]] std::string toString() const;
 };
 
-[[noreturn]] void throw_exception_from_error(const ParseFailure& e, const boost::source_location& loc);
+[[noreturn]] void throw_exception_from_error(const ParseFailure& e,
+                                             const boost::source_location& loc);
 
 using ParseResult = boost::system::result<Policy, ParseFailure>;
 
@@ -164,7 +164,8 @@ inline constexpr std::size_t kMaxPolicyBytes = 1024 * 1024;
 
 /// Parses and validates policy text. `knownOperations` is the broker's dispatch table (the
 /// single source of truth); `sourceName` only labels diagnostics.
-[[nodiscard]] ParseResult parsePolicy(std::string_view text, std::span<const std::string_view> knownOperations,
+[[nodiscard]] ParseResult parsePolicy(std::string_view text,
+                                      std::span<const std::string_view> knownOperations,
                                       std::string_view sourceName = "policy");
 
 /// Whether loadPolicyFile() insists on a root-owned file that only root can write.
@@ -173,7 +174,8 @@ enum class FileTrust { RequireRootOwned, AnyOwner };
 /// Reads and parses the policy file: the one filesystem access of this library. With
 /// RequireRootOwned (the broker) a file not owned by uid 0, or writable by group or others,
 /// is refused: whoever can write it is root-equivalent. `check-policy` may use AnyOwner.
-[[nodiscard]] ParseResult loadPolicyFile(const std::string& path, std::span<const std::string_view> knownOperations,
+[[nodiscard]] ParseResult loadPolicyFile(const std::string& path,
+                                         std::span<const std::string_view> knownOperations,
                                          FileTrust trust = FileTrust::RequireRootOwned);
 
 [[nodiscard]] std::string_view toString(Mode mode);

@@ -19,7 +19,7 @@ namespace dockerbox::policy {
 struct Subject {
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;            // supplementary groups
+  std::vector<gid_t> groups;  // supplementary groups
   std::string userName;
   std::vector<std::string> groupNames;  // names of gid and of every supplementary group
   std::string home;                     // the account's home directory, for {home}
@@ -37,8 +37,9 @@ enum class MountAccess { ReadWrite, ReadOnly };
 
 struct Bind {
   BindKind kind = BindKind::Bind;
-  std::string requestedSource;                // as the client sent it; for messages only
-  std::optional<std::string> resolvedSource;  // realpath by the broker; nullopt: unresolved or missing
+  std::string requestedSource;  // as the client sent it; for messages only
+  std::optional<std::string>
+      resolvedSource;  // realpath by the broker; nullopt: unresolved or missing
   MountAccess access = MountAccess::ReadWrite;
   // The broker checked, with the caller's uid/gid/groups, that the caller could access
   // resolvedSource themselves in the requested mode (read for ReadOnly, read and write for
@@ -79,7 +80,7 @@ struct ExecSpec {
 
 /// volumes.create.
 struct VolumeSpec {
-  std::string driver;      // "" or "local"; anything else needs `privileged`
+  std::string driver;       // "" or "local"; anything else needs `privileged`
   std::vector<Bind> binds;  // driver options that bind a host path (kind VolumeDriverBind)
 };
 
@@ -88,7 +89,7 @@ struct Request {
   std::optional<ContainerSpec> container;  // containers.create (and start, with the stored spec)
   std::optional<ExecSpec> exec;            // exec.create
   std::optional<VolumeSpec> volume;        // volumes.create
-  std::vector<std::string> images;         // normalised references the request names (pull, tag, ...)
+  std::vector<std::string> images;  // normalised references the request names (pull, tag, ...)
 };
 
 /// Who created an object, recorded by the broker from the creator's kernel identity.

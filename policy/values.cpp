@@ -9,13 +9,48 @@ namespace dockerbox::policy {
 namespace {
 
 constexpr std::array<std::string_view, 42> kCapabilities = {
-    "ALL",           "AUDIT_CONTROL", "AUDIT_READ",      "AUDIT_WRITE",     "BLOCK_SUSPEND", "BPF",
-    "CHECKPOINT_RESTORE", "CHOWN",    "DAC_OVERRIDE",    "DAC_READ_SEARCH", "FOWNER",        "FSETID",
-    "IPC_LOCK",      "IPC_OWNER",     "KILL",            "LEASE",           "LINUX_IMMUTABLE", "MAC_ADMIN",
-    "MAC_OVERRIDE",  "MKNOD",         "NET_ADMIN",       "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW",
-    "PERFMON",       "SETFCAP",       "SETGID",          "SETPCAP",         "SETUID",        "SYSLOG",
-    "SYS_ADMIN",     "SYS_BOOT",      "SYS_CHROOT",      "SYS_MODULE",      "SYS_NICE",      "SYS_PACCT",
-    "SYS_PTRACE",    "SYS_RAWIO",     "SYS_RESOURCE",    "SYS_TIME",        "SYS_TTY_CONFIG", "WAKE_ALARM",
+    "ALL",
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYSLOG",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "WAKE_ALARM",
 };
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -33,8 +68,8 @@ ContainerUser classifyPart(std::string_view part) {
   // A leading sign: Go's strconv.Atoi (runc) reads "-0" and "+0" as uid 0.
   if (part.empty() || part.front() == '-' || part.front() == '+') return ContainerUser::Invalid;
   for (char c : part) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-' || c == '$';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '$';
     if (!ok) return ContainerUser::Invalid;
   }
   if (isDigits(part)) {
@@ -85,7 +120,8 @@ Checked<std::uint64_t> parseSize(std::string_view text) {
     shift = 0;
   } else if (auto pos = kUnits.find(unit[0]); pos != std::string_view::npos) {
     auto suffix = std::string_view(unit).substr(1);
-    if (suffix.empty() || (pos != 0 && (suffix == "b" || suffix == "ib"))) shift = static_cast<int>(pos) * 10;
+    if (suffix.empty() || (pos != 0 && (suffix == "b" || suffix == "ib")))
+      shift = static_cast<int>(pos) * 10;
   }
   if (shift < 0) return bad("unknown unit (use b, k, m, g, t or p)");
   constexpr std::uint64_t kMax = std::numeric_limits<std::int64_t>::max();
@@ -110,7 +146,8 @@ Checked<std::uint64_t> cpusToNanoCpus(double cpus) {
 
 std::string normaliseCapability(std::string_view name) {
   std::string upper;
-  for (char c : name) upper.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
+  for (char c : name)
+    upper.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
   if (std::string_view(upper).starts_with("CAP_")) upper.erase(0, 4);
   return upper;
 }
