@@ -5,9 +5,11 @@ Everything is bounded in time; readiness is signalled (sd_notify, --ready-fd), n
 guessed with sleeps. Socket paths live in short mkdtemp directories under /tmp.
 """
 import grp
+import json
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import socket
@@ -21,7 +23,11 @@ BUILD = os.environ.get("DOCKERBOX_BUILD_DIR", "")
 DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerboxd"))
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
+# The docker CLI the tests drive. run_with_cli.py (what ctest runs) sets it to the CLI of one
+# variant (see find_cli); run directly, the modules use $DOCKERBOX_TEST_DOCKER or `docker`.
 DOCKER = os.environ.get("DOCKERBOX_TEST_DOCKER", shutil.which("docker") or "docker")
+# Debian 12's docker.io package (scripts/install-deps.sh) puts the 20.10 CLI here.
+DOCKER20 = "/usr/bin/docker"
 
 START_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0
@@ -34,6 +40,57 @@ def _suffix():
 def _run(cmd, **kw):
     return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=COMMAND_TIMEOUT, **kw)
+
+
+def cli_version(path):
+    """The version a docker CLI reports (`Docker version 20.10.24+dfsg1, build 297e128`
+    gives `20.10.24+dfsg1`), or None when `path` is no working docker CLI. Needs no daemon."""
+    try:
+        proc = subprocess.run([path, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              timeout=COMMAND_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"Docker version ([^,\s]+)", proc.stdout)
+    return match.group(1) if proc.returncode == 0 and match else None
+
+
+def find_cli(variant):
+    """Returns (path, version) of the docker CLI of one test variant, or raises LookupError
+    saying why this machine has none:
+    - "docker20": Debian's docker.io CLI, 20.10 (API 1.41), at $DOCKERBOX_TEST_DOCKER20 or
+      /usr/bin/docker;
+    - "path": $DOCKERBOX_TEST_DOCKER if set, else the first `docker` on the PATH that is not
+      the docker20 one (28.2, API 1.50, at /usr/local/bin/docker on the project's machines).
+    """
+    if variant == "docker20":
+        path = os.environ.get("DOCKERBOX_TEST_DOCKER20", DOCKER20)
+        version = cli_version(path)
+        if version is None:
+            raise LookupError(f"no docker CLI at {path}: Debian's docker.io provides it (scripts/install-deps.sh)")
+        if not version.startswith("20.10."):
+            raise LookupError(f"{path} is docker {version}, not the 20.10 CLI of Debian's docker.io")
+        return path, version
+    if variant == "path":
+        explicit = os.environ.get("DOCKERBOX_TEST_DOCKER")
+        if explicit:
+            version = cli_version(explicit)
+            if version is None:
+                raise LookupError(f"DOCKERBOX_TEST_DOCKER={explicit} is no working docker CLI")
+            return explicit, version
+        try:
+            skip = os.path.realpath(find_cli("docker20")[0])
+        except LookupError:
+            skip = None
+        for folder in os.environ.get("PATH", "").split(os.pathsep):
+            path = os.path.join(folder or ".", "docker")
+            if not os.path.isfile(path) or not os.access(path, os.X_OK) or os.path.realpath(path) == skip:
+                continue
+            version = cli_version(path)
+            if version is not None:
+                return path, version
+        raise LookupError("no docker CLI on the PATH other than Debian's 20.10 one"
+                          + (" (which the .docker20 variant runs)" if skip else ""))
+    raise ValueError(f"unknown docker CLI variant {variant!r} (path, docker20)")
 
 
 class Users:
@@ -170,6 +227,22 @@ class Stack:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr}\n--- broker log:\n"
                                  + self.log()[-4000:])
         return proc
+
+    def minibox(self, request):
+        """Sends one request straight to the simulator (as root, like the broker) and returns
+        its replies, up to the terminal one (or ContainerCreated, which ends a detached Run)."""
+        terminal = {"Success", "Error", "ContainerStopped", "ContainerList", "ImageList", "ContainerCreated"}
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(COMMAND_TIMEOUT)
+            s.connect(self.minibox_socket)
+            s.sendall(json.dumps(request).encode() + b"\n")
+            replies = []
+            with s.makefile("rb") as lines:
+                for line in lines:
+                    replies.append(json.loads(line))
+                    if replies[-1]["type"] in terminal:
+                        return replies
+        raise AssertionError(f"minibox-sim closed the connection before answering {request}: {replies}")
 
     def zygote_pid(self):
         return _children(self.broker.pid)
