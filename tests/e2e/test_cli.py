@@ -2,6 +2,7 @@
 import json
 import unittest
 
+import harness
 from harness import Stack, Users
 
 
@@ -24,6 +25,16 @@ class CliAgainstSimulator(unittest.TestCase):
         self.assertEqual(server["ApiVersion"], "1.50")
         self.assertEqual(server["MinAPIVersion"], "1.24")
         self.assertEqual(server["Os"], "linux")
+
+    def test_cli_negotiates_its_own_api_version(self):
+        # 28.2 speaks up to 1.50 and uses 1.50; Debian's 20.10 speaks up to 1.41 and must be
+        # served at /v1.41/ (it prints no "downgraded" note: the server is newer).
+        client = json.loads(self.stack.docker("version", "--format", "{{json .}}", check=True).stdout)["Client"]
+        own = client["DefaultAPIVersion"]
+        expected = min(own, "1.50", key=lambda v: tuple(int(p) for p in v.split(".")))
+        self.assertEqual(client["ApiVersion"], expected)
+        if harness.cli_version(harness.DOCKER).startswith("20.10."):
+            self.assertEqual(expected, "1.41")
 
     def test_version_human_output(self):
         out = self.stack.docker("version", check=True).stdout
@@ -71,6 +82,74 @@ class CliAgainstSimulator(unittest.TestCase):
 
     def test_older_api_version(self):
         self.stack.docker("ps", env={"DOCKER_API_VERSION": "1.41"}, check=True)
+
+
+class PsWithContainers(unittest.TestCase):
+    """`docker ps` rows for containers miniboxd knows (put there through the simulator, since
+    dockerbox cannot create containers yet): one running, one stopped."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack()
+        try:
+            cls.running = cls.run_detached("dbxrunning", "alpine")
+            cls.stopped = cls.run_detached("dbxstopped", "busybox")
+            reply = cls.stack.minibox({"type": "Stop", "id": cls.stopped})
+            assert reply[-1]["type"] == "Success", reply
+        except BaseException:
+            cls.stack.stop()
+            raise
+
+    @classmethod
+    def run_detached(cls, name, image):
+        # The simulator kills every container when it is stopped, so the sleep is bounded.
+        reply = cls.stack.minibox({"type": "Run", "image": image, "command": ["/bin/sleep", "300"],
+                                   "ephemeral": False, "name": name})
+        assert reply[-1]["type"] == "ContainerCreated", reply
+        return reply[-1]["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def ps(self, *args):
+        out = self.stack.docker("ps", "--format", "{{json .}}", *args, check=True).stdout
+        return {row["Names"]: row for row in map(json.loads, out.splitlines())}
+
+    def test_ps_shows_the_running_container_only(self):
+        rows = self.ps()
+        self.assertEqual(set(rows), {"dbxrunning"})
+        row = rows["dbxrunning"]
+        self.assertEqual(row["ID"], self.running[:12])
+        self.assertEqual(row["Image"], "alpine:latest")
+        self.assertEqual(row["Command"], '"/bin/sleep 300"')
+        self.assertEqual(row["State"], "running")
+        self.assertTrue(row["Status"].startswith("Up"), row["Status"])
+
+    def test_ps_all_shows_the_stopped_one_too(self):
+        rows = self.ps("-a")
+        self.assertEqual(set(rows), {"dbxrunning", "dbxstopped"})
+        self.assertEqual(rows["dbxstopped"]["State"], "exited")
+        self.assertTrue(rows["dbxstopped"]["Status"].startswith("Exited"), rows["dbxstopped"]["Status"])
+
+    def test_ps_no_trunc_shows_the_padded_id(self):
+        rows = self.ps("-a", "--no-trunc")
+        self.assertEqual(rows["dbxstopped"]["ID"], self.stopped.ljust(64, "0"))
+
+    def test_ps_filters(self):
+        self.assertEqual(set(self.ps("-a", "--filter", "name=dbxstopped")), {"dbxstopped"})
+        self.assertEqual(set(self.ps("-a", "--filter", "status=exited")), {"dbxstopped"})
+        self.assertEqual(set(self.ps("-a", "--filter", "id=" + self.running)), {"dbxrunning"})
+
+    def test_ps_table(self):
+        out = self.stack.docker("ps", "-a", check=True).stdout.splitlines()
+        self.assertIn("CONTAINER ID", out[0])
+        self.assertEqual(sorted(line.split()[-1] for line in out[1:]), ["dbxrunning", "dbxstopped"])
+
+    def test_info_counts(self):
+        out = self.stack.docker("info", "--format", "{{json .}}", check=True).stdout
+        info = json.loads(out)
+        self.assertEqual((info["Containers"], info["ContainersRunning"], info["ContainersStopped"]), (2, 1, 1))
 
 
 if __name__ == "__main__":
