@@ -3,6 +3,10 @@
 
 Everything is bounded in time; readiness is signalled (sd_notify, --ready-fd), never
 guessed with sleeps. Socket paths live in short mkdtemp directories under /tmp.
+
+ctest runs each module once per docker CLI (run_with_cli.py, find_cli below). By hand, as root:
+    DOCKERBOX_BUILD_DIR=../../build python3 -m unittest -v test_cli     # `docker` on the PATH
+    DOCKERBOX_BUILD_DIR=../../build python3 run_with_cli.py docker20 test_cli   # Debian's 20.10
 """
 import grp
 import json
