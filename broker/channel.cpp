@@ -9,6 +9,7 @@
 
 #include "broker/decoder.hpp"
 #include "broker/dispatch.hpp"
+#include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/stream.hpp"
 #include "ipc/framing.hpp"
@@ -144,12 +145,13 @@ asio::awaitable<void> writer(std::shared_ptr<ChannelState> state) {
   }
 }
 
-asio::awaitable<void> runRequest(Handlers& handlers, std::shared_ptr<ChannelState> state, ValidatedRequest request) {
+asio::awaitable<void> runRequest(Handlers& handlers, Gate& gate, std::shared_ptr<ChannelState> state,
+                                 ValidatedRequest request) {
   ChannelSink sink(state, request.id);
   capnp::MallocMessageBuilder reply;
   auto response = reply.initRoot<wire::BrokerMessage>().initResponse();
   response.setId(request.id);
-  co_await dispatch(handlers, state->who, request, response, sink);
+  co_await dispatch(handlers, gate, state->who, request, response, sink);
   boost::system::error_code ec;
   co_await state->outbox.async_send(boost::system::error_code{}, ipc::encodeFrame(reply),
                                     asio::redirect_error(asio::use_awaitable, ec));
@@ -158,7 +160,8 @@ asio::awaitable<void> runRequest(Handlers& handlers, std::shared_ptr<ChannelStat
   state->inbox.reset();
 }
 
-void reject(const std::shared_ptr<ChannelState>& state, const RejectedRequest& rejected) {
+void reject(Gate& gate, const std::shared_ptr<ChannelState>& state, const RejectedRequest& rejected) {
+  gate.recordRejected(state->who, rejected.operation, rejected.error);
   spdlog::info("event=request op={} uid={} outcome=rejected error=\"{}\"", rejected.operation, state->who.uid,
                rejected.error.message);
   capnp::MallocMessageBuilder reply;
@@ -189,7 +192,7 @@ std::size_t ConnectionCounter::count(uid_t uid) const {
   return it == open_.end() ? 0 : it->second;
 }
 
-asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter,
+asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCounter& counter,
                                   asio::local::stream_protocol::socket channel, Identity who) {
   SlotGuard slot{counter, who.uid};
   auto executor = channel.get_executor();
@@ -235,7 +238,7 @@ asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter
         state->active = true;
         state->activeId = request->id;
         state->inbox = std::make_unique<Inbox>(executor, kInboxChunks);
-        asio::co_spawn(executor, runRequest(handlers, state, std::move(*request)),
+        asio::co_spawn(executor, runRequest(handlers, gate, state, std::move(*request)),
                        asio::bind_cancellation_slot(state->cancel.slot(), asio::detached));
       } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
         if (state->active) {
@@ -243,7 +246,7 @@ asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter
           open = false;
           break;
         }
-        reject(state, *rejected);
+        reject(gate, state, *rejected);
       } else if (auto* input = std::get_if<StreamInput>(&*message)) {
         if (!state->active || input->requestId != state->activeId || !state->inbox) continue;  // stale
         // The handler sees `end` (the client half-closed) as an ordinary chunk.

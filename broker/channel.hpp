@@ -16,6 +16,7 @@
 namespace dockerbox::broker {
 
 class Handlers;
+class Gate;
 
 /// Open connections per uid (P8). A slot is held for as long as the worker's channel is open.
 class ConnectionCounter {
@@ -33,7 +34,7 @@ class ConnectionCounter {
 
 /// Serves one worker until it closes its channel or breaks the protocol (then the channel
 /// is closed; the worker's client sees its connection end). Never throws.
-boost::asio::awaitable<void> serveWorker(Handlers& handlers, ConnectionCounter& counter,
+boost::asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCounter& counter,
                                          boost::asio::local::stream_protocol::socket channel, Identity who);
 
 }  // namespace dockerbox::broker

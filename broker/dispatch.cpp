@@ -1,6 +1,7 @@
 // Runs as root. Input: validated requests.
 #include "broker/dispatch.hpp"
 
+#include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/stream.hpp"
 
@@ -43,12 +44,26 @@ asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operat
 
 }  // namespace
 
-asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const ValidatedRequest& request,
+namespace {
+
+// TODO(soon): the policy evaluator (policy/) decides here. Until it is wired in, admitted
+// clients (root and the socket group) may use every implemented operation.
+GateDecision decide(const Identity&, const Operation&) {
+  return GateDecision{true, false, "socket-admission", "admitted to the socket; no policy is enforced yet"};
+}
+
+}  // namespace
+
+asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& who, const ValidatedRequest& request,
                                ipc::wire::Response::Builder out, StreamSink& sink) {
   auto name = operationName(request.op);
-  // TODO(soon): the policy evaluator (policy/) decides here, before the handler runs, and
-  // the audit record is written first. Until it lands, every operation in kOperations is
-  // read-only and open to admitted clients (root and the socket group).
+  // Decide and record before anything is done (P2, P6).
+  auto ticket = gate.open(who, name, &request.op, decide(who, request.op));
+  if (!ticket) {
+    spdlog::info("event=request op={} uid={} outcome=denied error=\"{}\"", name, who.uid, ticket.error().message);
+    renderError(ticket.error(), out.initResult());
+    co_return;
+  }
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {
     result = co_await run(handlers, who, request.op, out.initResult(), sink);
@@ -56,6 +71,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const Va
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());
   }
+  gate.close(*ticket, result);
   if (!result) {
     const auto& err = result.error();
     spdlog::info("event=request op={} uid={} outcome={} error=\"{}\" context=\"{}\"", name, who.uid,

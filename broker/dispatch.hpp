@@ -21,6 +21,7 @@ namespace dockerbox::broker {
 
 class Handlers;
 class StreamSink;
+class Gate;
 
 /// Whether an operation changes anything: read-only operations may not be denied in audit
 /// mode differently, but every entry is still checked by policy.
@@ -70,7 +71,8 @@ inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOper
 
 /// Runs one validated request for `who` and fills `out` with the reply. Every path that
 /// is not an explicit success fills an error reply (fail closed).
-boost::asio::awaitable<void> dispatch(Handlers& handlers, const Identity& who, const ValidatedRequest& request,
-                                      ipc::wire::Response::Builder out, StreamSink& sink);
+boost::asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& who,
+                                      const ValidatedRequest& request, ipc::wire::Response::Builder out,
+                                      StreamSink& sink);
 
 }  // namespace dockerbox::broker

@@ -1,7 +1,10 @@
 // dockerboxd: the broker. Runs as root. Thin: read settings, print them, build the
 // components, wire them together, run.
 #include "broker/config.hpp"
+#include "broker/audit/audit_log.hpp"
+#include "broker/audit/verify_cli.hpp"
 #include "broker/frontend_launcher.hpp"
+#include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/listener.hpp"
@@ -20,6 +23,7 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <string_view>
 
 namespace asio = boost::asio;
 using namespace dockerbox;
@@ -40,6 +44,7 @@ void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "audit-verify") return audit::runAuditVerify(argc - 1, argv + 1);
   auto config = loadConfig(argc, argv);
   if (!config) {
     std::fprintf(stderr, "dockerboxd: %s\n", config.error().message.c_str());
@@ -66,16 +71,40 @@ int main(int argc, char** argv) {
   asio::io_context io;
   asio::signal_set children(io, SIGCHLD);
   asio::signal_set stop(io, SIGTERM, SIGINT);
+  asio::signal_set hangup(io, SIGHUP);
   FrontendLauncher launcher(io, FrontendSpec{config->frontendPath, config->frontendUid, config->frontendGid,
                                              config->logLevel});
+  auto auditLog = audit::AuditLog::open(audit::AuditLogOptions{config->auditLogPath});
+  if (!auditLog) {
+    // Fail closed: without an audit log no request may be served (P6).
+    spdlog::critical("event=startup_failed error=\"audit log {}: {} {}\"", config->auditLogPath,
+                     auditLog.error().message, auditLog.error().context);
+    return 1;
+  }
+  const auto& opened = (*auditLog)->openStatus();
+  spdlog::info("event=audit_opened path={} start={} head_seq={} head_hash={} detail=\"{}\"", config->auditLogPath,
+               static_cast<int>(opened.start), opened.head.seq, opened.head.hash, opened.detail);
+  Gate gate(std::move(*auditLog));
   Handlers handlers(io.get_executor(), *config, readHostFacts());
-  Server server(io, *config, handlers, launcher, counter);
+  Server server(io, *config, handlers, gate, launcher, counter);
 
   reapChildren(children, launcher);
   if (auto started = launcher.start(); !started) {
     spdlog::critical("event=startup_failed error=\"{}\"", started.error().context);
     return 1;
   }
+  std::function<void()> onHangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      // SIGHUP rotates the audit log (the chain continues into the new file).
+      if (auto r = gate.log().rotate(); !r) {
+        spdlog::error("event=audit_rotate_failed error=\"{}\"", r.error().context);
+      }
+      spdlog::info("event=audit_rotated head_seq={} head_hash={}", gate.log().head().seq, gate.log().head().hash);
+      onHangup();
+    });
+  };
+  onHangup();
   stop.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("event=shutdown signal={}", sig);
     io.stop();
@@ -84,6 +113,7 @@ int main(int argc, char** argv) {
   spdlog::info("event=ready socket={}", config->socketPath);
   sd_notify(0, "READY=1");  // Type=notify units and the tests wait for this, not for time
   io.run();
+  spdlog::info("event=audit_closed head_seq={} head_hash={}", gate.log().head().seq, gate.log().head().hash);
   if (!config->socketActivated) ::unlink(config->socketPath.c_str());
   return 0;
 }

@@ -19,6 +19,7 @@ struct Identity {
   gid_t gid = static_cast<gid_t>(-1);
   pid_t pid = 0;
   std::vector<gid_t> groups;  // supplementary groups at connect time
+  std::optional<uid_t> loginuid;  // /proc/<pid>/loginuid at accept time, where set (audit only)
 
   [[nodiscard]] bool inGroup(gid_t g) const;
 };

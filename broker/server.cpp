@@ -1,5 +1,6 @@
 #include "broker/server.hpp"
 
+#include "broker/audit/loginuid.hpp"
 #include "broker/peer.hpp"
 #include "common/syscall.hpp"
 
@@ -16,9 +17,9 @@ namespace dockerbox::broker {
 namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 
-Server::Server(asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher,
-               ConnectionCounter& counter)
-    : io_(io), config_(config), handlers_(handlers), launcher_(launcher), counter_(counter) {}
+Server::Server(asio::io_context& io, const Config& config, Handlers& handlers, Gate& gate,
+               FrontendLauncher& launcher, ConnectionCounter& counter)
+    : io_(io), config_(config), handlers_(handlers), gate_(gate), launcher_(launcher), counter_(counter) {}
 
 asio::awaitable<void> Server::acceptLoop(UniqueFd listener) {
   Local::acceptor acceptor(io_);
@@ -41,6 +42,7 @@ void Server::admitOne(UniqueFd client) {
     spdlog::warn("event=connection_refused reason=no_credentials error=\"{}\"", who.error().context);
     return;  // fail closed: no identity, no service
   }
+  who->loginuid = audit::readLoginUid(who->pid);  // now: the pid may be reused later
   if (admit(*who, config_.socketGroup) != Admission::Admitted) {
     // Closed before one byte is read: the client learns nothing but that it was refused.
     spdlog::warn("event=connection_refused reason=not_in_socket_group {}", describe(*who));
@@ -69,7 +71,7 @@ void Server::admitOne(UniqueFd client) {
   // Our copies of the client fd and the worker's end close here; the worker holds them now.
   Local::socket channel(io_);
   channel.assign(Local(), brokerEnd.release());
-  asio::co_spawn(io_, serveWorker(handlers_, counter_, std::move(channel), std::move(*who)), asio::detached);
+  asio::co_spawn(io_, serveWorker(handlers_, gate_, counter_, std::move(channel), std::move(*who)), asio::detached);
 }
 
 }  // namespace dockerbox::broker

@@ -14,13 +14,14 @@
 namespace dockerbox::broker {
 
 class Handlers;
+class Gate;
 
 class Server {
  public:
   /// `counter` must outlive `io`: coroutine frames destroyed with the io_context release
   /// their connection slots.
-  Server(boost::asio::io_context& io, const Config& config, Handlers& handlers, FrontendLauncher& launcher,
-         ConnectionCounter& counter);
+  Server(boost::asio::io_context& io, const Config& config, Handlers& handlers, Gate& gate,
+         FrontendLauncher& launcher, ConnectionCounter& counter);
 
   /// Accepts connections on `listener` until the io_context stops.
   boost::asio::awaitable<void> acceptLoop(UniqueFd listener);
@@ -31,6 +32,7 @@ class Server {
   boost::asio::io_context& io_;
   const Config& config_;
   Handlers& handlers_;
+  Gate& gate_;
   FrontendLauncher& launcher_;
   ConnectionCounter& counter_;
 };

@@ -3,6 +3,7 @@
 // miniboxd is absent.
 #include "broker/channel.hpp"
 
+#include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "common/unique_fd.hpp"
 #include "ipc/dockerbox.capnp.h"
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 
 namespace dockerbox::broker {
@@ -32,7 +34,13 @@ class ChannelTest : public ::testing::Test {
   ChannelTest() {
     config_.miniboxSocket = "/nonexistent-dockerbox-test/miniboxd.sock";
     handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{});
+    char tmpl[] = "/tmp/dbxchXXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    auto log = audit::AuditLog::open(audit::AuditLogOptions{dir_ + "/audit.log"});
+    EXPECT_TRUE(log);
+    gate_ = std::make_unique<Gate>(std::move(*log));
   }
+  ~ChannelTest() override { std::filesystem::remove_all(dir_); }
 
   // Starts serveWorker on one end of a socketpair; returns the "worker" end.
   UniqueFd openChannel() {
@@ -41,7 +49,7 @@ class ChannelTest : public ::testing::Test {
     EXPECT_TRUE(counter_.tryAcquire(1000));
     Local::socket broker(io_);
     broker.assign(Local(), pair[0]);
-    asio::co_spawn(io_, serveWorker(*handlers_, counter_, std::move(broker), Identity{1000, 1000, 1, {}}),
+    asio::co_spawn(io_, serveWorker(*handlers_, *gate_, counter_, std::move(broker), Identity{1000, 1000, 1, {}}),
                    asio::detached);
     return UniqueFd(pair[1]);
   }
@@ -76,6 +84,8 @@ class ChannelTest : public ::testing::Test {
   // their slot in counter_, so it must outlive io_.
   Config config_;
   ConnectionCounter counter_{8};
+  std::string dir_;
+  std::unique_ptr<Gate> gate_;
   asio::io_context io_;
   std::unique_ptr<Handlers> handlers_;
 };
