@@ -114,7 +114,10 @@ Result<ContainerFilter> ContainerFilter::make(const FilterArgs& args) {
 bool ContainerFilter::matches(const ContainerFacts& facts) const {
   // Values of one key are alternatives (any may match); different keys must all match;
   // every label filter must match (dockerd's MatchKVList).
-  for (const auto& [key, values] : args_) {
+  for (const auto& entry : args_) {
+    // Plain references, not structured bindings: lambdas capture them (clang 14 cannot).
+    const std::string& key = entry.first;
+    const std::vector<std::string>& values = entry.second;
     auto any = [&](auto&& predicate) { return std::any_of(values.begin(), values.end(), predicate); };
     bool ok = true;
     if (key == "id") {

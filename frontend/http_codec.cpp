@@ -2,6 +2,7 @@
 
 #include "frontend/limits.hpp"
 #include "frontend/response.hpp"
+#include "ipc/limits.hpp"
 
 #include <boost/beast/http/error.hpp>
 
@@ -9,6 +10,9 @@ namespace dockerbox::frontend {
 namespace {
 
 namespace http = boost::beast::http;
+
+// A body that passes the parser must still fit in one IPC frame to the broker.
+static_assert(kMaxBodyBytes + kMaxHeaderBytes < ipc::kMaxWorkerFrameBytes);
 
 Method toMethod(http::verb verb) {
   switch (verb) {

@@ -46,6 +46,8 @@ void reapWorkers() {
 [[noreturn]] void becomeWorker(UniqueFd control, UniqueFd client, UniqueFd channel,
                                const WorkerOptions& options) {
   control.reset();  // a worker must not see other clients' connections (P4)
+  // TODO(security): stack a second seccomp filter here that drops what only the zygote
+  // needs (clone, wait4, ppoll), so a compromised worker cannot even fork.
   // Undo the zygote's SIGCHLD handling; these cannot fail with valid arguments, and a
   // worker that kept them would only reap nothing.
   sigset_t none;
