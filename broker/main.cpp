@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   asio::signal_set hangup(io, SIGHUP);
   FrontendLauncher launcher(io, FrontendSpec{config->frontendPath, config->frontendUid, config->frontendGid,
                                              config->logLevel});
-  auto auditLog = audit::AuditLog::open(audit::AuditLogOptions{config->auditLogPath});
+  audit::AuditLogOptions auditOptions;
+  auditOptions.path = config->auditLogPath;
+  auto auditLog = audit::AuditLog::open(std::move(auditOptions));
   if (!auditLog) {
     // Fail closed: without an audit log no request may be served (P6).
     spdlog::critical("event=startup_failed error=\"audit log {}: {} {}\"", config->auditLogPath,

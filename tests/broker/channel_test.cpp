@@ -36,7 +36,9 @@ class ChannelTest : public ::testing::Test {
     handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{});
     char tmpl[] = "/tmp/dbxchXXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    auto log = audit::AuditLog::open(audit::AuditLogOptions{dir_ + "/audit.log"});
+    audit::AuditLogOptions options;
+    options.path = dir_ + "/audit.log";
+    auto log = audit::AuditLog::open(std::move(options));
     EXPECT_TRUE(log);
     gate_ = std::make_unique<Gate>(std::move(*log));
   }
