@@ -40,7 +40,7 @@ class Checker {
   // Fields that raise privilege; all allowed at once by `privileged = true`.
   void privilegedFields(const ContainerSpec& spec) {
     if (rule_.privileged == Privileged::Allowed) return;
-    auto needs = [&](bool requested, std::string what) {
+    auto needs = [&](bool requested, const std::string& what) {
       if (requested) deny(what + " requires a rule with privileged = true");
     };
     needs(spec.privileged, "privileged mode");

@@ -139,7 +139,7 @@ Decision decide(const Policy& policy, const Subject& subject, const Request& req
 Decision evaluate(const Policy& policy, const Subject& subject, const Request& request) {
   try {
     return decide(policy, subject, request, nullptr);
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     return deny({}, "internal error in policy evaluation");  // fail closed, never allow
   } catch (...) {
     return deny({}, "internal error in policy evaluation");

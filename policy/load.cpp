@@ -6,11 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <array>
+#include <system_error>
 
 namespace dockerbox::policy {
 
 namespace {
+
+// std::strerror is not thread-safe; the broker may load from any thread.
+std::string lastError() { return std::error_code(errno, std::generic_category()).message(); }
 
 ParseFailure failure(const std::string& path, std::string message) {
   return ParseFailure{{Diagnostic{path, 0, 0, std::move(message)}}};
@@ -38,10 +42,10 @@ ParseResult loadPolicyFile(const std::string& path,
   // O_NOFOLLOW: a symlink in the final component is refused rather than followed, so the
   // checks below are about the file that is read. O_NONBLOCK: a FIFO cannot hang the broker.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (fd.get() < 0) return failure(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd.get() < 0) return failure(path, "cannot open: " + lastError());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
-    return failure(path, std::string("cannot stat: ") + std::strerror(errno));
+    return failure(path, "cannot stat: " + lastError());
   if (!S_ISREG(st.st_mode)) return failure(path, "not a regular file");
   if (trust == FileTrust::RequireRootOwned) {
     // Whoever can change the policy is root-equivalent, so only root may be able to.
@@ -54,13 +58,13 @@ ParseResult loadPolicyFile(const std::string& path,
   }
 
   std::string text;
-  char buffer[8192];
+  std::array<char, 8192> buffer{};
   for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return failure(path, std::string("cannot read: ") + std::strerror(errno));
+    if (n < 0) return failure(path, "cannot read: " + lastError());
     if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
+    text.append(buffer.data(), static_cast<std::size_t>(n));
     // The file may grow between fstat and read; the cap holds either way.
     if (text.size() > kMaxPolicyBytes)
       return failure(path, "larger than " + std::to_string(kMaxPolicyBytes) + " bytes");

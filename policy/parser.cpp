@@ -258,7 +258,11 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
   }
 
   if (table.get("name") == nullptr) error(table.source(), "rule has no name");
-  if (table.get("allow") == nullptr) error(table.source(), "rule has no allow list");
+  if (const auto* allow = table.get("allow"); allow == nullptr) {
+    error(table.source(), "rule has no allow list");
+  } else if (const auto* list = allow->as_array(); list != nullptr && list->empty()) {
+    error(allow->source(), "allow is empty, so the rule would never apply");
+  }
   if (rule.users.empty() && rule.groups.empty() && errorCount() == errorsBefore) {
     error(table.source(), "rule names no users or groups, so it would match nobody");
   }

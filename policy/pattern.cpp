@@ -74,7 +74,7 @@ bool isNormalisedAbsolutePath(std::string_view path) {
 }
 
 Checked<PathPattern> PathPattern::compile(std::string_view text) {
-  auto bad = [&](std::string why) {
+  auto bad = [&](const std::string& why) {
     return Invalid{"bind pattern '" + std::string(text) + "': " + why};
   };
   if (text.empty()) return bad("empty");
@@ -149,7 +149,7 @@ Checked<PathPattern> PathPattern::compile(std::string_view text) {
 bool PathPattern::matches(std::string_view path, const Placeholders& values,
                           std::string* whyNot) const {
   if (!isNormalisedAbsolutePath(path)) return false;
-  auto unusable = [&](std::string why) {
+  auto unusable = [&](const std::string& why) {
     if (whyNot != nullptr) *whyNot = "pattern '" + text_ + "' unusable for this caller: " + why;
     return false;
   };
@@ -210,7 +210,7 @@ bool PathPattern::matches(std::string_view path, const Placeholders& values,
 }
 
 Checked<ImagePattern> ImagePattern::compile(std::string_view text) {
-  auto bad = [&](std::string why) {
+  auto bad = [&](const std::string& why) {
     return Invalid{"image pattern '" + std::string(text) + "': " + why};
   };
   if (text.empty()) return bad("empty");

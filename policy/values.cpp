@@ -89,7 +89,7 @@ ContainerUser classifyPart(std::string_view part) {
 }  // namespace
 
 Checked<std::uint64_t> parseSize(std::string_view text) {
-  auto bad = [&](std::string why) { return Invalid{"size '" + std::string(text) + "': " + why}; };
+  auto bad = [&](const std::string& why) { return Invalid{"size '" + std::string(text) + "': " + why}; };
   std::size_t i = 0;
   std::uint64_t whole = 0;
   std::size_t intDigits = 0;

@@ -132,6 +132,7 @@ const ErrorCase kErrors[] = {
     {"glob_in_middle", "[[rule]]\nname='r'\nusers=['a']\nallow=['cont*']", 4, 8, "only"},
     {"missing_name", "[[rule]]\nusers=['a']\nallow=['*']", 1, 1, "no name"},
     {"missing_allow", "[[rule]]\nname='r'\nusers=['a']", 1, 1, "no allow"},
+    {"empty_allow", "[[rule]]\nname='r'\nusers=['a']\nallow=[]", 4, 7, "never apply"},
     {"no_subjects", "[[rule]]\nname='r'\nallow=['*']", 1, 1, "match nobody"},
     {"bad_name", "[[rule]]\nname='a rule'\nusers=['a']\nallow=['*']", 2, 6, "name must be"},
     {"duplicate_name",
