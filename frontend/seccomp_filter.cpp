@@ -6,11 +6,15 @@
 #include "frontend/seccomp_filter.hpp"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -133,6 +137,13 @@ Result<void> addRules(scmp_filter_ctx ctx) {
   if (auto ok = allowIfArgIn(ctx, SCMP_SYS(ioctl), 1, {FIONBIO}); !ok) return ok;
   if (auto ok = allowIfArgIn(ctx, SCMP_SYS(fcntl), 1, {F_GETFL, F_SETFL, F_GETFD, F_SETFD});
       !ok) return ok;
+  // Workers: stack the narrower worker filter (narrowFilterForWorker). Only adding a
+  // filter, with no flags (no TSYNC, no user-notification listener), is allowed.
+  if (auto ok = check(seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 2,
+                                       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                                       SCMP_A1(SCMP_CMP_EQ, 0)),
+                      "seccomp_rule_add(seccomp)");
+      !ok) return ok;
   // socket() only for AF_UNIX (future socketpairs for streams). No AF_INET/AF_INET6/
   // AF_NETLINK/...: the worker must never reach a network, nor the kernel's other families.
   if (auto ok = allowIfArgIn(ctx, SCMP_SYS(socket), 0, {AF_UNIX}); !ok) return ok;
@@ -182,6 +193,26 @@ Result<void> loadSeccompFilter(SeccompViolation onViolation) {
       !ok) return ok;
   if (auto ok = addRules(ctx.get()); !ok) return ok;
   return check(seccomp_load(ctx.get()), "seccomp_load");
+}
+
+Result<void> narrowFilterForWorker() {
+  // Hand-written BPF rather than libseccomp: this runs under the first filter, where
+  // libseccomp's own probing syscalls are not allowed. No architecture check is needed
+  // here: the first filter already kills every foreign architecture.
+  sock_filter program[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ppoll, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+  };
+  sock_fprog filter{static_cast<unsigned short>(std::size(program)), program};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) != 0) {
+    return fail(ErrorKind::Internal, "seccomp filter setup failed",
+                std::string("seccomp(worker filter): ") + std::strerror(errno));
+  }
+  return {};
 }
 
 }  // namespace dockerbox::frontend

@@ -11,4 +11,10 @@ namespace dockerbox::frontend {
 /// Needs no_new_privs already set.
 [[nodiscard]] Result<void> loadSeccompFilter(SeccompViolation onViolation);
 
+/// Stacks a second filter on a freshly forked worker that takes away what only the zygote
+/// needs (fork/clone, wait4, ppoll): a compromised worker cannot even fork. Filters only
+/// ever narrow, so allowing a worker to add one gives it nothing. Needs no_new_privs or
+/// CAP_SYS_ADMIN (the sandbox has set no_new_privs).
+[[nodiscard]] Result<void> narrowFilterForWorker();
+
 }  // namespace dockerbox::frontend

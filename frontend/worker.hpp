@@ -7,8 +7,15 @@
 
 namespace dockerbox::frontend {
 
+/// Whether a new worker narrows the inherited seccomp filter (see narrowFilterForWorker).
+enum class WorkerSyscalls {
+  Narrowed,   // production: a worker cannot fork, wait or ppoll
+  Inherited,  // tests that run the zygote without its sandbox (no no_new_privs)
+};
+
 struct WorkerOptions {
   Clock clock;  // unix seconds; the system clock in production
+  WorkerSyscalls syscalls = WorkerSyscalls::Narrowed;
 };
 
 /// The wall clock (CLOCK_REALTIME through the vDSO: no syscall, no file).

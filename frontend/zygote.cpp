@@ -1,6 +1,7 @@
 #include "frontend/zygote.hpp"
 
 #include "common/syscall.hpp"
+#include "frontend/seccomp_filter.hpp"
 #include "ipc/fd_passing.hpp"
 
 #include <poll.h>
@@ -46,14 +47,18 @@ void reapWorkers() {
 [[noreturn]] void becomeWorker(UniqueFd control, UniqueFd client, UniqueFd channel,
                                const WorkerOptions& options) {
   control.reset();  // a worker must not see other clients' connections (P4)
-  // TODO(security): stack a second seccomp filter here that drops what only the zygote
-  // needs (clone, wait4, ppoll), so a compromised worker cannot even fork.
   // Undo the zygote's SIGCHLD handling; these cannot fail with valid arguments, and a
   // worker that kept them would only reap nothing.
   sigset_t none;
   sigemptyset(&none);
   (void)::signal(SIGCHLD, SIG_DFL);
   (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (options.syscalls == WorkerSyscalls::Narrowed) {
+    if (auto narrowed = narrowFilterForWorker(); !narrowed) {
+      spdlog::error("event=worker_failed context=\"{}\"", narrowed.error().context);
+      ::_exit(1);  // fail closed: never serve a client with the zygote's wider filter
+    }
+  }
   int status = serveConnection(std::move(client), std::move(channel), options);
   spdlog::default_logger()->flush();
   std::fflush(nullptr);

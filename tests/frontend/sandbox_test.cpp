@@ -3,6 +3,8 @@
 // from /proc. Death tests show that forbidden syscalls kill. Needs root (skipped otherwise).
 #include "frontend/sandbox.hpp"
 
+#include "frontend/seccomp_filter.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/sched.h>
@@ -168,6 +170,24 @@ TEST(SandboxDeath, UnixSocketsAndForkStillWork) {
     int status = 0;
     if (child < 0 || ::waitpid(child, &status, 0) != child) return 1;
     return WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 2;
+  }));
+  ASSERT_TRUE(WIFEXITED(exit)) << "signal " << (WIFSIGNALED(exit) ? WTERMSIG(exit) : 0);
+  EXPECT_EQ(WEXITSTATUS(exit), 0);
+}
+
+TEST(SandboxDeath, NarrowedWorkersCannotForkButStillServe) {
+  SKIP_UNLESS_ROOT();
+  expectKilledBySeccomp([] {
+    if (!narrowFilterForWorker()) return 1;
+    return ::fork() >= 0 ? 0 : 2;
+  });
+  expectKilledBySeccomp([] {
+    if (!narrowFilterForWorker()) return 1;
+    return ::waitpid(-1, nullptr, WNOHANG) >= 0 ? 0 : 2;
+  });
+  int exit = waitFor(forkSandboxed(-1, [] {
+    if (!narrowFilterForWorker()) return 1;
+    return ::socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : 3;  // worker calls still work
   }));
   ASSERT_TRUE(WIFEXITED(exit)) << "signal " << (WIFSIGNALED(exit) ? WTERMSIG(exit) : 0);
   EXPECT_EQ(WEXITSTATUS(exit), 0);

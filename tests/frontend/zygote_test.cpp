@@ -37,7 +37,9 @@ TEST(Zygote, SkipsMalformedMessagesServesGoodOnesAndExitsAtEof) {
   pid_t zygote = ::fork();
   if (zygote == 0) {
     broker.reset();
-    ::_exit(runZygote(std::move(zygoteEnd), WorkerOptions{}));
+    // Unsandboxed here (no no_new_privs), so workers keep the inherited syscalls; the
+    // narrowed worker filter is tested in sandbox_test.cpp.
+    ::_exit(runZygote(std::move(zygoteEnd), WorkerOptions{{}, WorkerSyscalls::Inherited}));
   }
   zygoteEnd.reset();
   const std::byte tag{'C'};
