@@ -38,6 +38,13 @@ wire::ContainerState toWire(minibox::ContainerState state) {
   return wire::ContainerState::DEAD;
 }
 
+/// A stable id for `docker info`'s ID: derived from the host name and the state directory,
+/// in the UUID-like shape dockerd uses.
+std::string engineId(const std::string& hostname, const std::string& stateDir) {
+  auto h = sha256Hex(hostname + "\n" + stateDir);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
+}
+
 const char* protocolName(minibox::Protocol p) { return p == minibox::Protocol::V019 ? "v0.19" : "head"; }
 
 }  // namespace
@@ -94,6 +101,8 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
   reply.setMemTotal(host_.memTotal);
   reply.setMiniboxSocket(config_.miniboxSocket);
   reply.setMiniboxProtocol(protocolName(*protocol));
+  reply.setEngineId(engineId(host_.hostname, config_.stateDir));
+  reply.setDockerRootDir(config_.stateDir);
   co_return Result<void>{};
 }
 

@@ -393,11 +393,14 @@ struct InfoReply {
   hostname @5 :Text;
   kernelVersion @6 :Text;
   operatingSystem @7 :Text;
-  architecture @8 :Text;
+  architecture @8 :Text;         # Go-style: amd64, arm64, ... (like VersionReply)
   ncpu @9 :UInt32;
   memTotal @10 :UInt64;          # bytes
   miniboxSocket @11 :Text;       # path of the upstream socket (shown in `docker info`)
   miniboxProtocol @12 :Text;     # "v0.19" or "head"
+  engineId @13 :Text;            # stable id of this dockerbox instance (docker info "ID")
+  dockerRootDir @14 :Text;       # DOCKERBOX_STATE_DIR
+  securityOptions @15 :List(Text);  # what is actually applied, e.g. "name=dockerbox-policy"
 }
 
 enum ContainerState {
