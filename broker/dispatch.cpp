@@ -22,22 +22,52 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
-asio::awaitable<Result<void>> notImplementedYet() {
-  co_return fail(ErrorKind::NotImplemented, "this operation is not implemented by dockerbox yet");
+using containers::ContainerService;
+
+template <class Op>
+using ServiceHandler = asio::awaitable<Result<void>> (ContainerService::*)(const Identity&, const Op&, StreamSink&,
+                                                                           ReplyBuilder);
+
+/// Runs a container-service handler; without dockerbox's state there is none to run.
+template <class Op>
+asio::awaitable<Result<void>> viaContainers(Handlers& h, ServiceHandler<Op> handler, const Identity& who, const Op& op,
+                                            StreamSink& sink, ReplyBuilder out) {
+  ContainerService* service = h.containers();
+  if (service == nullptr) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
+  co_return co_await (service->*handler)(who, op, sink, out);
 }
 
 asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operation& op, ReplyBuilder out,
                                   StreamSink& sink) {
-  (void)sink;  // used by the streaming handlers
+  auto via = [&](auto handler, const auto& o) { return viaContainers(h, handler, who, o, sink, out); };
   return std::visit(
       Overloaded{
           [&](const VersionOp& o) { return h.handleVersion(who, o, out); },
           [&](const InfoOp& o) { return h.handleInfo(who, o, out); },
-          [&](const ListContainersOp& o) { return h.handleListContainers(who, o, out); },
+          [&](const ListContainersOp& o) { return h.handleListContainers(who, o, sink, out); },
           [&](const ListImagesOp& o) { return h.handleListImages(who, o, out); },
-          // TODO(soon): the containers issue gives every remaining operation its handler;
-          // until then they are refused with a clear error, never faked.
-          [&](const auto&) { return notImplementedYet(); },
+          [&](const CreateContainerOp& o) { return via(&ContainerService::handleCreateContainer, o); },
+          [&](const InspectContainerOp& o) { return via(&ContainerService::handleInspectContainer, o); },
+          [&](const StartContainerOp& o) { return via(&ContainerService::handleStartContainer, o); },
+          [&](const StopContainerOp& o) { return via(&ContainerService::handleStopContainer, o); },
+          [&](const KillContainerOp& o) { return via(&ContainerService::handleKillContainer, o); },
+          [&](const RestartContainerOp& o) { return via(&ContainerService::handleRestartContainer, o); },
+          [&](const PauseContainerOp& o) { return via(&ContainerService::handlePauseContainer, o); },
+          [&](const UnpauseContainerOp& o) { return via(&ContainerService::handleUnpauseContainer, o); },
+          [&](const WaitContainerOp& o) { return via(&ContainerService::handleWaitContainer, o); },
+          [&](const RemoveContainerOp& o) { return via(&ContainerService::handleRemoveContainer, o); },
+          [&](const RenameContainerOp& o) { return via(&ContainerService::handleRenameContainer, o); },
+          [&](const ContainerLogsOp& o) { return via(&ContainerService::handleContainerLogs, o); },
+          [&](const AttachContainerOp& o) { return via(&ContainerService::handleAttachContainer, o); },
+          [&](const ResizeContainerOp& o) { return via(&ContainerService::handleResizeContainer, o); },
+          [&](const CreateExecOp& o) { return via(&ContainerService::handleCreateExec, o); },
+          [&](const StartExecOp& o) { return via(&ContainerService::handleStartExec, o); },
+          [&](const InspectExecOp& o) { return via(&ContainerService::handleInspectExec, o); },
+          [&](const ResizeExecOp& o) { return via(&ContainerService::handleResizeExec, o); },
+          [&](const EventsOp& o) { return via(&ContainerService::handleEvents, o); },
+          [&](const PullImageOp& o) { return via(&ContainerService::handlePullImage, o); },
+          [&](const InspectImageOp& o) { return via(&ContainerService::handleInspectImage, o); },
+          [&](const RemoveImageOp& o) { return via(&ContainerService::handleRemoveImage, o); },
       },
       op);
 }

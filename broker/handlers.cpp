@@ -26,18 +26,6 @@ wire::ErrorKind toWire(ErrorKind kind) {
   return wire::ErrorKind::INTERNAL;
 }
 
-wire::ContainerState toWire(minibox::ContainerState state) {
-  switch (state) {
-    case minibox::ContainerState::Created: return wire::ContainerState::CREATED;
-    case minibox::ContainerState::Running: return wire::ContainerState::RUNNING;
-    case minibox::ContainerState::Paused: return wire::ContainerState::PAUSED;
-    case minibox::ContainerState::Stopped: return wire::ContainerState::EXITED;
-    case minibox::ContainerState::Failed: return wire::ContainerState::DEAD;
-    case minibox::ContainerState::Orphaned: return wire::ContainerState::DEAD;
-  }
-  return wire::ContainerState::DEAD;
-}
-
 /// A stable id for `docker info`'s ID: derived from the host name and the state directory,
 /// in the UUID-like shape dockerd uses.
 std::string engineId(const std::string& hostname, const std::string& stateDir) {
@@ -57,6 +45,16 @@ void renderError(const Error& error, ReplyBuilder out) {
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host)
     : config_(config), host_(std::move(host)), minibox_(std::move(executor), config.miniboxSocket) {}
+
+Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
+                   state::LogStore& logs)
+    : Handlers(executor, config, std::move(host)) {
+  containers::ServiceOptions options;
+  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
+  containers_ = std::make_unique<containers::ContainerService>(executor, minibox_, state, logs, std::move(options));
+}
+
+Handlers::~Handlers() = default;
 
 asio::awaitable<Result<void>> Handlers::handleVersion(const Identity&, const VersionOp&, ReplyBuilder out) {
   auto protocol = co_await minibox_.probe();
@@ -106,35 +104,10 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity&, const ListContainersOp& op,
-                                                             ReplyBuilder out) {
-  auto listed = co_await minibox_.list();
-  if (!listed) co_return listed.error();
-  std::vector<minibox::ContainerInfo> shown;
-  for (auto& c : *listed) {
-    bool running = c.state == minibox::ContainerState::Running || c.state == minibox::ContainerState::Paused;
-    if (op.all || running) shown.push_back(std::move(c));
-  }
-  // Docker lists newest first; miniboxd answers in arbitrary order.
-  std::sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.createdAtUnixNanos > b.createdAtUnixNanos; });
-  if (op.limit && shown.size() > *op.limit) shown.resize(*op.limit);
-
-  auto list = out.initContainerList().initContainers(static_cast<unsigned>(shown.size()));
-  for (unsigned i = 0; i < shown.size(); ++i) {
-    const auto& c = shown[i];
-    auto item = list[i];
-    item.setId(dockerIdFromMinibox(c.id));
-    auto names = item.initNames(c.name ? 1 : 0);
-    if (c.name) names.set(0, "/" + *c.name);
-    item.setImage(c.image);
-    item.setCommand(c.command);
-    item.setCreated(c.createdAtUnixNanos / 1'000'000'000);
-    item.setState(toWire(c.state));
-    // miniboxd keeps no start/finish times or exit codes (protocol §7.5); the durable
-    // state of the containers issue fills these in.
-    item.setHasExitCode(false);
-  }
-  co_return Result<void>{};
+asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity& who, const ListContainersOp& op,
+                                                             StreamSink& sink, ReplyBuilder out) {
+  if (!containers_) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
+  co_return co_await containers_->handleListContainers(who, op, sink, out);
 }
 
 asio::awaitable<Result<void>> Handlers::handleListImages(const Identity&, const ListImagesOp&, ReplyBuilder out) {

@@ -6,16 +6,22 @@
 #pragma once
 
 #include "broker/config.hpp"
+#include "broker/containers/service.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
 #include "broker/peer.hpp"
 #include "broker/request.hpp"
+#include "broker/state/log_store.hpp"
+#include "broker/state/state_store.hpp"
+#include "broker/stream.hpp"
 #include "common/result.hpp"
 #include "ipc/dockerbox.capnp.h"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+
+#include <memory>
 
 namespace dockerbox::broker {
 
@@ -23,12 +29,23 @@ using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
 class Handlers {
  public:
+  /// Without dockerbox's state: system and image-list operations only; container operations
+  /// answer Unavailable (tests of the channel use this).
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host);
+  /// With dockerbox's state (opened by main in config.stateDir): the container service too.
+  /// The stores must outlive the Handlers.
+  Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
+           state::LogStore& logs);
+  ~Handlers();
+
+  /// The container, exec, event and image service; nullptr without state.
+  [[nodiscard]] containers::ContainerService* containers() { return containers_.get(); }
 
   boost::asio::awaitable<Result<void>> handleVersion(const Identity& who, const VersionOp& op, ReplyBuilder out);
   boost::asio::awaitable<Result<void>> handleInfo(const Identity& who, const InfoOp& op, ReplyBuilder out);
+  /// From dockerbox's own state (every container it created, with exit codes and labels).
   boost::asio::awaitable<Result<void>> handleListContainers(const Identity& who, const ListContainersOp& op,
-                                                            ReplyBuilder out);
+                                                            StreamSink& sink, ReplyBuilder out);
   boost::asio::awaitable<Result<void>> handleListImages(const Identity& who, const ListImagesOp& op,
                                                         ReplyBuilder out);
 
@@ -36,6 +53,7 @@ class Handlers {
   const Config& config_;
   HostFacts host_;
   minibox::Client minibox_;
+  std::unique_ptr<containers::ContainerService> containers_;  // after minibox_: it uses it
 };
 
 /// Fills an error reply. Only `error.message` reaches the client.

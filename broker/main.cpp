@@ -9,6 +9,8 @@
 #include "broker/host_facts.hpp"
 #include "broker/listener.hpp"
 #include "broker/server.hpp"
+#include "broker/state/log_store.hpp"
+#include "broker/state/state_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -67,6 +69,20 @@ int main(int argc, char** argv) {
   }
   for (const auto& line : describe(*config)) spdlog::info("setting {}", line);
 
+  // dockerbox's own durable state (P9). Opened before anything is served; both outlive io.
+  auto stateStore = state::StateStore::open(config->stateDir);
+  if (!stateStore) {
+    spdlog::critical("event=startup_failed error=\"state {}: {} {}\"", config->stateDir, stateStore.error().message,
+                     stateStore.error().context);
+    return 1;
+  }
+  auto logStore = state::LogStore::open(config->stateDir);
+  if (!logStore) {
+    spdlog::critical("event=startup_failed error=\"logs {}: {} {}\"", config->stateDir, logStore.error().message,
+                     logStore.error().context);
+    return 1;
+  }
+
   ConnectionCounter counter(config->maxConnectionsPerUid);  // outlives io: see Server
   asio::io_context io;
   asio::signal_set children(io, SIGCHLD);
@@ -87,7 +103,14 @@ int main(int argc, char** argv) {
   spdlog::info("event=audit_opened path={} start={} head_seq={} head_hash={} detail=\"{}\"", config->auditLogPath,
                static_cast<int>(opened.start), opened.head.seq, opened.head.hash, opened.detail);
   Gate gate(std::move(*auditLog));
-  Handlers handlers(io.get_executor(), *config, readHostFacts());
+  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore);
+  // Reconciliation with miniboxd and its event subscription run in the background (retried
+  // while miniboxd is away); requests are served meanwhile.
+  if (auto started = handlers.containers()->start(); !started) {
+    spdlog::critical("event=startup_failed error=\"containers: {} {}\"", started.error().message,
+                     started.error().context);
+    return 1;
+  }
   Server server(io, *config, handlers, gate, launcher, counter);
 
   reapChildren(children, launcher);

@@ -1,0 +1,142 @@
+// Runs as root, in the broker. Input: the broker's own stored configs (see the header).
+#include "broker/containers/config_blob.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <exception>
+#include <optional>
+
+namespace dockerbox::broker::containers {
+
+namespace wire = ipc::wire;
+
+namespace {
+
+// A stored config is at most a few hundred KiB (the decoder's own limits bound it); the
+// traversal limit is a multiple of its size so that nothing inside can amplify.
+constexpr std::uint64_t kTraversalFactor = 8;
+constexpr int kNestingLimit = 16;
+
+/// Opens `blob` as a message and runs `use(root)`, turning any failure into an Error.
+template <class Root, class F>
+auto withRoot(const state::Blob& blob, F&& use) -> decltype(use(std::declval<typename Root::Reader>())) {
+  try {
+    if (blob.empty() || blob.size() % sizeof(capnp::word) != 0) {
+      return fail(ErrorKind::Internal, "internal error", "stored config has a bad size");
+    }
+    auto words = kj::heapArray<capnp::word>(blob.size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), blob.data(), blob.size());
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words.size() * kTraversalFactor + 64;
+    options.nestingLimit = kNestingLimit;
+    capnp::FlatArrayMessageReader reader(words, options);
+    return use(reader.getRoot<Root>());
+  } catch (const kj::Exception& e) {
+    return fail(ErrorKind::Internal, "internal error", std::string("stored config: ") + e.getDescription().cStr());
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::Internal, "internal error", std::string("stored config: ") + e.what());
+  }
+}
+
+std::vector<std::string> strings(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto item : list) out.emplace_back(item.cStr(), item.size());
+  return out;
+}
+
+std::string str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
+
+state::Blob toBlob(capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return state::Blob(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+state::Blob blobFromWords(const std::vector<std::uint64_t>& words) {
+  state::Blob blob(words.size() * sizeof(std::uint64_t));
+  if (!words.empty()) std::memcpy(blob.data(), words.data(), blob.size());
+  return blob;
+}
+
+Result<RunConfig> readRunConfig(const state::Blob& blob) {
+  return withRoot<wire::ContainerConfig>(blob, [](wire::ContainerConfig::Reader in) -> Result<RunConfig> {
+    RunConfig c;
+    c.image = str(in.getImage());
+    if (in.getHasCmd()) c.cmd = strings(in.getCmd());
+    if (in.getHasEntrypoint()) c.entrypoint = strings(in.getEntrypoint());
+    c.env = strings(in.getEnv());
+    c.workingDir = str(in.getWorkingDir());
+    c.tty = in.getTty();
+    c.openStdin = in.getOpenStdin();
+    auto host = in.getHost();
+    c.networkMode = str(host.getNetworkMode());
+    c.memory = host.getMemory();
+    c.nanoCpus = host.getNanoCpus();
+    c.cpuShares = host.getCpuShares();
+    c.autoRemove = host.getAutoRemove();
+    c.privileged = host.getPrivileged();
+    for (auto m : host.getMounts()) {
+      if (m.getType() == wire::MountType::BIND) {
+        c.binds.push_back({str(m.getSource()), str(m.getTarget()), m.getReadOnly()});
+      }
+    }
+    return c;
+  });
+}
+
+Result<void> fillInspectConfig(const state::Blob& blob, wire::ContainerInspectReply::Builder out) {
+  return withRoot<wire::ContainerConfig>(blob, [&](wire::ContainerConfig::Reader in) -> Result<void> {
+    out.setConfig(in);
+    return {};
+  });
+}
+
+state::Blob writeExecConfig(const CreateExecOp& exec) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<wire::ExecConfig>();
+  out.setContainer(exec.container.text);
+  auto cmd = out.initCmd(static_cast<unsigned>(exec.cmd.size()));
+  for (unsigned i = 0; i < exec.cmd.size(); ++i) cmd.set(i, exec.cmd[i]);
+  auto env = out.initEnv(static_cast<unsigned>(exec.env.size()));
+  for (unsigned i = 0; i < exec.env.size(); ++i) env.set(i, exec.env[i]);
+  out.setWorkingDir(exec.workingDir);
+  out.setUser(exec.user);
+  out.setTty(exec.tty);
+  out.setAttachStdin(exec.attachStdin);
+  out.setAttachStdout(exec.attachStdout);
+  out.setAttachStderr(exec.attachStderr);
+  out.setPrivileged(exec.privileged);
+  return toBlob(message);
+}
+
+Result<CreateExecOp> readExecConfig(const state::Blob& blob) {
+  return withRoot<wire::ExecConfig>(blob, [](wire::ExecConfig::Reader in) -> Result<CreateExecOp> {
+    CreateExecOp exec;
+    exec.container.text = str(in.getContainer());
+    exec.cmd = strings(in.getCmd());
+    exec.env = strings(in.getEnv());
+    exec.workingDir = str(in.getWorkingDir());
+    exec.user = str(in.getUser());
+    exec.tty = in.getTty();
+    exec.attachStdin = in.getAttachStdin();
+    exec.attachStdout = in.getAttachStdout();
+    exec.attachStderr = in.getAttachStderr();
+    exec.privileged = in.getPrivileged();
+    return exec;
+  });
+}
+
+Result<void> fillExecConfig(const state::Blob& blob, wire::ExecInspectReply::Builder out) {
+  return withRoot<wire::ExecConfig>(blob, [&](wire::ExecConfig::Reader in) -> Result<void> {
+    out.setConfig(in);
+    return {};
+  });
+}
+
+}  // namespace dockerbox::broker::containers

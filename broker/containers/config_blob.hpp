@@ -1,0 +1,32 @@
+// Runs as root, in the broker. Input: the broker's own stored configs (written by the
+// decoder's canonical re-serialization or by writeExecConfig below, kept in the root-only
+// state database). They are still opened with reader limits and a failure is an error, never
+// a crash: a damaged database must not take the broker down.
+#pragma once
+
+#include "broker/containers/run_spec.hpp"
+#include "broker/request.hpp"
+#include "broker/state/sqlite.hpp"
+#include "common/result.hpp"
+#include "ipc/dockerbox.capnp.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dockerbox::broker::containers {
+
+/// The decoder's canonical ContainerConfig words as a state blob.
+[[nodiscard]] state::Blob blobFromWords(const std::vector<std::uint64_t>& words);
+
+/// What starting the container needs, read back from its stored create config.
+[[nodiscard]] Result<RunConfig> readRunConfig(const state::Blob& blob);
+
+/// Copies the stored create config into an inspect reply.
+[[nodiscard]] Result<void> fillInspectConfig(const state::Blob& blob, ipc::wire::ContainerInspectReply::Builder out);
+
+/// An exec's configuration as stored with its record.
+[[nodiscard]] state::Blob writeExecConfig(const CreateExecOp& exec);
+[[nodiscard]] Result<CreateExecOp> readExecConfig(const state::Blob& blob);
+[[nodiscard]] Result<void> fillExecConfig(const state::Blob& blob, ipc::wire::ExecInspectReply::Builder out);
+
+}  // namespace dockerbox::broker::containers

@@ -1,0 +1,95 @@
+// Runs as root, in the broker. Input: validated create and exec requests (request.hpp) and
+// the broker's own stored create configs.
+//
+// How a Docker container configuration becomes a miniboxd Run or Exec, and which parts of it
+// miniboxd cannot honour (refused at create with a Docker-shaped error instead of being
+// silently dropped). Pure functions, no I/O.
+//
+// Choices a Docker user should know about (also in the report and README):
+// - miniboxd runs command[0] with a plain execve and no PATH search (protocol 7.1). A
+//   relative program name (`echo`) is therefore run through the image's shell:
+//   `/bin/sh -c 'exec "$0" "$@"' echo hello`, so the shell's PATH search finds it. The image
+//   must contain /bin/sh for that (distroless images need absolute paths).
+// - miniboxd has no working directory for Run (and v0.19 ignores Exec's): WorkingDir is
+//   applied by the same shell: `mkdir -p` (Docker creates a missing WorkingDir too), `cd`,
+//   then `exec`. A failing `cd` exits 127.
+// - miniboxd does not use the image's Entrypoint/Cmd/Env/WorkingDir: a container created
+//   without Cmd and Entrypoint runs /bin/sh (miniboxd's default), not the image's default.
+// - cgroup v2 has no shares: CpuShares maps to cpu.weight like runc does
+//   (1 + (shares-2)*9999/262142). NanoCpus is a hard cap in Docker, but miniboxd only takes a
+//   weight, so N CPUs become the weight of N*1024 shares: a relative priority, not a cap.
+#pragma once
+
+#include "broker/minibox/types.hpp"
+#include "broker/request.hpp"
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dockerbox::broker::containers {
+
+struct BindSpec {
+  std::string hostPath;
+  std::string containerPath;
+  bool readOnly = false;
+};
+
+/// The parts of a create config that starting a container needs.
+struct RunConfig {
+  std::string image;
+  std::optional<std::vector<std::string>> cmd;
+  std::optional<std::vector<std::string>> entrypoint;
+  std::vector<std::string> env;
+  std::string workingDir;
+  bool tty = false;
+  bool openStdin = false;
+  std::string networkMode;
+  std::int64_t memory = 0;
+  std::int64_t nanoCpus = 0;
+  std::int64_t cpuShares = 0;
+  bool autoRemove = false;
+  bool privileged = false;
+  std::vector<BindSpec> binds;
+};
+
+/// The environment miniboxd gives a Run (protocol 7.1); an Exec gets nothing unless we pass it.
+inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+[[nodiscard]] RunConfig runConfigOf(const ContainerSpec& spec);
+
+/// Refuses, at create time, what miniboxd cannot do: published ports (501), named volumes,
+/// tmpfs and other non-bind mounts (501), restart policies, capabilities, devices, user
+/// switching and the other HostConfig settings miniboxd has no field for (501), and unknown
+/// networks (404 `network <x> not found`). Everything accepted here is applied at start.
+[[nodiscard]] Result<void> checkCreatable(const ContainerSpec& spec);
+
+/// "", "default", "bridge" -> Bridge; "host" -> Host; "none" -> None. Others: 404 (unknown
+/// network) or 501 (`container:<x>`).
+[[nodiscard]] Result<minibox::NetworkMode> networkModeOf(std::string_view dockerMode);
+
+/// Entrypoint + Cmd as the user asked; miniboxd's default (/bin/sh) when both are absent.
+[[nodiscard]] std::vector<std::string> userCommand(const RunConfig& config);
+
+/// The argv to send to miniboxd for `argv` run in `workingDir` (see the file comment).
+[[nodiscard]] std::vector<std::string> commandForMinibox(std::vector<std::string> argv, std::string_view workingDir);
+
+/// cpu.weight (1..10000) for Docker's CpuShares or NanoCpus; nullopt when neither is set.
+[[nodiscard]] std::optional<std::uint64_t> cpuWeightOf(std::int64_t cpuShares, std::int64_t nanoCpus);
+
+/// The ephemeral Run for a container. The Docker name is never sent: miniboxd's names are
+/// global across its records and dockerbox keeps its own.
+[[nodiscard]] Result<minibox::RunSpec> runSpecOf(const RunConfig& config);
+
+/// An Exec in a running container: PATH, then the container's env, then the exec's env
+/// (later entries replace earlier ones with the same name), working dir defaulting to the
+/// container's.
+[[nodiscard]] minibox::ExecSpec execSpecOf(std::string miniboxId, const RunConfig& container, const CreateExecOp& exec);
+
+/// Arguments joined with spaces, as Docker's `Command` column shows them.
+[[nodiscard]] std::string joinCommand(const std::vector<std::string>& argv);
+
+}  // namespace dockerbox::broker::containers

@@ -1,0 +1,67 @@
+// Runs as root. Input: validated requests and miniboxd replies (see service.hpp).
+#include "broker/containers/service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+
+namespace dockerbox::broker::containers {
+
+namespace asio = boost::asio;
+
+ContainerService::ContainerService(asio::any_io_executor executor, minibox::Client& minibox, state::StateStore& state,
+                                   state::LogStore& logs, ServiceOptions options)
+    : executor_(executor),
+      minibox_(minibox),
+      state_(state),
+      logs_(logs),
+      options_(std::move(options)),
+      live_(executor),
+      bus_(executor, state) {
+  if (!options_.imageId) options_.imageId = [](std::string_view) { return std::string(); };
+}
+
+// Background coroutines still suspended when the service goes away are destroyed (never
+// resumed) with the io_context, which the owner destroys after the service.
+ContainerService::~ContainerService() = default;
+
+Result<void> ContainerService::start() {
+  if (auto opened = bus_.open(); !opened) return opened;
+  // Nothing of an exec survives the broker that held its stream.
+  if (auto cleared = state_.clearRunningExecs(); !cleared) return cleared.error();
+  // Removals a crash interrupted between their two halves.
+  auto removing = state_.containersBeingRemoved();
+  if (!removing) return removing.error();
+  for (const auto& c : *removing) {
+    (void)logs_.remove(c.dockerId);
+    if (auto removed = state_.removeContainer(c.dockerId); !removed) return removed.error();
+  }
+  asio::co_spawn(executor_, watchMiniboxEvents(), asio::detached);
+  asio::co_spawn(executor_, reconcileUntilDone(), asio::detached);
+  return {};
+}
+
+Result<state::Container> ContainerService::resolve(const ContainerRef& ref) {
+  return state_.resolveContainer(ref.text);
+}
+
+asio::awaitable<Result<std::optional<std::vector<std::string>>>> ContainerService::storeImages() {
+  auto protocol = co_await minibox_.probe();
+  if (!protocol) co_return protocol.error();
+  if (*protocol == minibox::Protocol::V019) co_return std::optional<std::vector<std::string>>();
+  auto images = co_await minibox_.listImages();
+  if (!images) co_return images.error();
+  co_return std::optional<std::vector<std::string>>(std::move(*images));
+}
+
+Error notRunning(std::string_view dockerId) {
+  return fail(ErrorKind::Conflict, "Container " + std::string(dockerId) + " is not running");
+}
+
+bool isActive(state::ContainerState s) {
+  return s == state::ContainerState::Running || s == state::ContainerState::Paused ||
+         s == state::ContainerState::Restarting;
+}
+
+}  // namespace dockerbox::broker::containers

@@ -1,0 +1,189 @@
+// Runs as root. Input: validated exec requests; the client's stdin (dropped unread); exec
+// output from miniboxd (written by the exec'd process, passed through unparsed).
+//
+// An exec runs in a background coroutine owned by the service, not by the request: when the
+// client leaves (or used -d), the process still finishes and its exit code is recorded for
+// `docker exec`'s inspect. Limits of miniboxd (protocol 7.8, 7.10):
+// - stdout and stderr are kept apart here, but miniboxd sends all stdout before any stderr;
+// - stdin and terminal resize do not reach the process; User and Privileged are refused;
+// - the exec's pid is not reported (Pid is 0);
+// - a signal death is reported as -1 without the signal: ExitCode is then 255.
+#include "broker/containers/config_blob.hpp"
+#include "broker/containers/run_spec.hpp"
+#include "broker/containers/service.hpp"
+#include "broker/minibox/wire_values.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <variant>
+
+namespace dockerbox::broker::containers {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+struct ExecOutput {
+  OutputKind kind = OutputKind::Stdout;
+  std::string bytes;
+};
+struct ExecDone {};
+using ExecItem = std::variant<ExecOutput, ExecDone>;
+
+/// Output waiting for a slow client. Full means the exec waits (and with it miniboxd's
+/// bounded queue and the process's pipe), like Docker's attached exec.
+constexpr std::size_t kExecQueueItems = 16;
+
+/// Docker's exit status for a command that could not be run at all.
+constexpr int kCannotExecute = 126;
+
+struct ExecStream {
+  explicit ExecStream(asio::any_io_executor executor) : channel(std::move(executor), kExecQueueItems) {}
+  asio::experimental::channel<void(boost::system::error_code, ExecItem)> channel;
+};
+
+asio::awaitable<void> send(const std::shared_ptr<ExecStream>& stream, ExecItem item) {
+  if (!stream || !stream->channel.is_open()) co_return;
+  boost::system::error_code ignored;  // the client left: its output is dropped
+  co_await stream->channel.async_send(boost::system::error_code{}, std::move(item),
+                                      asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+bool isRoot(const std::string& user) { return user.empty() || user == "root" || user == "0" || user == "0:0"; }
+
+Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away"); }
+
+}  // namespace
+
+asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Identity& who, const CreateExecOp& op,
+                                                                 StreamSink&, Out out) {
+  auto c = resolve(op.container);
+  if (!c) co_return c.error();
+  if (c->state == state::ContainerState::Paused) {
+    co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is paused, unpause the container before exec");
+  }
+  if (c->state != state::ContainerState::Running) co_return notRunning(c->dockerId);
+  if (!isRoot(op.user)) {
+    co_return fail(ErrorKind::NotImplemented, "dockerbox cannot exec as user \"" + op.user + "\": miniboxd cannot switch users");
+  }
+  if (op.privileged) co_return fail(ErrorKind::NotImplemented, "dockerbox cannot run a privileged exec: miniboxd has none");
+  state::NewExec record{c->dockerId, who.uid, who.gid, writeExecConfig(op), nowNanos()};
+  auto created = state_.createExec(record);
+  if (!created) co_return created.error();
+  bus_.publish(containerEvent(*c, "exec_create: " + joinCommand(op.cmd), {{"execID", created->execId}}));
+  out.setExecCreated(created->execId);
+  co_return Result<void>();
+}
+
+namespace {
+
+/// Runs one exec to its end and records its exit; output goes to `stream` while it is open.
+asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state, EventBus& bus, std::string execId,
+                              std::string dockerId, minibox::ExecSpec spec,
+                              std::shared_ptr<ExecStream> stream) {
+  auto onOutput = [&stream](minibox::OutputStream from, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+    auto kind = from == minibox::OutputStream::Stderr ? OutputKind::Stderr : OutputKind::Stdout;
+    co_await send(stream, ExecOutput{kind, std::string(data.begin(), data.end())});
+  };
+  Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
+  try {
+    exit = co_await minibox.exec(std::move(spec), onOutput);
+  } catch (const std::exception& e) {
+    exit = fail(ErrorKind::Internal, "exec failed", e.what());
+  }
+  int code = kCannotExecute;
+  if (exit) {
+    code = minibox::dockerExitCode(*exit);
+  } else {
+    // Like Docker's "OCI runtime exec failed": the reason on stderr, status 126.
+    spdlog::info("event=exec_failed exec={} error=\"{}\"", execId, exit.error().message);
+    co_await send(stream, ExecOutput{OutputKind::Stderr, "dockerbox: " + exit.error().message + "\n"});
+  }
+  if (auto recorded = state.setExecExited(execId, code); !recorded) {
+    spdlog::error("event=state_write_failed op=setExecExited exec={} error=\"{}\"", execId, recorded.error().context);
+  }
+  if (auto c = state.getContainer(dockerId)) {
+    bus.publish(containerEvent(*c, "exec_die", {{"execID", execId}, {"exitCode", std::to_string(code)}}));
+  }
+  co_await send(stream, ExecDone{});
+}
+
+}  // namespace
+
+asio::awaitable<Result<void>> ContainerService::handleStartExec(const Identity&, const StartExecOp& op,
+                                                                StreamSink& sink, Out out) {
+  auto exec = state_.getExec(op.id);
+  if (!exec) co_return exec.error();
+  if (exec->running) co_return fail(ErrorKind::Conflict, "Error: Exec command " + op.id + " is already running");
+  if (exec->exitCode) co_return fail(ErrorKind::Conflict, "Error: Exec command " + op.id + " has already run");
+  auto c = state_.getContainer(exec->containerDockerId);
+  if (!c) co_return c.error();
+  if (c->state != state::ContainerState::Running || !c->miniboxId) co_return notRunning(c->dockerId);
+  auto config = readExecConfig(exec->config);
+  if (!config) co_return config.error();
+  auto containerConfig = readRunConfig(c->config);
+  if (!containerConfig) co_return containerConfig.error();
+  auto spec = execSpecOf(*c->miniboxId, *containerConfig, *config);
+  if (auto running = state_.setExecRunning(op.id, 0); !running) co_return running.error();
+  const std::string command = joinCommand(config->cmd);
+  bus_.publish(containerEvent(*c, "exec_start: " + command, {{"execID", op.id}}));
+  std::shared_ptr<ExecStream> stream;
+  if (!op.detach) stream = std::make_shared<ExecStream>(executor_);
+  asio::co_spawn(executor_, runExec(minibox_, state_, bus_, op.id, c->dockerId, std::move(spec), stream),
+                 asio::detached);
+  if (op.detach) {
+    out.setOk();
+    co_return Result<void>();
+  }
+  // Whatever ends this request, the exec stops writing to it.
+  struct CloseOnExit {
+    std::shared_ptr<ExecStream> stream;
+    ~CloseOnExit() { stream->channel.close(); }
+  } closeOnExit{stream};
+  if (!co_await sink.accepted()) co_return clientGone();
+  auto forward = [&]() -> asio::awaitable<Result<void>> {
+    for (;;) {
+      boost::system::error_code ec;
+      ExecItem item = co_await stream->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return clientGone();
+      if (std::holds_alternative<ExecDone>(item)) co_return Result<void>();
+      auto& output = std::get<ExecOutput>(item);
+      auto bytes = std::as_bytes(std::span(output.bytes.data(), output.bytes.size()));
+      if (!co_await sink.output(output.kind, bytes, nowNanos())) co_return clientGone();
+    }
+  };
+  auto ended = co_await (forward() || drainInput(sink));
+  if (ended.index() != 0) co_return clientGone();
+  if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
+  out.setStreamEnded();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Identity&, const InspectExecOp& op,
+                                                                  StreamSink&, Out out) {
+  auto exec = state_.getExec(op.id);
+  if (!exec) co_return exec.error();
+  auto reply = out.initExecInspect();
+  reply.setId(exec->execId);
+  reply.setContainerId(exec->containerDockerId);
+  reply.setRunning(exec->running);
+  reply.setHasExitCode(exec->exitCode.has_value());
+  reply.setExitCode(exec->exitCode.value_or(0));
+  reply.setPid(static_cast<std::int32_t>(exec->pid.value_or(0)));
+  if (auto filled = fillExecConfig(exec->config, reply); !filled) co_return filled.error();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Identity&, const ResizeExecOp&, StreamSink&,
+                                                                 Out) {
+  co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize an exec's terminal: miniboxd has no resize");
+}
+
+}  // namespace dockerbox::broker::containers

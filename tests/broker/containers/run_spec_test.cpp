@@ -1,0 +1,125 @@
+// How Docker container configs become miniboxd Runs and Execs (pure functions).
+#include "broker/containers/run_spec.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dockerbox::broker::containers {
+namespace {
+
+using Argv = std::vector<std::string>;
+
+TEST(RunSpec, AbsoluteProgramsRunAsTheyAre) {
+  EXPECT_EQ(commandForMinibox({"/bin/echo", "hi"}, ""), (Argv{"/bin/echo", "hi"}));
+  EXPECT_EQ(commandForMinibox({"./run.sh"}, ""), (Argv{"./run.sh"}));
+}
+
+TEST(RunSpec, RelativeProgramsGoThroughTheShellsPathSearch) {
+  // Arguments stay positional parameters: nothing of them is parsed by the shell.
+  EXPECT_EQ(commandForMinibox({"echo", "$HOME; rm -rf /"}, ""),
+            (Argv{"/bin/sh", "-c", "exec \"$0\" \"$@\"", "echo", "$HOME; rm -rf /"}));
+}
+
+TEST(RunSpec, WorkingDirIsAppliedByTheShell) {
+  auto argv = commandForMinibox({"ls", "-l"}, "/srv/my dir");
+  ASSERT_EQ(argv.size(), 7U);
+  EXPECT_EQ(argv[0], "/bin/sh");
+  EXPECT_EQ(argv[3], "sh");
+  EXPECT_EQ(argv[4], "/srv/my dir");
+  EXPECT_EQ(argv[5], "ls");
+  EXPECT_EQ(argv[6], "-l");
+}
+
+TEST(RunSpec, EmptyCommandIsMiniboxdsShell) {
+  RunConfig config;
+  EXPECT_EQ(userCommand(config), (Argv{"/bin/sh"}));
+  config.entrypoint = Argv{"/docker-entrypoint.sh"};
+  config.cmd = Argv{"nginx", "-g", "daemon off;"};
+  EXPECT_EQ(userCommand(config), (Argv{"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"}));
+}
+
+TEST(RunSpec, CpuSharesAndNanoCpusBecomeAWeight) {
+  EXPECT_EQ(cpuWeightOf(0, 0), std::nullopt);
+  EXPECT_EQ(cpuWeightOf(2, 0), 1U);
+  EXPECT_EQ(cpuWeightOf(1024, 0), 39U);
+  EXPECT_EQ(cpuWeightOf(262144, 0), 10000U);
+  EXPECT_EQ(cpuWeightOf(1 << 30, 0), 10000U);
+  EXPECT_EQ(cpuWeightOf(0, 1'000'000'000), 39U);  // 1 CPU ~ 1024 shares
+  EXPECT_EQ(cpuWeightOf(512, 4'000'000'000), cpuWeightOf(512, 0));  // shares win
+}
+
+TEST(RunSpec, NetworkModes) {
+  EXPECT_EQ(*networkModeOf(""), minibox::NetworkMode::Bridge);
+  EXPECT_EQ(*networkModeOf("default"), minibox::NetworkMode::Bridge);
+  EXPECT_EQ(*networkModeOf("bridge"), minibox::NetworkMode::Bridge);
+  EXPECT_EQ(*networkModeOf("host"), minibox::NetworkMode::Host);
+  EXPECT_EQ(*networkModeOf("none"), minibox::NetworkMode::None);
+  EXPECT_EQ(networkModeOf("proj_default").error().message, "network proj_default not found");
+  EXPECT_EQ(networkModeOf("proj_default").error().kind, ErrorKind::NotFound);
+  EXPECT_EQ(networkModeOf("container:web").error().kind, ErrorKind::NotImplemented);
+}
+
+TEST(RunSpec, RunSpecCarriesLimitsAndNeverTheName) {
+  RunConfig config;
+  config.image = "alpine:3.19";
+  config.cmd = Argv{"sleep", "1"};
+  config.memory = 64 << 20;
+  config.cpuShares = 512;
+  config.networkMode = "host";
+  config.env = {"A=1"};
+  auto spec = runSpecOf(config);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->image, "alpine");
+  EXPECT_EQ(spec->tag, "3.19");
+  EXPECT_EQ(spec->memoryLimitBytes, 64U << 20);
+  EXPECT_EQ(spec->cpuWeight, cpuWeightOf(512, 0));
+  EXPECT_EQ(spec->network, minibox::NetworkMode::Host);
+  EXPECT_EQ(spec->env, (Argv{"A=1"}));
+  EXPECT_FALSE(spec->name.has_value());
+  EXPECT_EQ(spec->command.front(), "/bin/sh");
+}
+
+TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
+  ContainerSpec spec;
+  spec.image = "alpine";
+  EXPECT_TRUE(checkCreatable(spec));
+  auto refused = [&](auto change) {
+    ContainerSpec s = spec;
+    change(s);
+    auto r = checkCreatable(s);
+    return !r && r.error().kind == ErrorKind::NotImplemented;
+  };
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.publishAllPorts = true; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/tcp", "", ""}); }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Volume, "data", "/data"}); }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Tmpfs, "", "/t"}); }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.capAdd = {"NET_ADMIN"}; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.user = "nobody"; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.readonlyRootfs = true; }));
+  ContainerSpec bind = spec;
+  bind.host.mounts.push_back({MountType::Bind, "/srv", "/srv"});
+  bind.host.restartPolicy = "no";
+  bind.user = "root";
+  EXPECT_TRUE(checkCreatable(bind));
+  ContainerSpec badImage = spec;
+  badImage.image = "alpine@sha256:abcd";
+  EXPECT_FALSE(checkCreatable(badImage));
+}
+
+TEST(RunSpec, ExecEnvironmentIsPathThenContainerThenExec) {
+  RunConfig container;
+  container.env = {"A=container", "B=kept"};
+  container.workingDir = "/app";
+  CreateExecOp exec;
+  exec.cmd = {"env"};
+  exec.env = {"A=exec", "PATH=/opt/bin"};
+  auto spec = execSpecOf("0123456789abcdef", container, exec);
+  EXPECT_EQ(spec.containerId, "0123456789abcdef");
+  EXPECT_EQ(spec.env, (Argv{"PATH=/opt/bin", "A=exec", "B=kept"}));
+  EXPECT_EQ(spec.cmd[4], "/app");  // the container's WorkingDir by default
+  exec.workingDir = "/tmp";
+  EXPECT_EQ(execSpecOf("x", container, exec).cmd[4], "/tmp");
+}
+
+}  // namespace
+}  // namespace dockerbox::broker::containers

@@ -1,0 +1,110 @@
+// Test-only: see service_fixture.hpp.
+#include "tests/broker/containers/service_fixture.hpp"
+
+#include <cstdio>
+
+namespace dockerbox::broker::containers::testing {
+
+void ServiceTest::open() {
+  if (!state_) {
+    auto opened = state::StateStore::open(dir_.path());
+    ASSERT_TRUE(opened) << opened.error().context;
+    state_ = std::move(*opened);
+    auto logs = state::LogStore::open(dir_.path());
+    ASSERT_TRUE(logs) << logs.error().context;
+    logs_ = std::move(*logs);
+  }
+  io_ = std::make_unique<asio::io_context>();
+  client_ = std::make_unique<minibox::Client>(io_->get_executor(), sim_.socketPath());
+  ServiceOptions options;
+  // A stable fake id per store name (production derives it by SHA-256).
+  options.imageId = [](std::string_view store) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (char ch : store) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return "sha256:" + std::string(hex) + std::string(48, '0');
+  };
+  options.exitWait = 15s;
+  options.retryMin = 50ms;
+  options.retryMax = 500ms;
+  service_ = std::make_unique<ContainerService>(io_->get_executor(), *client_, *state_, *logs_, options);
+  auto started = service_->start();
+  ASSERT_TRUE(started) << started.error().context;
+}
+
+void ServiceTest::crash() {
+  service_.reset();
+  client_.reset();
+  io_.reset();
+}
+
+bool ServiceTest::runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    io_->run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 100ms));
+  }
+  return true;
+}
+
+CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
+  capnp::MallocMessageBuilder message;
+  auto c = message.initRoot<wire::ContainerConfig>();
+  c.setName(spec.name);
+  c.setImage(spec.image);
+  if (spec.cmd) {
+    c.setHasCmd(true);
+    auto cmd = c.initCmd(static_cast<unsigned>(spec.cmd->size()));
+    for (unsigned i = 0; i < spec.cmd->size(); ++i) cmd.set(i, (*spec.cmd)[i]);
+  }
+  auto labels = c.initLabels(static_cast<unsigned>(spec.labels.size()));
+  for (unsigned i = 0; i < spec.labels.size(); ++i) {
+    labels[i].setKey(spec.labels[i].first);
+    labels[i].setValue(spec.labels[i].second);
+  }
+  auto env = c.initEnv(static_cast<unsigned>(spec.env.size()));
+  for (unsigned i = 0; i < spec.env.size(); ++i) env.set(i, spec.env[i]);
+  c.setWorkingDir(spec.workingDir);
+  c.setOpenStdin(spec.openStdin);
+  c.setStopTimeout(-1);
+  auto host = c.initHost();
+  host.setNetworkMode(spec.network);
+  host.setAutoRemove(spec.autoRemove);
+  if (spec.publish) {
+    auto port = host.initPortBindings(1)[0];
+    port.setContainerPort("80/tcp");
+    port.setHostPort("8080");
+  }
+  if (spec.namedVolume) {
+    auto m = host.initMounts(1)[0];
+    m.setType(wire::MountType::VOLUME);
+    m.setSource("data");
+    m.setTarget("/data");
+  }
+  auto op = decode::createContainer(c.asReader());
+  EXPECT_TRUE(op) << op.error().message;
+  return op ? std::move(*op) : CreateContainerOp{};
+}
+
+std::string ServiceTest::create(const Spec& spec) {
+  auto c = call(&ContainerService::handleCreateContainer, createOp(spec));
+  EXPECT_TRUE(c->ok()) << c->error();
+  if (!c->ok()) return {};
+  return c->reply().getContainerCreated().getId();
+}
+
+bool ServiceTest::start(const std::string& ref) {
+  auto c = call(&ContainerService::handleStartContainer, StartContainerOp{{ref}});
+  EXPECT_TRUE(c->ok()) << c->error();
+  return c->ok();
+}
+
+state::Container ServiceTest::container(const std::string& id) {
+  auto c = state_->getContainer(id);
+  EXPECT_TRUE(c) << c.error().message;
+  return c ? *c : state::Container{};
+}
+
+}  // namespace dockerbox::broker::containers::testing

@@ -1,0 +1,150 @@
+// Test-only. A ContainerService on a real minibox-sim (started with --ready-fd, like the
+// e2e harness), its own state directory, and recording StreamSinks standing in for a
+// frontend worker. Every wait is bounded; nothing sleeps to synchronise.
+#pragma once
+
+#include "broker/containers/service.hpp"
+#include "broker/decode_fields.hpp"
+#include "tests/broker/state/temp_dir.hpp"
+#include "tests/minibox_sim/sim_client.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <capnp/message.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dockerbox::broker::containers::testing {
+
+namespace asio = boost::asio;
+namespace wire = ipc::wire;
+using namespace std::chrono_literals;
+
+/// Records what a handler streams. Stdin is half-closed at once unless `holdInput`.
+class RecordingSink final : public StreamSink {
+ public:
+  asio::awaitable<bool> accepted() override {
+    ++acceptedCount;
+    co_return true;
+  }
+  asio::awaitable<bool> output(OutputKind kind, std::span<const std::byte> data, std::int64_t timeNanos) override {
+    auto& into = kind == OutputKind::Stdout ? out : err;
+    into.append(reinterpret_cast<const char*>(data.data()), data.size());
+    times.push_back(timeNanos);
+    co_return true;
+  }
+  asio::awaitable<bool> event(const EventRecord& e) override {
+    events.push_back(e);
+    co_return true;
+  }
+  asio::awaitable<std::optional<StreamInput>> input() override { co_return StreamInput{0, {}, true}; }
+
+  int acceptedCount = 0;
+  std::string out;
+  std::string err;
+  std::vector<std::int64_t> times;
+  std::vector<EventRecord> events;
+};
+
+/// One handler invocation: its reply, its sink, its outcome, and a way to cancel it the way
+/// the channel does when the client goes away.
+struct Call {
+  capnp::MallocMessageBuilder message;
+  wire::Response::Builder response = message.initRoot<wire::Response>();
+  RecordingSink sink;
+  std::optional<Result<void>> result;
+  asio::cancellation_signal cancel;
+  std::shared_ptr<void> op;  // keeps the request alive while the handler runs
+
+  [[nodiscard]] bool done() const { return result.has_value(); }
+  [[nodiscard]] bool ok() const { return result && *result; }
+  [[nodiscard]] wire::Response::Result::Reader reply() { return response.asReader().getResult(); }
+  [[nodiscard]] std::string error() const { return result && !*result ? result->error().message : std::string(); }
+  [[nodiscard]] ErrorKind kind() const { return result && !*result ? result->error().kind : ErrorKind::Internal; }
+};
+
+/// A create request as the decoder would produce it.
+struct Spec {
+  std::string name;
+  std::string image = "alpine";
+  std::optional<std::vector<std::string>> cmd;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<std::string> env;
+  std::string workingDir;
+  std::string network;
+  bool autoRemove = false;
+  bool openStdin = false;
+  bool publish = false;
+  bool namedVolume = false;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() { open(); }
+
+  /// (Re)builds client and service on the same state, as a broker restart does.
+  void open();
+  /// Drops service, client and io_context (suspended coroutines are destroyed, connections
+  /// closed), as kill -9 of the broker would; the simulator and its containers keep running.
+  void crash();
+
+  template <class Op>
+  using Member = asio::awaitable<Result<void>> (ContainerService::*)(const Identity&, const Op&, StreamSink&,
+                                                                     ReplyBuilder);
+
+  /// Starts a handler without waiting for it.
+  template <class Op>
+  std::shared_ptr<Call> spawn(Member<Op> handler, Op op) {
+    auto call = std::make_shared<Call>();
+    auto stored = std::make_shared<Op>(std::move(op));
+    call->op = stored;
+    ContainerService* service = service_.get();
+    Identity who = who_;
+    asio::co_spawn(
+        *io_,
+        [service, handler, call, stored, who]() -> asio::awaitable<void> {
+          auto r = co_await (service->*handler)(who, *stored, call->sink, call->response.initResult());
+          call->result = std::move(r);
+        },
+        asio::bind_cancellation_slot(call->cancel.slot(), asio::detached));
+    return call;
+  }
+
+  /// Runs a handler to completion (bounded).
+  template <class Op>
+  std::shared_ptr<Call> call(Member<Op> handler, Op op) {
+    auto c = spawn(handler, std::move(op));
+    EXPECT_TRUE(runUntil([&] { return c->done(); })) << "handler did not finish";
+    return c;
+  }
+
+  /// Runs the io_context until `condition` holds; false after `limit`.
+  bool runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s);
+
+  [[nodiscard]] CreateContainerOp createOp(const Spec& spec) const;
+  /// Creates a container and returns its id (the test fails otherwise).
+  std::string create(const Spec& spec);
+  /// Starts it; true on success.
+  bool start(const std::string& ref);
+  [[nodiscard]] state::Container container(const std::string& id);
+
+  sim::test::SimProcess sim_;
+  state::testing::TempDir dir_;
+  std::unique_ptr<state::StateStore> state_;
+  std::unique_ptr<state::LogStore> logs_;
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<minibox::Client> client_;
+  std::unique_ptr<ContainerService> service_;
+  Identity who_{1000, 1000, 1, {}, std::nullopt};
+};
+
+}  // namespace dockerbox::broker::containers::testing
