@@ -51,7 +51,7 @@ class ChannelTest : public ::testing::Test {
     EXPECT_TRUE(counter_.tryAcquire(1000));
     Local::socket broker(io_);
     broker.assign(Local(), pair[0]);
-    asio::co_spawn(io_, serveWorker(*handlers_, *gate_, counter_, std::move(broker), Identity{1000, 1000, 1, {}}),
+    asio::co_spawn(io_, serveWorker(*handlers_, *gate_, counter_, std::move(broker), Identity{1000, 1000, 1, {}, std::nullopt}),
                    asio::detached);
     return UniqueFd(pair[1]);
   }

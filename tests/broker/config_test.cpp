@@ -21,13 +21,13 @@ TEST(SocketMode, RefusesAnythingElse) {
 }
 
 TEST(Admission, RootIsAlwaysAdmitted) {
-  Identity root{0, 0, 1, {}};
+  Identity root{0, 0, 1, {}, std::nullopt};
   EXPECT_EQ(admit(root, std::nullopt), Admission::Admitted);
   EXPECT_EQ(admit(root, 1234), Admission::Admitted);
 }
 
 TEST(Admission, OthersNeedTheSocketGroup) {
-  Identity user{1000, 1000, 1, {1000, 27}};
+  Identity user{1000, 1000, 1, {1000, 27}, std::nullopt};
   EXPECT_EQ(admit(user, std::nullopt), Admission::Refused);
   EXPECT_EQ(admit(user, 1234), Admission::Refused);
   EXPECT_EQ(admit(user, 27), Admission::Admitted);    // supplementary
