@@ -1,0 +1,53 @@
+// Runs as root. Input: bind sources from validated requests (paths the client chose, so
+// hostile: symlinks, `..`, paths it cannot read) and the caller's kernel-attested identity.
+//
+// The facts the policy needs about a bind source (policy/README.md, "Bind mounts"): where it
+// really is on the host, resolved the way a mount would resolve it, and whether the CALLER
+// could reach it with their own uid, gid and groups. Both are found in a short-lived child
+// process with a deadline, so that a hung file system cannot hang the broker and the access
+// check is made by the kernel with the caller's credentials, not guessed from mode bits.
+//
+// Remaining TOCTOU: the path is checked here and mounted later by miniboxd, which takes a
+// path, not a descriptor. Between the two, the caller can swap a component they own (a
+// directory under their home) for a symlink. The handler must therefore mount the RESOLVED
+// path (Authorization::resolvedBinds), which has no symlinks left to swap above the caller's
+// own directories, and with create/start split it should re-check at start.
+// TODO(security): mount through an O_PATH descriptor (/proc/self/fd/N) once miniboxd can
+// take one; until then a caller who owns a directory on the resolved path can still race
+// the mount by replacing that directory with a symlink between check and mount.
+#pragma once
+
+#include "broker/peer.hpp"
+#include "broker/request.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dockerbox::broker {
+
+/// How long one bind-source check may take. A local path answers in microseconds; this
+/// bounds a hung NFS or FUSE mount, after which the source counts as unresolved (denied).
+inline constexpr std::chrono::milliseconds kBindCheckDeadline{2000};
+
+/// Whether the caller could open the source themselves in the mount's mode.
+enum class CallerAccess { Denied, Allowed };
+
+struct BindSourceFacts {
+  /// The canonical absolute path (realpath semantics: symlinks, `..`, `//`, `/./`, a
+  /// trailing `/.` resolved; magic links such as /proc/<pid>/root refused). nullopt when
+  /// the source is relative, missing, or could not be resolved in time.
+  std::optional<std::string> resolved;
+  /// Checked with the caller's uid, gid and supplementary groups on the resolved path:
+  /// read (and search, for a directory) for ReadOnly, read and write for ReadWrite.
+  /// Denied whenever it was not checked.
+  CallerAccess access = CallerAccess::Denied;
+};
+
+/// Resolves `source` on the host and checks the caller's access to it. Never throws on
+/// input; every failure gives resolved = nullopt or access = Denied (the policy denies).
+[[nodiscard]] BindSourceFacts checkBindSource(std::string_view source, const Identity& caller, MountAccess access,
+                                              std::chrono::milliseconds deadline = kBindCheckDeadline);
+
+}  // namespace dockerbox::broker
