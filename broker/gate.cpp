@@ -1,6 +1,8 @@
 // Runs as root. Input: validated requests and kernel-attested identities.
 #include "broker/gate.hpp"
 
+#include "policy/evaluator.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <type_traits>
@@ -69,9 +71,12 @@ Result<Ticket> Gate::open(const Identity& who, std::string_view operation, const
     return invalid;
   }
   if (!decision.allowed) {
-    Error denied = Error::make(ErrorKind::Forbidden,
-                               "denied by policy rule " + (decision.rule.empty() ? std::string("(none)") : decision.rule) +
-                                   ": " + decision.reason);
+    // The one spelling of a denial (policy::denialMessage): "denied by policy rule <rule>:
+    // <reason>", or "denied by policy: <reason>" when no rule decided.
+    policy::Decision policyDecision;
+    policyDecision.rule = decision.rule;
+    policyDecision.reason = decision.reason;
+    Error denied = Error::make(ErrorKind::Forbidden, policy::denialMessage(policyDecision));
     if (auto r = log_->writeOutcome(*seq, audit::OutcomeRecord::fromError(denied)); !r) {
       spdlog::error("event=audit_write_failed seq={} error=\"{}\"", *seq, r.error().context);
     }
