@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -42,7 +43,9 @@ class BrokerFrame {
   mutable capnp::FlatArrayMessageReader reader_;  // getRoot() is not const in capnp
 };
 
+BrokerMessage::Reader BrokerReply::message() const { return frame_->root(); }
 Response::Reader BrokerReply::response() const { return frame_->root().getResponse(); }
+bool BrokerReply::isFinal() const { return frame_->root().which() == BrokerMessage::RESPONSE; }
 
 namespace {
 
@@ -56,11 +59,22 @@ Error unavailable(std::string context) {
   return fail(ErrorKind::Unavailable, "dockerbox: the broker is not reachable", std::move(context));
 }
 
+/// The request id a broker frame belongs to. Throws kj::Exception on a malformed frame.
+std::optional<std::uint64_t> requestIdOf(BrokerMessage::Reader root) {
+  switch (root.which()) {
+    case BrokerMessage::RESPONSE: return root.getResponse().getId();
+    case BrokerMessage::STREAM_OUTPUT: return root.getStreamOutput().getRequestId();
+    case BrokerMessage::ACCEPTED: return root.getAccepted();
+    case BrokerMessage::EVENT: return root.getEvent().getRequestId();
+  }
+  return std::nullopt;  // a tag this worker does not know: capnp does not check unions
+}
+
 }  // namespace
 
-class IpcClient::Impl {
+class IpcChannel : public std::enable_shared_from_this<IpcChannel> {
  public:
-  Impl(asio::any_io_executor executor, UniqueFd channel)
+  IpcChannel(asio::any_io_executor executor, UniqueFd channel)
       : executor_(executor), socket_(executor), outbox_(executor, kOutgoingFramesQueued) {
     boost::system::error_code ec;
     socket_.assign(asio::local::stream_protocol(), channel.get(), ec);
@@ -77,28 +91,84 @@ class IpcClient::Impl {
     co_await readLoop();
   }
 
-  asio::awaitable<Result<BrokerReply>> call(capnp::MallocMessageBuilder& message,
-                                            std::chrono::steady_clock::duration timeout) {
+  /// Assigns an id, registers the call and queues its request.
+  asio::awaitable<Result<std::uint64_t>> send(capnp::MallocMessageBuilder& message) {
     if (!failed_.empty()) co_return unavailable(failed_);
     std::uint64_t id = nextId_++;
     message.getRoot<ipc::wire::WorkerMessage>().getRequest().setId(id);
-    auto pending = std::make_shared<FrameChannel>(executor_, kFramesQueuedPerRequest);
-    pending_[id] = pending;
-    auto [sendError] = co_await outbox_.async_send({}, ipc::encodeFrame(message), kAwait);
+    auto frame = ipc::encodeFrame(message);
+    // A body within kMaxBodyBytes can still expand (a list of many tiny strings costs a
+    // pointer and a word each): refuse here rather than have the broker drop the channel.
+    if (frame.size() > ipc::kMaxWorkerFrameBytes) {
+      co_return fail(ErrorKind::BadRequest, "request too large for dockerbox", "frame of " + std::to_string(frame.size()) + " bytes");
+    }
+    pending_[id] = std::make_shared<FrameChannel>(executor_, kFramesQueuedPerRequest);
+    auto [sendError] = co_await outbox_.async_send({}, std::move(frame), kAwait);
     if (sendError) {
-      pending_.erase(id);
+      forget(id);
       co_return unavailable("outbox closed");
     }
-    asio::steady_timer timer(executor_, timeout);
-    auto outcome = co_await (pending->async_receive(kAwait) || timer.async_wait(kAwait));
-    pending_.erase(id);
-    if (outcome.index() == 1) {
-      close("no reply within the deadline");
-      co_return unavailable("broker reply timed out");
+    co_return id;
+  }
+
+  /// The next frame for `id`, or an error when the channel is gone or the deadline passed.
+  asio::awaitable<Result<BrokerReply>> receive(
+      std::uint64_t id, std::optional<std::chrono::steady_clock::duration> timeout) {
+    auto found = pending_.find(id);
+    if (found == pending_.end()) co_return unavailable(failed_.empty() ? "call ended" : failed_);
+    auto channel = found->second;  // keeps it alive while waiting
+    std::shared_ptr<const BrokerFrame> frame;
+    if (timeout) {
+      asio::steady_timer timer(executor_, *timeout);
+      auto outcome = co_await (channel->async_receive(kAwait) || timer.async_wait(kAwait));
+      if (outcome.index() == 1) {
+        close("no reply within the deadline");
+        co_return unavailable("broker reply timed out");
+      }
+      auto [error, received] = std::get<0>(std::move(outcome));
+      if (error) co_return unavailable(failed_.empty() ? error.message() : failed_);
+      frame = std::move(received);
+    } else {
+      auto [error, received] = co_await channel->async_receive(kAwait);
+      if (error) co_return unavailable(failed_.empty() ? error.message() : failed_);
+      frame = std::move(received);
     }
-    auto [error, frame] = std::get<0>(std::move(outcome));
-    if (error || !frame) co_return unavailable(failed_.empty() ? error.message() : failed_);
+    if (!frame) co_return unavailable("empty frame");
     co_return BrokerReply(std::move(frame));
+  }
+
+  asio::awaitable<bool> sendInput(std::uint64_t id, std::span<const char> data, bool end) {
+    if (!failed_.empty()) co_return false;
+    capnp::MallocMessageBuilder message;
+    auto chunk = message.initRoot<ipc::wire::WorkerMessage>().initStreamInput();
+    chunk.setRequestId(id);
+    chunk.setKind(ipc::wire::StreamKind::STDIN);
+    chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data.data()), data.size()));
+    chunk.setEnd(end);
+    auto [error] = co_await outbox_.async_send({}, ipc::encodeFrame(message), kAwait);
+    co_return !error;
+  }
+
+  /// Stops waiting for `id`: its remaining frames, up to the final response, are dropped.
+  void cancel(std::uint64_t id) {
+    forget(id);
+    if (!failed_.empty()) return;
+    draining_.insert(id);
+    capnp::MallocMessageBuilder message;
+    message.initRoot<ipc::wire::WorkerMessage>().setCancel(id);
+    auto self = shared_from_this();
+    asio::co_spawn(executor_, [self, frame = ipc::encodeFrame(message)]() mutable -> asio::awaitable<void> {
+      auto [ignored] = co_await self->outbox_.async_send({}, std::move(frame), kAwait);
+      (void)ignored;  // the channel is gone: the broker cancels everything on its own then
+    }, asio::detached);
+  }
+
+  /// Forgets a call (after its final response, or when it gave up).
+  void forget(std::uint64_t id) {
+    auto found = pending_.find(id);
+    if (found == pending_.end()) return;
+    found->second->close();  // a reader blocked on a full queue moves on
+    pending_.erase(found);
   }
 
   void close(const std::string& why) {
@@ -159,30 +229,31 @@ class IpcClient::Impl {
   /// protocol (the channel is then closed).
   asio::awaitable<std::string> route(kj::Array<capnp::word>&& words) {
     std::shared_ptr<const BrokerFrame> frame;
-    std::uint64_t id = 0;
+    std::optional<std::uint64_t> id;
+    bool final = false;
     try {
       frame = std::make_shared<const BrokerFrame>(std::move(words));
-      auto root = frame->root();
-      switch (root.which()) {
-        case BrokerMessage::RESPONSE:
-          // The result's union tag is checked by the call's renderer (finishCall): a
-          // tag it does not expect becomes a 500 for that request only.
-          id = root.getResponse().getId();
-          break;
-        case BrokerMessage::STREAM_OUTPUT:
-          // TODO(soon): deliver chunks to streaming calls (logs, attach, exec).
-          co_return "stream output for a request that cannot stream";
-        default:
-          co_return "unknown broker message";
-      }
+      // The response's result tag is checked by the call's renderer: a tag it does not
+      // expect becomes a 500 for that request only.
+      id = requestIdOf(frame->root());
+      final = frame->root().which() == BrokerMessage::RESPONSE;
     } catch (const kj::Exception& e) {
       co_return std::string("malformed frame: ") + e.getDescription().cStr();
     }
-    auto found = pending_.find(id);
-    if (found == pending_.end()) co_return "reply for unknown request " + std::to_string(id);
+    if (!id) co_return "unknown broker message";
+    auto found = pending_.find(*id);
+    if (found == pending_.end()) {
+      // A cancelled stream: the broker may still be sending; its final response ends it.
+      if (auto draining = draining_.find(*id); draining != draining_.end()) {
+        if (final) draining_.erase(draining);
+        co_return std::string();
+      }
+      co_return "frame for unknown request " + std::to_string(*id);
+    }
     auto channel = found->second;
+    // Waits while the call's queue is full: back-pressure for a client that reads slowly.
     auto [error] = co_await channel->async_send({}, std::move(frame), kAwait);
-    (void)error;  // the call gave up (deadline); nothing waits for this reply
+    (void)error;  // the call gave up (deadline, client gone); nothing waits for this frame
     co_return std::string();
   }
 
@@ -190,19 +261,68 @@ class IpcClient::Impl {
   asio::local::stream_protocol::socket socket_;
   OutboxChannel outbox_;
   std::map<std::uint64_t, std::shared_ptr<FrameChannel>> pending_;
+  std::set<std::uint64_t> draining_;
   std::uint64_t nextId_ = 1;
   std::string failed_;
 };
 
+StreamCall::StreamCall(std::weak_ptr<IpcChannel> channel, std::uint64_t id)
+    : channel_(std::move(channel)), id_(id) {}
+
+StreamCall::~StreamCall() {
+  if (finished_) return;
+  cancel();
+}
+
+asio::awaitable<Result<BrokerReply>> StreamCall::next(
+    std::optional<std::chrono::steady_clock::duration> timeout) {
+  auto channel = channel_.lock();
+  if (!channel || finished_ || cancelled_) co_return unavailable("stream ended");
+  auto reply = co_await channel->receive(id_, timeout);
+  if (reply && reply->isFinal()) {
+    finished_ = true;
+    channel->forget(id_);
+  }
+  co_return reply;
+}
+
+asio::awaitable<bool> StreamCall::sendInput(std::span<const char> data, bool end) {
+  auto channel = channel_.lock();
+  if (!channel || finished_ || cancelled_) co_return false;
+  co_return co_await channel->sendInput(id_, data, end);
+}
+
+void StreamCall::cancel() {
+  if (finished_ || cancelled_) return;
+  cancelled_ = true;
+  if (auto channel = channel_.lock()) channel->cancel(id_);
+}
+
 IpcClient::IpcClient(asio::any_io_executor executor, UniqueFd channel)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(channel))) {}
+    : impl_(std::make_shared<IpcChannel>(std::move(executor), std::move(channel))) {}
 IpcClient::~IpcClient() = default;
 
 asio::awaitable<void> IpcClient::run() { return impl_->run(); }
 
 asio::awaitable<Result<BrokerReply>> IpcClient::call(capnp::MallocMessageBuilder& message,
                                                      std::chrono::steady_clock::duration timeout) {
-  return impl_->call(message, timeout);
+  auto id = co_await impl_->send(message);
+  if (!id) co_return id.error();
+  auto reply = co_await impl_->receive(*id, timeout);
+  impl_->forget(*id);
+  if (reply && !reply->isFinal()) {
+    // Stream frames for a plain call: the broker and this worker disagree on the protocol.
+    impl_->close("stream frame for a plain call");
+    co_return unavailable("stream frame for a plain call");
+  }
+  co_return reply;
+}
+
+asio::awaitable<Result<std::unique_ptr<StreamCall>>> IpcClient::openStream(
+    capnp::MallocMessageBuilder& message) {
+  auto id = co_await impl_->send(message);
+  if (!id) co_return id.error();
+  co_return std::make_unique<StreamCall>(impl_, *id);
 }
 
 void IpcClient::close(const std::string& why) { impl_->close(why); }

@@ -3,9 +3,10 @@
 // must end this connection cleanly, never crash into undefined behaviour).
 //
 // One reader loop takes frames off the channel and routes them by request id to the
-// waiting call; one writer loop sends queued frames in order. Several requests may be in
-// flight at once, and each can receive stream chunks before its final response, so
-// hijacked attach/exec streams can be added without changing this design.
+// waiting call; one writer loop sends queued frames in order. A plain call receives exactly
+// one frame, its Response. A streaming call (logs, attach, exec, events, wait, pull)
+// receives `accepted`, stream output and events in order, then its final Response; while it
+// runs the worker may send the client's stdin and, when the client leaves, a cancel.
 #pragma once
 
 #include "common/result.hpp"
@@ -18,7 +19,10 @@
 #include <capnp/message.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 
 namespace dockerbox::frontend {
@@ -26,14 +30,53 @@ namespace dockerbox::frontend {
 /// One broker frame, opened with reader limits; owns its words.
 class BrokerFrame;
 
-/// The final response to one call. Keeps its frame alive while the reader is used.
+/// One frame addressed to a call. Keeps its frame alive while the readers are used.
 class BrokerReply {
  public:
   explicit BrokerReply(std::shared_ptr<const BrokerFrame> frame) : frame_(std::move(frame)) {}
+  [[nodiscard]] ipc::wire::BrokerMessage::Reader message() const;
+  /// The final response (only valid when isFinal()).
   [[nodiscard]] ipc::wire::Response::Reader response() const;
+  [[nodiscard]] bool isFinal() const;
 
  private:
   std::shared_ptr<const BrokerFrame> frame_;
+};
+
+/// The channel's shared state (reader, writer, calls in flight); defined in ipc_client.cpp.
+class IpcChannel;
+
+/// A streaming call in flight. Destroying it before its final response arrived cancels the
+/// request at the broker (WorkerMessage.cancel) and drops the frames still on their way.
+class StreamCall {
+ public:
+  StreamCall(std::weak_ptr<IpcChannel> channel, std::uint64_t id);
+  ~StreamCall();
+  StreamCall(const StreamCall&) = delete;
+  StreamCall& operator=(const StreamCall&) = delete;
+
+  /// The next frame of this call. `timeout` bounds the wait (nullopt: none, for streams
+  /// that legitimately stay silent, like `logs -f`); past it the channel is closed, since
+  /// a stuck broker cannot serve this connection any more. Fails with Unavailable when the
+  /// channel is gone or after the final response.
+  boost::asio::awaitable<Result<BrokerReply>> next(
+      std::optional<std::chrono::steady_clock::duration> timeout);
+
+  /// Sends client stdin (at most ipc::kMaxChunkBytes); `end` says the client half-closed.
+  /// Returns false when the channel is gone.
+  boost::asio::awaitable<bool> sendInput(std::span<const char> data, bool end);
+
+  /// Tells the broker the client went away. Idempotent; frames still arriving are dropped.
+  void cancel();
+
+  [[nodiscard]] bool finished() const { return finished_; }
+  [[nodiscard]] std::uint64_t id() const { return id_; }
+
+ private:
+  std::weak_ptr<IpcChannel> channel_;
+  std::uint64_t id_;
+  bool finished_ = false;
+  bool cancelled_ = false;
 };
 
 class IpcClient {
@@ -54,14 +97,17 @@ class IpcClient {
   boost::asio::awaitable<Result<BrokerReply>> call(capnp::MallocMessageBuilder& message,
                                                    std::chrono::steady_clock::duration timeout);
 
+  /// Sends `message` as a streaming call; its frames are read with StreamCall::next().
+  boost::asio::awaitable<Result<std::unique_ptr<StreamCall>>> openStream(
+      capnp::MallocMessageBuilder& message);
+
   /// Closes the channel (idempotent); `why` goes to the log.
   void close(const std::string& why);
 
   [[nodiscard]] bool alive() const;
 
  private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<IpcChannel> impl_;
 };
 
 }  // namespace dockerbox::frontend
