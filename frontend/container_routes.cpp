@@ -1,6 +1,6 @@
 // GET /containers/json. Runs in: a frontend worker. Input: untrusted query parameters.
 #include "frontend/handlers.hpp"
-
+#include "frontend/inspect_parts.hpp"
 #include "frontend/response.hpp"
 
 #include <boost/json/object.hpp>
@@ -41,6 +41,16 @@ Result<int> parseLimit(const QueryParams& query) {
   return value <= 0 ? 0 : std::min(value, kMaxListLimit);
 }
 
+/// Whether `ref` names this container the way dockerd's GetContainer does: full id, name
+/// (with or without "/"), or an id prefix.
+bool namesContainer(std::string_view ref, std::string_view id, const std::vector<std::string>& names) {
+  if (ref.empty()) return false;
+  for (const auto& name : names) {
+    if (name == ref || std::string_view(name).substr(1) == ref) return true;
+  }
+  return id.starts_with(ref);
+}
+
 }  // namespace
 
 Result<Action> toListContainersRequest(const RouteRequest& request) {
@@ -50,19 +60,21 @@ Result<Action> toListContainersRequest(const RouteRequest& request) {
   if (!filter) return filter.error();
   auto limit = parseLimit(request.query);
   if (!limit) return limit.error();
-  // `size` is accepted; sizes are not known (SizeRw/SizeRootFs are left out, as allowed).
-  bool all = request.query.boolValue("all") || filter->impliesAll();
+  // `size` is accepted (docker-py sends size=0, some clients 1); sizes are not known, so
+  // SizeRw and SizeRootFs are left out, as the schema allows.
+  // dockerd lists stopped containers too with ?all, a status or exited filter, or a limit
+  // (`docker ps -n 3`, `-l`). before/since must find their container among all of them.
+  bool wantAll = request.query.boolValue("all") || filter->impliesAll() || *limit > 0;
+  bool needAll = wantAll || filter->beforeRef() || filter->sinceRef();
 
-  BrokerCall call{"listContainers", newWorkerMessage(), {}, {}};
+  BrokerCall call = newCall("listContainers");
   auto op = requestOp(*call.message).initListContainers();
-  op.setAll(all);
+  op.setAll(needAll);
   // Filters are applied here, so the broker must not cut the list before they run.
   op.setLimit(filter->empty() ? *limit : 0);
-  ContainerListOptions options{std::move(*filter), *limit};
+  ContainerListOptions options{std::move(*filter), *limit, !wantAll && needAll};
   call.render = [options = std::move(options)](Response::Reader reply, const RenderContext& context) {
-    if (reply.getResult().which() != Response::Result::CONTAINER_LIST) {
-      return errorResponse(500, "dockerbox: unexpected reply from the broker to listContainers");
-    }
+    if (reply.getResult().which() != Response::Result::CONTAINER_LIST) return unexpectedReply("listContainers");
     return renderListContainers(reply.getResult().getContainerList(), context, options);
   };
   return Action{std::move(call)};
@@ -71,6 +83,20 @@ Result<Action> toListContainersRequest(const RouteRequest& request) {
 HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
                                   const RenderContext& context,
                                   const ContainerListOptions& options) {
+  auto before = options.filter.beforeRef();
+  auto since = options.filter.sinceRef();
+  // before/since name a container that must exist (dockerd: 404 otherwise).
+  for (const auto& ref : {before, since}) {
+    if (!ref) continue;
+    bool found = false;
+    for (auto container : reply.getContainers()) {
+      std::vector<std::string> names;
+      for (auto name : container.getNames()) names.push_back(wireText(name));
+      found = found || namesContainer(*ref, wireText(container.getId()), names);
+    }
+    if (!found) return errorResponse(404, "No such container: " + *ref);
+  }
+  bool beforeSeen = !before;
   json::array items;
   for (auto container : reply.getContainers()) {
     if (options.limit > 0 && items.size() >= static_cast<std::size_t>(options.limit)) break;
@@ -78,32 +104,48 @@ HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
     if (!state) return errorResponse(500, "dockerbox: broker sent an unknown container state");
     std::vector<std::string> names;
     for (auto name : container.getNames()) names.push_back(wireText(name));
+    std::string id = wireText(container.getId());
+    // The list is newest first: since= stops at its container, before= starts after it.
+    if (since && namesContainer(*since, id, names)) break;
+    if (!beforeSeen) {
+      beforeSeen = namesContainer(*before, id, names);
+      continue;
+    }
+    if (options.runningOnly && *state != ContainerState::Running && *state != ContainerState::Paused &&
+        *state != ContainerState::Restarting) {
+      continue;
+    }
     std::vector<std::pair<std::string, std::string>> labels;
     for (auto label : container.getLabels()) labels.emplace_back(wireText(label.getKey()), wireText(label.getValue()));
-    ContainerTimes times{container.getStartedAt(), container.getFinishedAt(), std::nullopt};
+    ContainerTimes times{container.getStartedAt(), container.getFinishedAt(), std::nullopt, container.getCreated()};
     if (container.getHasExitCode()) times.exitCode = container.getExitCode();
-    std::string id = wireText(container.getId());
-    if (!options.filter.matches({id, &names, *state, times.exitCode, &labels})) continue;
+    std::string image = wireText(container.getImage());
+    std::string imageId = wireText(container.getImageId());
+    if (!options.filter.matches({id, &names, *state, times.exitCode, &labels, image, imageId})) continue;
 
     json::object labelObject;
     for (auto& [key, value] : labels) labelObject[key] = value;
     json::array nameArray;
     for (auto& name : names) nameArray.emplace_back(name);
+    std::string networkMode = wireText(container.getNetworkMode());
+    if (networkMode.empty()) networkMode = "default";
+    json::object networks;
+    if (std::string network = networkName(networkMode); !network.empty()) networks[network] = json::object{};
     // ContainerSummary (engine-api-v1.50.yaml); `docker ps` prints Id[:12], Image,
     // Command, Created, Status, Ports and Names[0] (client-flows.md 7.4).
     items.push_back(json::object{
         {"Id", id},
         {"Names", std::move(nameArray)},
-        {"Image", wireText(container.getImage())},
-        {"ImageID", wireText(container.getImageId())},
+        {"Image", image},
+        {"ImageID", imageId},
         {"Command", wireText(container.getCommand())},
         {"Created", container.getCreated()},
         {"Ports", json::array{}},
         {"Labels", std::move(labelObject)},
         {"State", toApiString(*state)},
         {"Status", containerStatusText(*state, times, context.nowUnixSeconds)},
-        {"HostConfig", json::object{{"NetworkMode", "default"}}},
-        {"NetworkSettings", json::object{{"Networks", json::object{}}}},
+        {"HostConfig", json::object{{"NetworkMode", networkMode}}},
+        {"NetworkSettings", json::object{{"Networks", std::move(networks)}}},
         {"Mounts", json::array{}},
     });
   }

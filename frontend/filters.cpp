@@ -1,8 +1,8 @@
 #include "frontend/filters.hpp"
 
 #include "frontend/limits.hpp"
+#include "frontend/strict_json.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -22,7 +22,8 @@ Error invalidFilter(std::string detail = {}) {
 constexpr std::array kDockerPsKeys{"ancestor", "before", "exited", "health", "id",
                                    "isolation", "is-task", "label", "name", "network",
                                    "publish", "since", "status", "volume", "expose"};
-constexpr std::array kSupportedPsKeys{"exited", "id", "label", "name", "status"};
+constexpr std::array kSupportedPsKeys{"ancestor", "before", "exited", "id", "label",
+                                      "name",     "since",  "status"};
 constexpr std::array kStates{"created", "restarting", "running", "removing",
                              "paused", "exited", "dead"};
 
@@ -46,16 +47,49 @@ bool matchAt(std::string_view pattern, std::string_view text, std::size_t at) {
   return true;
 }
 
+/// "alpine" -> "docker.io/library/alpine:latest"; digests keep their "@sha256:...".
+std::string fullReference(std::string_view ref) {
+  std::string out(ref);
+  auto slash = out.find('/');
+  std::string first = slash == std::string::npos ? "" : out.substr(0, slash);
+  bool hasRegistry = !first.empty() && (first.find('.') != std::string::npos ||
+                                        first.find(':') != std::string::npos || first == "localhost");
+  if (!hasRegistry) out = (slash == std::string::npos ? "docker.io/library/" : "docker.io/") + out;
+  auto lastSlash = out.rfind('/');
+  if (out.find('@') == std::string::npos && out.find(':', lastSlash) == std::string::npos) out += ":latest";
+  return out;
+}
+
+bool isHex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
 }  // namespace
+
+bool matchAncestor(std::string_view wanted, std::string_view image, std::string_view imageId) {
+  if (wanted.empty()) return false;
+  if (!image.empty() && fullReference(wanted) == fullReference(image)) return true;
+  std::string_view hex = imageId.starts_with("sha256:") ? imageId.substr(7) : imageId;
+  std::string_view want = wanted.starts_with("sha256:") ? wanted.substr(7) : wanted;
+  return isHex(want) && !hex.empty() && hex.starts_with(want);
+}
+
+std::optional<std::string> ContainerFilter::last(const std::string& key) const {
+  auto found = args_.find(key);
+  if (found == args_.end() || found->second.empty()) return std::nullopt;
+  return found->second.back();
+}
 
 Result<FilterArgs> parseFilters(std::string_view json) {
   if (json.empty()) return FilterArgs{};
   if (json.size() > kMaxFiltersBytes) return invalidFilter();
-  boost::system::error_code ec;
-  boost::json::value root = boost::json::parse(json, ec);
-  if (ec || !root.is_object()) return invalidFilter();
+  // Strict: a key given twice is refused rather than silently replaced (strict_json.hpp).
+  auto parsed = parseStrictJson(json);
+  if (!parsed || !parsed->is_object()) return invalidFilter();
   FilterArgs out;
-  for (const auto& [key, entry] : root.as_object()) {
+  for (const auto& [key, entry] : parsed->as_object()) {
     auto& values = out[std::string(key)];
     auto add = [&](std::string_view value) -> bool {
       if (value.size() > kMaxFilterValueBytes || values.size() >= kMaxFilterValues) return false;
@@ -133,6 +167,10 @@ bool ContainerFilter::matches(const ContainerFacts& facts) const {
     } else if (key == "exited") {
       ok = facts.state == ContainerState::Exited && facts.exitCode &&
            any([&](const std::string& v) { return parseInt(v) == facts.exitCode; });
+    } else if (key == "ancestor") {
+      ok = any([&](const std::string& v) { return matchAncestor(v, facts.image, facts.imageId); });
+    } else if (key == "before" || key == "since") {
+      ok = true;  // applied over the whole list by the renderer
     } else if (key == "label") {
       ok = std::all_of(values.begin(), values.end(), [&](const std::string& v) {
         auto eq = v.find('=');

@@ -30,9 +30,12 @@ struct ContainerFacts {
   ContainerState state = ContainerState::Created;
   std::optional<std::int32_t> exitCode;
   const std::vector<std::pair<std::string, std::string>>* labels = nullptr;
+  std::string_view image;    // as the client named it at create
+  std::string_view imageId;  // "sha256:<64 hex>" or empty
 };
 
-/// The container filters dockerbox applies itself: id, name, status, label, exited. Other
+/// The container filters dockerbox applies itself: id, name, status, label (k and k=v),
+/// exited, ancestor, and before/since (which need the whole list: see beforeRef()). Other
 /// keys dockerd knows are refused with "filter <key> is not supported yet"; unknown keys
 /// with dockerd's "invalid filter '<key>'".
 class ContainerFilter {
@@ -40,14 +43,26 @@ class ContainerFilter {
   [[nodiscard]] static Result<ContainerFilter> make(const FilterArgs& args);
 
   [[nodiscard]] bool empty() const { return args_.empty(); }
-  /// dockerd lists stopped containers too when a status filter is given.
-  [[nodiscard]] bool impliesAll() const { return args_.contains("status"); }
+  /// dockerd lists stopped containers too when a status or exited filter is given.
+  [[nodiscard]] bool impliesAll() const { return args_.contains("status") || args_.contains("exited"); }
+  /// Per-item filters (everything but before and since).
   [[nodiscard]] bool matches(const ContainerFacts& facts) const;
+  /// The containers named by before= and since= (the last value wins, as in dockerd).
+  /// They are found in the newest-first list: before skips everything up to and including
+  /// its container, since stops at its container.
+  [[nodiscard]] std::optional<std::string> beforeRef() const { return last("before"); }
+  [[nodiscard]] std::optional<std::string> sinceRef() const { return last("since"); }
 
  private:
   explicit ContainerFilter(FilterArgs args) : args_(std::move(args)) {}
+  [[nodiscard]] std::optional<std::string> last(const std::string& key) const;
   FilterArgs args_;
 };
+
+/// Whether an `ancestor=` value names a container's image: the same reference once
+/// docker.io/, library/ and a missing :latest are filled in, or the image id or a prefix of it.
+[[nodiscard]] bool matchAncestor(std::string_view wanted, std::string_view image,
+                                 std::string_view imageId);
 
 /// dockerd matches id and name filters as unanchored regular expressions. Running an
 /// untrusted regex is a denial-of-service risk, so dockerbox supports the subset clients

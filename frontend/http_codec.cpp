@@ -53,6 +53,7 @@ BeastResponse toBeast(HttpResponse&& response, bool keepAlive, bool headRequest)
   }
   out.body() = std::move(response.body);
   if (!bodiless) out.prepare_payload();
+  if (response.chunked && !bodiless && !headRequest) out.chunked(true);
   out.keep_alive(keepAlive && !response.closeAfter);
   return out;
 }

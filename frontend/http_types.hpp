@@ -32,6 +32,9 @@ struct HttpResponse {
   std::string body;
   /// Close the connection after this response (fatal errors, broker gone).
   bool closeAfter = false;
+  /// Send the body with Transfer-Encoding: chunked (streams that ended before their head
+  /// went out keep the framing clients expect of them, like a pull).
+  bool chunked = false;
 
   void setHeader(std::string name, std::string value);
   [[nodiscard]] std::string header(std::string_view name) const;

@@ -1,15 +1,58 @@
-// GET /images/json. Runs in: a frontend worker. Input: untrusted query parameters.
+// Image routes: list, pull (POST /images/create), inspect, remove. Runs in: a frontend
+// worker. Input: untrusted path and query values; the broker's replies.
 #include "frontend/handlers.hpp"
-
 #include "frontend/response.hpp"
+#include "frontend/stream_framing.hpp"
+#include "frontend/time_format.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace dockerbox::frontend {
 namespace {
 
 namespace json = boost::json;
-using ipc::wire::Response;
+namespace wire = ipc::wire;
+using Response = wire::Response;
+
+/// The architecture this worker was built for, in Go's words: the broker runs on the same
+/// host and miniboxd pulls images for it.
+constexpr std::string_view kGoArch =
+#if defined(__x86_64__)
+    "amd64";
+#elif defined(__aarch64__)
+    "arm64";
+#else
+    "unknown";
+#endif
+
+std::string line(const json::object& message) { return json::serialize(message) + "\n"; }
+
+/// Pull progress in dockerd's shape (client-flows.md 7.2). miniboxd reports no progress and
+/// no digest, so this is the honest short form: where from, and the outcome.
+class PullRenderer final : public StreamRenderer {
+ public:
+  std::optional<std::string> head() override { return chunkedHead("application/json"); }
+  std::string end(Response::Reader reply) override {
+    if (reply.getResult().which() == Response::Result::IMAGE_PULLED) {
+      return renderPullImage(reply.getResult().getImagePulled());
+    }
+    // After the head, an error can only be told inside the stream; the CLI prints it.
+    std::string message = reply.getResult().which() == Response::Result::ERROR
+                              ? wireText(reply.getResult().getError().getMessage())
+                              : "dockerbox: unexpected reply from the broker to pullImage";
+    return line(json::object{{"errorDetail", json::object{{"message", message}}}, {"error", message}});
+  }
+  HttpResponse finish(Response::Reader reply, const RenderContext&) override {
+    if (auto error = errorReplyResponse(reply)) return std::move(*error);
+    if (reply.getResult().which() != Response::Result::IMAGE_PULLED) return unexpectedReply("pullImage");
+    HttpResponse response = emptyResponse(200);
+    response.setHeader("Content-Type", "application/json");
+    response.body = end(reply);
+    response.chunked = true;
+    return response;
+  }
+};
 
 }  // namespace
 
@@ -21,28 +64,24 @@ Result<Action> toListImagesRequest(const RouteRequest& request) {
     return fail(ErrorKind::BadRequest, "filter " + filters->begin()->first + " is not supported yet");
   }
   // `shared-size`, `digests` and `manifests` are accepted; the values they add are fixed.
-  BrokerCall call{"listImages", newWorkerMessage(), {}, {}};
+  BrokerCall call = newCall("listImages");
   requestOp(*call.message).initListImages().setAll(request.query.boolValue("all"));
   call.render = [](Response::Reader reply, const RenderContext& context) {
-    if (reply.getResult().which() != Response::Result::IMAGE_LIST) {
-      return errorResponse(500, "dockerbox: unexpected reply from the broker to listImages");
-    }
+    if (reply.getResult().which() != Response::Result::IMAGE_LIST) return unexpectedReply("listImages");
     return renderListImages(reply.getResult().getImageList(), context);
   };
   return Action{std::move(call)};
 }
 
-HttpResponse renderListImages(ipc::wire::ImageListReply::Reader reply, const RenderContext&) {
+HttpResponse renderListImages(wire::ImageListReply::Reader reply, const RenderContext&) {
   // ImageSummary (engine-api-v1.50.yaml): every required key is present. miniboxd has no
   // parents, digests or labels; SharedSize and Containers are -1 ("not computed").
   json::array items;
   for (auto image : reply.getImages()) {
-    json::array tags;
-    for (auto tag : image.getRepoTags()) tags.emplace_back(wireText(tag));
     items.push_back(json::object{
         {"Id", wireText(image.getId())},
         {"ParentId", ""},
-        {"RepoTags", std::move(tags)},
+        {"RepoTags", textArray(image.getRepoTags())},
         {"RepoDigests", json::array{}},
         {"Created", image.getCreated()},
         {"Size", image.getSize()},
@@ -52,6 +91,107 @@ HttpResponse renderListImages(ipc::wire::ImageListReply::Reader reply, const Ren
     });
   }
   return jsonResponse(200, items);
+}
+
+Result<Action> toPullImageRequest(const RouteRequest& request) {
+  // X-Registry-Auth and a JSON body (dockerode) are ignored: miniboxd takes no credentials.
+  if (!request.query.get("fromSrc").value_or("").empty()) {
+    return fail(ErrorKind::NotImplemented,
+                "docker import is not supported by dockerbox: miniboxd cannot import image archives");
+  }
+  std::string from = request.query.get("fromImage").value_or("");
+  if (from.empty()) return fail(ErrorKind::BadRequest, "fromImage or fromSrc is required");
+  BrokerStream stream{"pullImage", nullptr, newWorkerMessage(), std::make_unique<PullRenderer>(),
+                      StreamFraming::Chunked, {}};
+  stream.firstFrameTimeout = kPullReplyTimeout;  // the broker answers once, after the download
+  auto op = requestOp(*stream.message).initPullImage();
+  op.setRef(from);
+  op.setTag(request.query.get("tag").value_or(""));
+  return Action{std::move(stream)};
+}
+
+std::string renderPullImage(wire::ImagePulledReply::Reader reply) {
+  // "docker.io/library/alpine:latest": registry, path and tag; the familiar name drops
+  // docker.io and library/, as the CLI prints it ("alpine:latest").
+  std::string reference = wireText(reply.getReference());
+  auto slash = reference.find('/');
+  std::string registry = slash == std::string::npos ? "" : reference.substr(0, slash);
+  std::string rest = slash == std::string::npos ? reference : reference.substr(slash + 1);
+  auto colon = rest.rfind(':');
+  std::string path = colon == std::string::npos ? rest : rest.substr(0, colon);
+  std::string tag = colon == std::string::npos ? "latest" : rest.substr(colon + 1);
+  std::string familiar = path;
+  if (registry == "docker.io" && familiar.starts_with("library/")) familiar.erase(0, 8);
+  if (registry != "docker.io" && !registry.empty()) familiar = registry + "/" + familiar;
+  familiar += ":" + tag;
+  std::string out = line(json::object{{"status", "Pulling from " + path}, {"id", tag}});
+  out += line(json::object{{"status", reply.getAlreadyPresent() ? "Status: Image is up to date for " + familiar
+                                                                 : "Status: Downloaded newer image for " + familiar}});
+  return out;
+}
+
+Result<Action> toInspectImageRequest(const RouteRequest& request) {
+  std::string name = request.params.at(0);
+  BrokerCall call = newCall("inspectImage");
+  requestOp(*call.message).initInspectImage().setRef(name);
+  call.renderErrors = true;
+  call.render = [name](Response::Reader reply, const RenderContext&) {
+    // A miniboxd that cannot list images cannot find one either. A 404 keeps `docker
+    // inspect NAME` going on to networks and volumes, and lets compose pull the image,
+    // where a 501 would stop both.
+    if (reply.getResult().which() == Response::Result::ERROR &&
+        reply.getResult().getError().getKind() == wire::ErrorKind::NOT_IMPLEMENTED) {
+      return errorResponse(404, "No such image: " + name + " (" +
+                                    wireText(reply.getResult().getError().getMessage()) + ")");
+    }
+    if (auto error = errorReplyResponse(reply)) return std::move(*error);
+    if (reply.getResult().which() != Response::Result::IMAGE_INSPECT) return unexpectedReply("inspectImage");
+    return renderInspectImage(reply.getResult().getImageInspect());
+  };
+  return Action{std::move(call)};
+}
+
+HttpResponse renderInspectImage(wire::ImageSummary::Reader image) {
+  // ImageInspect: what miniboxd knows (tags; an id derived from the store name) and
+  // honest blanks for the rest. Config is empty: the image's defaults are miniboxd's.
+  std::int64_t created = image.getCreated();
+  json::object body{
+      {"Id", wireText(image.getId())},
+      {"RepoTags", textArray(image.getRepoTags())},
+      {"RepoDigests", json::array{}},
+      {"Parent", ""},
+      {"Comment", ""},
+      {"Created", created == 0 ? std::string() : rfc3339Nano(created * 1'000'000'000)},
+      {"DockerVersion", ""},
+      {"Author", ""},
+      {"Config", json::object{{"Env", nullptr}, {"Cmd", nullptr}, {"Entrypoint", nullptr},
+                              {"WorkingDir", ""}, {"Labels", nullptr}, {"User", ""},
+                              {"ExposedPorts", nullptr}, {"Volumes", nullptr}, {"OnBuild", nullptr}}},
+      {"Architecture", kGoArch},
+      {"Os", "linux"},
+      {"Size", image.getSize()},
+      {"GraphDriver", json::object{{"Data", json::object{}}, {"Name", "minibox"}}},
+      {"RootFS", json::object{{"Type", "layers"}, {"Layers", json::array{}}}},
+      {"Metadata", json::object{{"LastTagTime", kZeroTime}}},
+  };
+  return jsonResponse(200, body);
+}
+
+Result<Action> toRemoveImageRequest(const RouteRequest& request) {
+  BrokerCall call = newCall("removeImage");
+  auto op = requestOp(*call.message).initRemoveImage();
+  op.setRef(request.params.at(0));
+  op.setForce(request.query.boolValue("force"));
+  op.setNoPrune(request.query.boolValue("noprune"));
+  call.render = [](Response::Reader reply, const RenderContext&) {
+    if (reply.getResult().which() != Response::Result::IMAGE_REMOVED) return unexpectedReply("removeImage");
+    json::array items;
+    for (auto untagged : reply.getResult().getImageRemoved()) {
+      items.push_back(json::object{{"Untagged", wireText(untagged)}});
+    }
+    return jsonResponse(200, items);
+  };
+  return Action{std::move(call)};
 }
 
 }  // namespace dockerbox::frontend

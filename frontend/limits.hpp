@@ -34,6 +34,37 @@ inline constexpr std::chrono::seconds kWriteTimeout{60};
 /// miniboxd calls well below this; past it the broker is considered stuck (503).
 inline constexpr std::chrono::seconds kBrokerReplyTimeout{120};
 
+/// How long a pull, or a start (which may pull the image first), may wait for the broker:
+/// the broker allows miniboxd 30 minutes for the first reply to Pull and Run
+/// (broker/minibox/limits.hpp); this must be longer, or the worker would give up first.
+inline constexpr std::chrono::minutes kPullReplyTimeout{31};
+
+/// Extra time a stop or restart gets on top of its `t` seconds: the grace period runs in
+/// the broker before it answers.
+inline constexpr std::chrono::seconds kStopReplySlack{kBrokerReplyTimeout};
+
+/// Pause between a hijacked response head (101) and the first output bytes. docker-py reads
+/// the head through a buffered reader and loses bytes that arrive in the same read
+/// (client-flows.md 1.12 and 5.7, docker-py issue #3332); 20 ms lost nothing in 30 tries.
+inline constexpr std::chrono::milliseconds kHijackFirstOutputDelay{20};
+
+/// Bytes of client stdin read per read on a hijacked connection; each read becomes one
+/// StreamChunk, which must stay within ipc::kMaxChunkBytes.
+inline constexpr std::size_t kStdinReadChunkBytes = 32 * 1024;
+
+/// Bytes of a pipelined next request kept while a chunked stream runs (the watch for the
+/// client leaving reads them); past this the worker stops reading until the stream ends.
+inline constexpr std::size_t kPipelinedBytesWhileStreaming = 64 * 1024;
+
+/// Nesting depth of a JSON request body. Docker's deepest create body (HostConfig ->
+/// Mounts -> VolumeOptions -> DriverConfig -> Options) is 6 levels.
+inline constexpr std::size_t kMaxJsonDepth = 32;
+
+/// Items in one JSON array or object of a request body. The broker accepts at most 4096
+/// arguments (its kMaxArgs) and 1024 items in other lists; anything longer is refused here,
+/// before a message that could outgrow an IPC frame is built.
+inline constexpr std::size_t kMaxJsonItems = 4096;
+
 /// Traversal limit (8-byte words) for reading one broker frame: the frame once, twice over.
 inline constexpr std::uint64_t kBrokerTraversalLimitWords = 16 * 1024 * 1024 / 8 * 2;
 

@@ -5,6 +5,7 @@
 #include "frontend/limits.hpp"
 #include "frontend/response.hpp"
 #include "frontend/router.hpp"
+#include "frontend/stream_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -36,13 +37,11 @@ std::string loggable(std::string_view target) {
   return out;
 }
 
-/// Runs the route and, for broker calls, the IPC round trip.
-asio::awaitable<HttpResponse> respond(const HttpRequest& request, IpcClient& ipc,
-                                      const SessionOptions& options) {
-  Action action = routeRequest(request);
+/// A local answer, or a broker call's IPC round trip.
+asio::awaitable<HttpResponse> respond(Action& action, IpcClient& ipc, const SessionOptions& options) {
   if (auto* local = std::get_if<HttpResponse>(&action)) co_return std::move(*local);
   auto& call = std::get<BrokerCall>(action);
-  auto reply = co_await ipc.call(*call.message, kBrokerReplyTimeout);
+  auto reply = co_await ipc.call(*call.message, call.timeout);
   if (!reply) {
     // The channel is gone: answer this request, then end the connection (and the worker).
     spdlog::warn("event=broker_call_failed operation={} context={}", call.operation,
@@ -94,7 +93,23 @@ asio::awaitable<void> serve(Stream& stream, IpcClient& ipc, const SessionOptions
 
     HttpRequest request = fromBeast(parser.release());
     bool head = request.method == Method::Head;
-    HttpResponse response = co_await respond(request, ipc, options);
+    Action action = routeRequest(request);
+    HttpResponse response;
+    if (auto* streaming = std::get_if<BrokerStream>(&action)) {
+      // Streams have no overall deadline: `logs -f` may run for days. Each write has one.
+      stream.expires_never();
+      StreamOutcome outcome =
+          co_await serveStream(stream.socket(), buffer, ipc, *streaming, options, request.keepAlive);
+      if (!outcome.response) {
+        spdlog::info("event=request method={} target={} status={} streamed=true", methodName(request.method),
+                     loggable(request.target), outcome.status);
+        if (!outcome.keepOpen) co_return;
+        continue;
+      }
+      response = std::move(*outcome.response);
+    } else {
+      response = co_await respond(action, ipc, options);
+    }
     spdlog::info("event=request method={} target={} status={}",
                  methodName(request.method),
                  loggable(request.target), response.status);

@@ -44,9 +44,12 @@ std::string containerStatusText(ContainerState state, const ContainerTimes& time
   auto code = [&] {
     return times.exitCode ? "(" + std::to_string(*times.exitCode) + ") " : std::string();
   };
+  // A running container whose start time was not reported (miniboxd restarted, say) has
+  // been up at most since it was created; 0 would print "Up 56 years".
+  const std::int64_t up = times.startedAt != 0 ? times.startedAt : times.created;
   switch (state) {
-    case ContainerState::Running: return "Up " + since(times.startedAt);
-    case ContainerState::Paused: return "Up " + since(times.startedAt) + " (Paused)";
+    case ContainerState::Running: return up == 0 ? "Up" : "Up " + since(up);
+    case ContainerState::Paused: return (up == 0 ? "Up" : "Up " + since(up)) + " (Paused)";
     case ContainerState::Restarting:
       return "Restarting " + code() + since(times.finishedAt) + " ago";
     case ContainerState::Removing: return "Removal In Progress";

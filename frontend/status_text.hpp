@@ -23,6 +23,7 @@ struct ContainerTimes {
   std::int64_t startedAt = 0;   // unix seconds; 0 = never
   std::int64_t finishedAt = 0;  // unix seconds; 0 = never
   std::optional<std::int32_t> exitCode;
+  std::int64_t created = 0;     // unix seconds; "Up" counts from here when startedAt is 0
 };
 
 /// The Status column: "Up 5 seconds", "Up 3 minutes (Paused)", "Exited (3) 2 minutes ago",

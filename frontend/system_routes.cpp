@@ -3,31 +3,16 @@
 
 #include "frontend/engine_identity.hpp"
 #include "frontend/response.hpp"
+#include "frontend/time_format.hpp"
 
 #include <boost/json/object.hpp>
 
-#include <ctime>
 
 namespace dockerbox::frontend {
 namespace {
 
 namespace json = boost::json;
 using ipc::wire::Response;
-
-HttpResponse unexpectedReply(std::string_view operation) {
-  return errorResponse(500, "dockerbox: unexpected reply from the broker to " +
-                                std::string(operation));
-}
-
-/// RFC 3339 with nanoseconds in UTC, as Go prints time.Time in JSON.
-std::string rfc3339(std::int64_t unixSeconds) {
-  std::time_t t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);  // gmtime, not localtime: no time-zone file is reachable in the sandbox
-  char buffer[48];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S.000000000Z", &tm);
-  return buffer;
-}
 
 }  // namespace
 
@@ -54,7 +39,7 @@ Result<Action> handlePing(const RouteRequest& request) {
 }
 
 Result<Action> toVersionRequest(const RouteRequest&) {
-  BrokerCall call{"version", newWorkerMessage(), {}, {}};
+  BrokerCall call = newCall("version");
   requestOp(*call.message).initVersion();
   call.render = [](Response::Reader reply, const RenderContext& context) {
     if (reply.getResult().which() != Response::Result::VERSION) return unexpectedReply("version");
@@ -93,7 +78,7 @@ HttpResponse renderVersion(ipc::wire::VersionReply::Reader reply, const RenderCo
 }
 
 Result<Action> toInfoRequest(const RouteRequest&) {
-  BrokerCall call{"info", newWorkerMessage(), {}, {}};
+  BrokerCall call = newCall("info");
   requestOp(*call.message).initInfo();
   call.render = [](Response::Reader reply, const RenderContext& context) {
     if (reply.getResult().which() != Response::Result::INFO) return unexpectedReply("info");
@@ -117,7 +102,7 @@ HttpResponse renderInfo(ipc::wire::InfoReply::Reader reply, const RenderContext&
                      {"ControlAvailable", false}, {"Error", ""},        {"RemoteManagers", nullptr}};
   json::object commit{{"ID", ""}};
   json::object body{
-      {"ID", ""},
+      {"ID", wireText(reply.getEngineId())},
       {"Containers", reply.getContainers()},
       {"ContainersRunning", reply.getContainersRunning()},
       {"ContainersPaused", reply.getContainersPaused()},
@@ -127,11 +112,12 @@ HttpResponse renderInfo(ipc::wire::InfoReply::Reader reply, const RenderContext&
       {"DriverStatus", json::array{json::array{"Upstream socket", wireText(reply.getMiniboxSocket())},
                                    json::array{"Upstream protocol", wireText(reply.getMiniboxProtocol())}}},
       {"Plugins", std::move(plugins)},
-      {"MemoryLimit", false},
+      // miniboxd applies memory limits and CPU weight (HostConfig.Memory, CpuShares).
+      {"MemoryLimit", true},
       {"SwapLimit", false},
       {"CpuCfsPeriod", false},
       {"CpuCfsQuota", false},
-      {"CPUShares", false},
+      {"CPUShares", true},
       {"CPUSet", false},
       {"PidsLimit", false},
       {"OomKillDisable", false},
@@ -139,7 +125,7 @@ HttpResponse renderInfo(ipc::wire::InfoReply::Reader reply, const RenderContext&
       {"Debug", false},
       {"NFd", 0},
       {"NGoroutines", 0},
-      {"SystemTime", rfc3339(context.nowUnixSeconds)},
+      {"SystemTime", rfc3339Nano(context.nowUnixSeconds * 1'000'000'000)},
       {"LoggingDriver", "json-file"},
       {"CgroupDriver", "cgroupfs"},
       {"CgroupVersion", "2"},
@@ -154,7 +140,7 @@ HttpResponse renderInfo(ipc::wire::InfoReply::Reader reply, const RenderContext&
       {"NCPU", reply.getNcpu()},
       {"MemTotal", reply.getMemTotal()},
       {"GenericResources", nullptr},
-      {"DockerRootDir", ""},
+      {"DockerRootDir", wireText(reply.getDockerRootDir())},
       {"HttpProxy", ""},
       {"HttpsProxy", ""},
       {"NoProxy", ""},
@@ -171,7 +157,7 @@ HttpResponse renderInfo(ipc::wire::InfoReply::Reader reply, const RenderContext&
       {"ContainerdCommit", commit},
       {"RuncCommit", commit},
       {"InitCommit", commit},
-      {"SecurityOptions", json::array{}},
+      {"SecurityOptions", textArray(reply.getSecurityOptions())},
       {"CDISpecDirs", json::array{}},
       {"Warnings", json::array{}},
   };

@@ -48,7 +48,9 @@ struct Item {
   ContainerState state;
   std::optional<std::int32_t> exitCode;
   std::vector<std::pair<std::string, std::string>> labels;
-  ContainerFacts facts() const { return {id, &names, state, exitCode, &labels}; }
+  std::string image = "alpine";
+  std::string imageId = "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb";
+  ContainerFacts facts() const { return {id, &names, state, exitCode, &labels, image, imageId}; }
 };
 
 TEST(ContainerFilter, AppliesIdNameStatusLabelAndExited) {
@@ -74,6 +76,40 @@ TEST(ContainerFilter, AppliesIdNameStatusLabelAndExited) {
   EXPECT_FALSE(matches(R"({"exited":["3"]})", web));
   EXPECT_TRUE(matches(R"({"label":{"app=y":true},"status":{"exited":true}})", job));
   EXPECT_TRUE(matches(R"({})", job));
+}
+
+TEST(ContainerFilter, AncestorMatchesTheImageByReferenceOrId) {
+  for (const char* wanted : {"alpine", "alpine:latest", "docker.io/library/alpine", "library/alpine:latest",
+                             "137ea506", "sha256:137ea5060ab6"}) {
+    EXPECT_TRUE(matchAncestor(wanted, "alpine", "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb"))
+        << wanted;
+  }
+  for (const char* wanted : {"alpine:3.19", "busybox", "", "137eb", "docker.io/other/alpine"}) {
+    EXPECT_FALSE(matchAncestor(wanted, "alpine", "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb"))
+        << wanted;
+  }
+  EXPECT_TRUE(matchAncestor("registry.example:5000/team/app:1", "registry.example:5000/team/app:1", ""));
+  EXPECT_FALSE(matchAncestor("team/app", "registry.example/team/app", ""));
+  Item web{"abc123", {"/web"}, ContainerState::Running, std::nullopt, {}};
+  auto filter = ContainerFilter::make(*parseFilters(R"({"ancestor":["busybox","alpine"]})"));
+  ASSERT_TRUE(filter);
+  EXPECT_TRUE(filter->matches(web.facts()));
+}
+
+TEST(ContainerFilter, BeforeAndSinceNameTheirContainerForTheRenderer) {
+  auto filter = ContainerFilter::make(*parseFilters(R"({"before":["web"],"since":["a","b"]})"));
+  ASSERT_TRUE(filter);
+  EXPECT_EQ(filter->beforeRef(), "web");
+  EXPECT_EQ(filter->sinceRef(), "b");  // the last value wins, as in dockerd
+  EXPECT_FALSE(ContainerFilter::make(*parseFilters(R"({"exited":["0"]})"))->beforeRef());
+  EXPECT_TRUE(ContainerFilter::make(*parseFilters(R"({"exited":["0"]})"))->impliesAll());
+}
+
+TEST(Filters, DuplicateKeysAndTrailingBytesAreInvalid) {
+  EXPECT_FALSE(parseFilters(R"({"label":["a"],"label":["b"]})"));
+  EXPECT_FALSE(parseFilters(R"({"label":["a"]} x)"));
+  EXPECT_FALSE(parseFilters(R"({"label":{"a":"yes"}})"));
+  EXPECT_TRUE(parseFilters(R"({"label":["a"]}  )"));
 }
 
 TEST(ContainerFilter, RefusesWhatItCannotApply) {

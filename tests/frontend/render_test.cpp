@@ -174,6 +174,9 @@ TEST(RenderInfo, HasWhatDockerInfoPrints) {
   info.setNcpu(2);
   info.setMemTotal(1 << 30);
   info.setMiniboxSocket("/run/minibox/miniboxd.sock");
+  info.setEngineId("0f1e2d3c-engine");
+  info.setDockerRootDir("/var/lib/dockerbox");
+  info.initSecurityOptions(1).set(0, "name=dockerbox-policy");
   auto call = brokerCall(get("/info"));
   json::value body = jsonBody(finishCall(call, reply.reader(), RenderContext{1700000000, {}}));
   EXPECT_EQ(body.at("Containers"), 4);
@@ -188,7 +191,13 @@ TEST(RenderInfo, HasWhatDockerInfoPrints) {
   EXPECT_EQ(body.at("Architecture"), "x86_64");
   EXPECT_EQ(body.at("Name"), "host1");
   EXPECT_EQ(body.at("NCPU"), 2);
-  EXPECT_EQ(body.at("SystemTime"), "2023-11-14T22:13:20.000000000Z");
+  EXPECT_EQ(body.at("SystemTime"), "2023-11-14T22:13:20Z");  // Go's RFC3339Nano drops zeros
+  EXPECT_EQ(body.at("ID"), "0f1e2d3c-engine");
+  EXPECT_EQ(body.at("DockerRootDir"), "/var/lib/dockerbox");
+  EXPECT_EQ(body.at("MemoryLimit"), true);  // miniboxd applies Memory and CpuShares
+  EXPECT_EQ(body.at("CPUShares"), true);
+  EXPECT_EQ(body.at("SwapLimit"), false);
+  EXPECT_EQ(body.at("SecurityOptions"), json::array{"name=dockerbox-policy"});
   EXPECT_EQ(body.at("Swarm").at("LocalNodeState"), "inactive");
   for (const char* key : {"ServerVersion", "DriverStatus", "Plugins", "CgroupDriver", "Runtimes",
                           "DefaultRuntime", "InitBinary", "ContainerdCommit", "RuncCommit",

@@ -43,18 +43,36 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     checkResponse(*response);
     return 0;
   }
-  auto& call = std::get<BrokerCall>(action);
-  // What would go on the wire must serialize.
-  call.message->getRoot<dockerbox::ipc::wire::WorkerMessage>().getRequest().setId(1);
-  if (dockerbox::ipc::encodeFrame(*call.message).empty()) std::abort();
   // The stub broker refuses, with a kind taken from the input (including invalid ones).
   capnp::MallocMessageBuilder reply;
   auto error = reply.initRoot<dockerbox::ipc::wire::BrokerMessage>().initResponse().initResult().initError();
   error.setKind(static_cast<dockerbox::ipc::wire::ErrorKind>(size % 10));
   error.setMessage("stub broker says no");
-  HttpResponse response = finishCall(
-      call, reply.getRoot<dockerbox::ipc::wire::BrokerMessage>().asReader().getResponse(),
-      RenderContext{1700000000, call.version});
+  auto refusal = reply.getRoot<dockerbox::ipc::wire::BrokerMessage>().asReader().getResponse();
+  if (auto* stream = std::get_if<BrokerStream>(&action)) {
+    // Streams: the request (and its prelude) must serialize; a refusal before the stream
+    // began is an ordinary Docker error; after the head, it still renders as bytes.
+    for (auto* message : {stream->prelude.get(), stream->message.get()}) {
+      if (message == nullptr) continue;
+      message->getRoot<dockerbox::ipc::wire::WorkerMessage>().getRequest().setId(1);
+      if (dockerbox::ipc::encodeFrame(*message).empty()) std::abort();
+    }
+    if (stream->prelude) {
+      auto refused = stream->renderer->afterPrelude(refusal);
+      if (!refused) std::abort();  // an error reply always ends the request
+      checkResponse(*refused);
+    }
+    HttpResponse finished = stream->renderer->finish(refusal, RenderContext{1700000000, stream->version});
+    checkResponse(finished);
+    if (finished.status < 300 && finished.status != 200) std::abort();
+    (void)stream->renderer->end(refusal);
+    return 0;
+  }
+  auto& call = std::get<BrokerCall>(action);
+  // What would go on the wire must serialize.
+  call.message->getRoot<dockerbox::ipc::wire::WorkerMessage>().getRequest().setId(1);
+  if (dockerbox::ipc::encodeFrame(*call.message).empty()) std::abort();
+  HttpResponse response = finishCall(call, refusal, RenderContext{1700000000, call.version});
   checkResponse(response);
   if (response.status < 300 && response.status != 200) std::abort();
   return 0;
