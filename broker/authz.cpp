@@ -4,12 +4,16 @@
 
 #include "broker/dispatch.hpp"
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <grp.h>
+#include <kj/exception.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <exception>
 #include <system_error>
 
@@ -221,6 +225,60 @@ void applyAuthorization(const Authorization& authz, ContainerSpec& spec) {
   if (spec.host.nanoCpus == 0 && authz.injectNanoCpus) {
     spec.host.nanoCpus = static_cast<std::int64_t>(*authz.injectNanoCpus);
   }
+}
+
+namespace {
+
+// The canonical config was written by our own decoder from a frame it bounded; these limits
+// only keep a mismatch from turning into unbounded work.
+constexpr std::uint64_t kConfigTraversalFactor = 8;
+constexpr int kConfigNestingLimit = 16;
+
+Result<std::vector<std::uint64_t>> rewriteConfig(const std::vector<std::uint64_t>& words, const Authorization& authz) {
+  kj::ArrayPtr<const capnp::word> in(reinterpret_cast<const capnp::word*>(words.data()), words.size());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = words.size() * kConfigTraversalFactor + 64;
+  options.nestingLimit = kConfigNestingLimit;
+  capnp::FlatArrayMessageReader reader(in, options);
+  capnp::MallocMessageBuilder message;
+  message.setRoot(reader.getRoot<ipc::wire::ContainerConfig>());
+  auto host = message.getRoot<ipc::wire::ContainerConfig>().getHost();
+  auto mounts = host.getMounts();
+  for (const auto& r : authz.resolvedBinds) {
+    if (r.mount >= mounts.size()) return fail(ErrorKind::Internal, "internal error", "resolved bind beyond the mounts");
+    auto m = mounts[static_cast<unsigned>(r.mount)];
+    if (r.field == ResolvedField::MountSource) {
+      m.setSource(r.path);
+      continue;
+    }
+    auto driverOptions = m.getVolumeOptions();
+    if (r.option >= driverOptions.size()) {
+      return fail(ErrorKind::Internal, "internal error", "resolved device beyond the volume options");
+    }
+    driverOptions[static_cast<unsigned>(r.option)].setValue(r.path);
+  }
+  if (host.getMemory() == 0 && authz.injectMemory) host.setMemory(static_cast<std::int64_t>(*authz.injectMemory));
+  if (host.getNanoCpus() == 0 && authz.injectNanoCpus) {
+    host.setNanoCpus(static_cast<std::int64_t>(*authz.injectNanoCpus));
+  }
+  auto flat = capnp::messageToFlatArray(message);
+  std::vector<std::uint64_t> out(flat.size());
+  std::memcpy(out.data(), flat.begin(), flat.asBytes().size());
+  return out;
+}
+
+}  // namespace
+
+Result<void> applyAuthorization(const Authorization& authz, CreateContainerOp& op) {
+  try {
+    auto words = rewriteConfig(op.canonicalConfig, authz);
+    if (!words) return words.error();
+    op.canonicalConfig = std::move(*words);
+  } catch (const kj::Exception& e) {
+    return fail(ErrorKind::Internal, "internal error", std::string("canonical config: ") + e.getDescription().cStr());
+  }
+  applyAuthorization(authz, op.spec);
+  return {};
 }
 
 }  // namespace dockerbox::broker

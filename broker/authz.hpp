@@ -108,4 +108,9 @@ struct Authorization {
 /// fill limits the client left unset.
 void applyAuthorization(const Authorization& authz, ContainerSpec& spec);
 
+/// The same for the whole operation: the spec, and the canonical ContainerConfig words the
+/// container service stores and later starts from (so what runs is what was judged). An
+/// error (a config that does not match the spec) must fail the request.
+[[nodiscard]] Result<void> applyAuthorization(const Authorization& authz, CreateContainerOp& op);
+
 }  // namespace dockerbox::broker

@@ -7,9 +7,12 @@
 #include "broker/gate.hpp"
 #include "policy/evaluator.hpp"
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace dockerbox::broker {
@@ -294,6 +297,53 @@ max_cpus = 2.0
   EXPECT_FALSE(canSee(list, nobodyIdentity(), policy::Owner{1000, 1000}));
   auto denied = decide(holder, VersionOp{}, nobodyIdentity());
   EXPECT_FALSE(canSee(denied, nobodyIdentity(), policy::Owner{kNobody, kNobody}));
+}
+
+TEST_F(Holder, TheStoredConfigGetsTheResolvedSourcesAndInjectedLimits) {
+  auto holder = holderWith(R"(
+[[rule]]
+name = "srv"
+users = ["65534"]
+allow = ["containers.create"]
+bind_sources = ["/srv/**"]
+max_memory = "1g"
+)");
+  // What the decoder stores: the canonical ContainerConfig, mounts in the spec's order.
+  capnp::MallocMessageBuilder message;
+  auto config = message.initRoot<ipc::wire::ContainerConfig>();
+  config.setImage("alpine");
+  auto mounts = config.initHost().initMounts(2);
+  mounts[0].setType(ipc::wire::MountType::VOLUME);
+  mounts[0].setSource("data");
+  mounts[1].setType(ipc::wire::MountType::BIND);
+  mounts[1].setSource("/srv/./app/link");
+  auto flat = capnp::messageToFlatArray(message);
+  CreateContainerOp op = createOf();
+  op.canonicalConfig.resize(flat.size());
+  std::memcpy(op.canonicalConfig.data(), flat.begin(), flat.asBytes().size());
+  MountSpec volume;
+  volume.type = MountType::Volume;
+  volume.source = "data";
+  op.spec.host.mounts = {volume, bindMount("/srv/./app/link")};
+
+  auto a = authorize(holder, nobodyIdentity(), op, [](std::string_view source, MountAccess) {
+    EXPECT_EQ(source, "/srv/./app/link");
+    return BindSourceFacts{"/srv/app/target", CallerAccess::Allowed};
+  });
+  ASSERT_TRUE(a.gate.allowed) << a.gate.reason;
+  ASSERT_TRUE(applyAuthorization(a, op));
+  EXPECT_EQ(op.spec.host.mounts[1].source, "/srv/app/target");
+  EXPECT_EQ(op.spec.host.memory, 1LL << 30);
+  kj::ArrayPtr<const capnp::word> words(reinterpret_cast<const capnp::word*>(op.canonicalConfig.data()),
+                                        op.canonicalConfig.size());
+  capnp::FlatArrayMessageReader reader(words);
+  auto stored = reader.getRoot<ipc::wire::ContainerConfig>().getHost();
+  EXPECT_EQ(std::string(stored.getMounts()[0].getSource().cStr()), "data");
+  EXPECT_EQ(std::string(stored.getMounts()[1].getSource().cStr()), "/srv/app/target");
+  EXPECT_EQ(stored.getMemory(), 1LL << 30);
+
+  op.canonicalConfig.clear();  // a config that does not match the spec fails the request
+  EXPECT_FALSE(applyAuthorization(a, op));
 }
 
 TEST_F(Holder, AnExceptionWhileDecidingDenies) {
