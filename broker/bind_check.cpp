@@ -258,4 +258,10 @@ BindSourceFacts checkBindSource(std::string_view source, const Identity& caller,
   return facts;
 }
 
+bool stillResolvesTo(std::string_view resolvedPath, const Identity& caller, MountAccess access,
+                     std::chrono::milliseconds deadline) {
+  auto facts = checkBindSource(resolvedPath, caller, access, deadline);
+  return facts.resolved && *facts.resolved == resolvedPath && facts.access == CallerAccess::Allowed;
+}
+
 }  // namespace dockerbox::broker

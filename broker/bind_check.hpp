@@ -10,8 +10,9 @@
 // Remaining TOCTOU: the path is checked here and mounted later by miniboxd, which takes a
 // path, not a descriptor. Between the two, the caller can swap a component they own (a
 // directory under their home) for a symlink. The handler must therefore mount the RESOLVED
-// path (Authorization::resolvedBinds), which has no symlinks left to swap above the caller's
-// own directories, and with create/start split it should re-check at start.
+// path (Authorization::resolvedBinds, applyAuthorization), which had no symlink in it when
+// checked; and because create and start are split, start must re-check each stored path
+// with stillResolvesTo() (as the creator) before miniboxd mounts it.
 // TODO(security): mount through an O_PATH descriptor (/proc/self/fd/N) once miniboxd can
 // take one; until then a caller who owns a directory on the resolved path can still race
 // the mount by replacing that directory with a symlink between check and mount.
@@ -49,5 +50,12 @@ struct BindSourceFacts {
 /// input; every failure gives resolved = nullopt or access = Denied (the policy denies).
 [[nodiscard]] BindSourceFacts checkBindSource(std::string_view source, const Identity& caller, MountAccess access,
                                               std::chrono::milliseconds deadline = kBindCheckDeadline);
+
+/// Whether a path that was checked earlier (a stored, resolved bind source) still resolves
+/// to itself, so no symlink has been swapped in since, and `caller` can still access it.
+/// For containers.start: between create and start the caller has all the time in the world
+/// to replace a directory they own with a symlink. False on any doubt.
+[[nodiscard]] bool stillResolvesTo(std::string_view resolvedPath, const Identity& caller, MountAccess access,
+                                   std::chrono::milliseconds deadline = kBindCheckDeadline);
 
 }  // namespace dockerbox::broker

@@ -161,6 +161,19 @@ TEST_F(Binds, TheCheckReportsWhatItFound) {
   EXPECT_FALSE(checkBindSource(home_ + "/sub", unknown, MountAccess::ReadOnly).resolved);
 }
 
+TEST_F(Binds, AStoredSourceSwappedForASymlinkIsNoticedAtStart) {
+  auto a = bind(home_ + "/sub");
+  ASSERT_TRUE(a.gate.allowed);
+  const std::string stored = a.resolvedBinds.at(0).path;
+  EXPECT_TRUE(stillResolvesTo(stored, nobodyIdentity(), MountAccess::ReadWrite));
+  // The caller owns the home: between create and start they replace sub with a symlink to /.
+  std::filesystem::rename(home_ + "/sub", home_ + "/sub.old");
+  tree_.symlink("home/sub", "/");
+  EXPECT_FALSE(stillResolvesTo(stored, nobodyIdentity(), MountAccess::ReadOnly));
+  EXPECT_FALSE(stillResolvesTo(home_ + "/missing", nobodyIdentity(), MountAccess::ReadOnly));
+  EXPECT_FALSE(stillResolvesTo(home_ + "/private", nobodyIdentity(), MountAccess::ReadOnly));
+}
+
 TEST_F(Binds, ACheckThatRunsOutOfTimeCountsAsUnresolved) {
   auto facts = checkBindSource(home_ + "/sub", nobodyIdentity(), MountAccess::ReadOnly, std::chrono::milliseconds(0));
   EXPECT_FALSE(facts.resolved);
