@@ -182,6 +182,25 @@ class IpcChannel : public std::enable_shared_from_this<IpcChannel> {
     for (auto& [id, channel] : pending_) channel->close();  // waiting calls see Unavailable
   }
 
+  /// Closes once every frame queued so far is written (a cancel for the broker, say), or
+  /// after kIpcDrainTimeout if the broker does not take them.
+  void closeAfterPending(const std::string& why) {
+    if (!failed_.empty() || closing_) return;
+    closing_ = true;
+    auto self = shared_from_this();
+    asio::co_spawn(executor_, [self, why]() -> asio::awaitable<void> {
+      asio::steady_timer deadline(self->executor_, kIpcDrainTimeout);
+      // An empty frame is the writer's cue to close (encodeFrame never returns one).
+      auto done = co_await (self->outbox_.async_send({}, std::vector<std::byte>{}, kAwait) ||
+                            deadline.async_wait(kAwait));
+      if (done.index() == 1) {
+        self->close(why + " (pending frames dropped)");
+        co_return;
+      }
+      self->closeReason_ = why;
+    }, asio::detached);
+  }
+
   [[nodiscard]] bool alive() const { return failed_.empty(); }
 
  private:
@@ -189,6 +208,10 @@ class IpcChannel : public std::enable_shared_from_this<IpcChannel> {
     for (;;) {
       auto [error, bytes] = co_await outbox_.async_receive(kAwait);
       if (error) co_return;
+      if (bytes.empty()) {
+        close(closeReason_);
+        co_return;
+      }
       auto [writeError, written] = co_await asio::async_write(socket_, asio::buffer(bytes), kAwait);
       if (writeError) {
         close("write: " + writeError.message());
@@ -264,6 +287,8 @@ class IpcChannel : public std::enable_shared_from_this<IpcChannel> {
   std::set<std::uint64_t> draining_;
   std::uint64_t nextId_ = 1;
   std::string failed_;
+  bool closing_ = false;
+  std::string closeReason_ = "closed";
 };
 
 StreamCall::StreamCall(std::weak_ptr<IpcChannel> channel, std::uint64_t id)
@@ -326,6 +351,7 @@ asio::awaitable<Result<std::unique_ptr<StreamCall>>> IpcClient::openStream(
 }
 
 void IpcClient::close(const std::string& why) { impl_->close(why); }
+void IpcClient::closeAfterPending(const std::string& why) { impl_->closeAfterPending(why); }
 bool IpcClient::alive() const { return impl_->alive(); }
 
 }  // namespace dockerbox::frontend

@@ -104,6 +104,10 @@ class IpcClient {
   /// Closes the channel (idempotent); `why` goes to the log.
   void close(const std::string& why);
 
+  /// Closes the channel after the frames already queued are written: the cancel of a
+  /// stream whose client just left must still reach the broker.
+  void closeAfterPending(const std::string& why);
+
   [[nodiscard]] bool alive() const;
 
  private:

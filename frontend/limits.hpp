@@ -75,6 +75,11 @@ inline constexpr std::size_t kFramesQueuedPerRequest = 16;
 /// Outgoing IPC frames queued before a sender waits.
 inline constexpr std::size_t kOutgoingFramesQueued = 16;
 
+/// How long a worker whose client left waits for its last frames (a cancel) to reach the
+/// broker before it closes the channel anyway. The broker reads its channels constantly;
+/// past this it is stuck, and closing cancels everything there too.
+inline constexpr std::chrono::seconds kIpcDrainTimeout{5};
+
 /// Bytes read from the IPC channel per read.
 inline constexpr std::size_t kIpcReadChunkBytes = 64 * 1024;
 

@@ -35,8 +35,9 @@ int serveConnection(UniqueFd client, UniqueFd channel, const WorkerOptions& opti
     asio::co_spawn(io, runSession(std::move(client), ipc, sessionOptions),
                    [&](std::exception_ptr error) {
                      if (error) status = 1;
-                     // The client is done: release the broker side too, so the loop ends.
-                     ipc.close("client connection ended");
+                     // The client is done: release the broker side too, so the loop ends,
+                     // once a pending cancel has gone out.
+                     ipc.closeAfterPending("client connection ended");
                    });
     io.run();
   } catch (const std::exception& e) {
