@@ -107,6 +107,54 @@ TEST(RenderListContainers, AppliesFiltersAndLimitLocally) {
   EXPECT_EQ(exited[0].at("Id"), "b2");
 }
 
+TEST(RenderListContainers, UpCountsFromCreatedWhenTheStartTimeIsUnknown) {
+  const std::int64_t now = 1'000'000;
+  EXPECT_EQ(containerStatusText(ContainerState::Running, {0, 0, {}, now - 120}, now), "Up 2 minutes");
+  EXPECT_EQ(containerStatusText(ContainerState::Running, {now - 5, 0, {}, now - 120}, now), "Up 5 seconds");
+  EXPECT_EQ(containerStatusText(ContainerState::Running, {0, 0, {}, 0}, now), "Up");
+  ReplyBuilder reply;
+  auto list = reply.response().getResult().initContainerList().initContainers(1);
+  fillContainer(list[0], "a1", "/web", ipc::wire::ContainerState::RUNNING);
+  list[0].setStartedAt(0);
+  auto items = jsonBody(listContainers("/containers/json?size=1", reply)).as_array();
+  EXPECT_EQ(items.at(0).at("Status"), "Up 10 seconds");  // created at 990, now 1000
+}
+
+TEST(RenderListContainers, BeforeSinceAndAncestorFollowDockerd) {
+  ReplyBuilder reply;  // newest first, as the broker sends it
+  auto list = reply.response().getResult().initContainerList().initContainers(4);
+  fillContainer(list[0], "d4", "/newest", ipc::wire::ContainerState::RUNNING);
+  fillContainer(list[1], "c3", "/stopped", ipc::wire::ContainerState::EXITED);
+  fillContainer(list[2], "b2", "/middle", ipc::wire::ContainerState::RUNNING);
+  fillContainer(list[3], "a1", "/oldest", ipc::wire::ContainerState::RUNNING);
+  list[3].setImage("busybox");
+  auto names = [&](const char* target) {
+    auto call = brokerCall(get(target));
+    std::vector<std::string> out;
+    HttpResponse response = finishCall(call, reply.reader(), RenderContext{1000, {}});
+    if (response.status != 200) return std::vector<std::string>{std::to_string(response.status)};
+    json::value body = jsonBody(response);
+    for (const auto& item : body.as_array()) out.emplace_back(item.at("Names").at(0).as_string());
+    return out;
+  };
+  // before=newest: everything older, running only unless all=1 (the broker was asked for all).
+  auto before = brokerCall(get("/containers/json?filters=%7B%22before%22%3A%5B%22newest%22%5D%7D"));
+  EXPECT_TRUE(requestOf(before).getOp().getListContainers().getAll());
+  EXPECT_EQ(names("/containers/json?filters=%7B%22before%22%3A%5B%22newest%22%5D%7D"),
+            (std::vector<std::string>{"/middle", "/oldest"}));
+  EXPECT_EQ(names("/containers/json?all=1&filters=%7B%22before%22%3A%5B%22d4%22%5D%7D"),
+            (std::vector<std::string>{"/stopped", "/middle", "/oldest"}));
+  EXPECT_EQ(names("/containers/json?all=1&filters=%7B%22since%22%3A%5B%22middle%22%5D%7D"),
+            (std::vector<std::string>{"/newest", "/stopped"}));
+  EXPECT_EQ(names("/containers/json?filters=%7B%22since%22%3A%5B%22nosuch%22%5D%7D"),
+            std::vector<std::string>{"404"});
+  EXPECT_EQ(names("/containers/json?all=1&filters=%7B%22ancestor%22%3A%5B%22busybox%3Alatest%22%5D%7D"),
+            std::vector<std::string>{"/oldest"});
+  // A limit lists stopped containers too (docker ps -n 2), like dockerd.
+  auto limited = brokerCall(get("/containers/json?limit=2"));
+  EXPECT_TRUE(requestOf(limited).getOp().getListContainers().getAll());
+}
+
 TEST(RenderListContainers, UnknownStateFromTheBrokerIs500) {
   ReplyBuilder reply;
   auto list = reply.response().getResult().initContainerList().initContainers(1);
