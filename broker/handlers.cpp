@@ -107,6 +107,9 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
 asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity& who, const ListContainersOp& op,
                                                              StreamSink& sink, ReplyBuilder out) {
   if (!containers_) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
+  // The list comes from dockerbox's own state, but a `docker ps` that succeeds while
+  // miniboxd is unreachable would hide the outage: ask miniboxd first (one List).
+  if (auto alive = co_await minibox_.list(); !alive) co_return alive.error();
   co_return co_await containers_->handleListContainers(who, op, sink, out);
 }
 
