@@ -49,6 +49,7 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
                    state::LogStore& logs)
     : Handlers(executor, config, std::move(host)) {
+  state_ = &state;
   containers::ServiceOptions options;
   options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
   containers_ = std::make_unique<containers::ContainerService>(executor, minibox_, state, logs, std::move(options));
@@ -80,13 +81,26 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
     images = static_cast<std::uint32_t>(listed->size());
   }
   auto reply = out.initInfo();
-  std::uint32_t running = 0, paused = 0, stopped = 0;
-  for (const auto& c : *containers) {
-    if (c.state == minibox::ContainerState::Running) ++running;
-    else if (c.state == minibox::ContainerState::Paused) ++paused;
-    else ++stopped;
+  std::uint32_t running = 0, paused = 0, stopped = 0, total = 0;
+  if (state_ != nullptr) {
+    // Docker's counts are of the containers dockerbox manages (the ones `docker ps -a` shows).
+    auto ours = state_->listContainers();
+    if (!ours) co_return ours.error();
+    for (const auto& c : *ours) {
+      if (c.state == state::ContainerState::Running || c.state == state::ContainerState::Restarting) ++running;
+      else if (c.state == state::ContainerState::Paused) ++paused;
+      else ++stopped;
+    }
+    total = static_cast<std::uint32_t>(ours->size());
+  } else {
+    for (const auto& c : *containers) {
+      if (c.state == minibox::ContainerState::Running) ++running;
+      else if (c.state == minibox::ContainerState::Paused) ++paused;
+      else ++stopped;
+    }
+    total = static_cast<std::uint32_t>(containers->size());
   }
-  reply.setContainers(static_cast<std::uint32_t>(containers->size()));
+  reply.setContainers(total);
   reply.setContainersRunning(running);
   reply.setContainersPaused(paused);
   reply.setContainersStopped(stopped);

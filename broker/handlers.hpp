@@ -54,6 +54,7 @@ class Handlers {
   HostFacts host_;
   minibox::Client minibox_;
   std::unique_ptr<containers::ContainerService> containers_;  // after minibox_: it uses it
+  state::StateStore* state_ = nullptr;  // set when dockerbox's state is open
 };
 
 /// Fills an error reply. Only `error.message` reaches the client.

@@ -85,28 +85,26 @@ class CliAgainstSimulator(unittest.TestCase):
 
 
 class PsWithContainers(unittest.TestCase):
-    """`docker ps` rows for containers miniboxd knows (put there through the simulator, since
-    dockerbox cannot create containers yet): one running, one stopped."""
+    """`docker ps` rows for containers made through dockerbox: one running, one exited.
+    Containers miniboxd has that dockerbox did not create are not dockerbox's to show."""
 
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack()
         try:
-            cls.running = cls.run_detached("dbxrunning", "alpine")
-            cls.stopped = cls.run_detached("dbxstopped", "busybox")
-            reply = cls.stack.minibox({"type": "Stop", "id": cls.stopped})
-            assert reply[-1]["type"] == "Success", reply
+            run = cls.stack.docker("run", "-d", "--name", "dbxrunning", "alpine", "/bin/sleep", "300", check=True)
+            cls.running = run.stdout.strip()
+            done = cls.stack.docker("run", "--name", "dbxstopped", "busybox", "/bin/sh", "-c", "exit 3")
+            assert done.returncode == 3, (done.returncode, done.stderr)
+            inspect = cls.stack.docker("inspect", "--format", "{{.Id}}", "dbxstopped", check=True)
+            cls.stopped = inspect.stdout.strip()
+            # Put a container into miniboxd behind dockerbox's back: it must not be listed.
+            reply = cls.stack.minibox({"type": "Run", "image": "alpine", "command": ["/bin/sleep", "300"],
+                                       "ephemeral": False, "name": "foreign"})
+            assert reply[-1]["type"] == "ContainerCreated", reply
         except BaseException:
             cls.stack.stop()
             raise
-
-    @classmethod
-    def run_detached(cls, name, image):
-        # The simulator kills every container when it is stopped, so the sleep is bounded.
-        reply = cls.stack.minibox({"type": "Run", "image": image, "command": ["/bin/sleep", "300"],
-                                   "ephemeral": False, "name": name})
-        assert reply[-1]["type"] == "ContainerCreated", reply
-        return reply[-1]["id"]
 
     @classmethod
     def tearDownClass(cls):
@@ -122,7 +120,7 @@ class PsWithContainers(unittest.TestCase):
         row = rows["dbxrunning"]
         self.assertEqual(row["ID"], self.running[:12])
         self.assertEqual(row["Image"], "alpine:latest")
-        self.assertEqual(row["Command"], '"/bin/sleep 300"')
+        self.assertIn("/bin/sleep 300", row["Command"])
         self.assertEqual(row["State"], "running")
         self.assertTrue(row["Status"].startswith("Up"), row["Status"])
 
@@ -130,11 +128,12 @@ class PsWithContainers(unittest.TestCase):
         rows = self.ps("-a")
         self.assertEqual(set(rows), {"dbxrunning", "dbxstopped"})
         self.assertEqual(rows["dbxstopped"]["State"], "exited")
-        self.assertTrue(rows["dbxstopped"]["Status"].startswith("Exited"), rows["dbxstopped"]["Status"])
+        self.assertTrue(rows["dbxstopped"]["Status"].startswith("Exited (3)"), rows["dbxstopped"]["Status"])
 
     def test_ps_no_trunc_shows_the_padded_id(self):
         rows = self.ps("-a", "--no-trunc")
-        self.assertEqual(rows["dbxstopped"]["ID"], self.stopped.ljust(64, "0"))
+        self.assertEqual(rows["dbxstopped"]["ID"], self.stopped)
+        self.assertEqual(len(self.stopped), 64)
 
     def test_ps_filters(self):
         self.assertEqual(set(self.ps("-a", "--filter", "name=dbxstopped")), {"dbxstopped"})
