@@ -42,6 +42,57 @@ Result<void> refuseUnsupportedConfig(const JsonFields& config) {
   return {};
 }
 
+/// HostConfig fields miniboxd cannot honour: refused unless they hold the default.
+Result<void> refuseUnsupportedHost(const JsonFields& host) {
+  struct Unsupported {
+    std::string_view field;
+    std::string_view why;
+  };
+  static constexpr std::string_view kLimits = "miniboxd applies only Memory, NanoCpus and CpuShares";
+  static constexpr std::array kFields{
+      Unsupported{"Links", "there are no legacy links"},
+      Unsupported{"Init", "miniboxd has no init process to inject"},
+      Unsupported{"CpuQuota", kLimits},          Unsupported{"CpuPeriod", kLimits},
+      Unsupported{"CpusetCpus", kLimits},        Unsupported{"CpusetMems", kLimits},
+      Unsupported{"CpuRealtimePeriod", kLimits}, Unsupported{"CpuRealtimeRuntime", kLimits},
+      Unsupported{"MemoryReservation", kLimits}, Unsupported{"MemorySwap", kLimits},
+      Unsupported{"KernelMemory", kLimits},      Unsupported{"KernelMemoryTCP", kLimits},
+      Unsupported{"BlkioWeight", kLimits},       Unsupported{"BlkioWeightDevice", kLimits},
+      Unsupported{"BlkioDeviceReadBps", kLimits}, Unsupported{"BlkioDeviceWriteBps", kLimits},
+      Unsupported{"BlkioDeviceReadIOps", kLimits}, Unsupported{"BlkioDeviceWriteIOps", kLimits},
+      Unsupported{"Ulimits", kLimits},           Unsupported{"OomScoreAdj", kLimits},
+      Unsupported{"CpuCount", kLimits},          Unsupported{"CpuPercent", kLimits},
+      Unsupported{"IOMaximumIOps", kLimits},     Unsupported{"IOMaximumBandwidth", kLimits},
+      Unsupported{"StorageOpt", "miniboxd has no storage options"},
+      Unsupported{"DnsOptions", "miniboxd manages resolv.conf itself"},
+      Unsupported{"DnsSearch", "miniboxd manages resolv.conf itself"},
+      Unsupported{"Annotations", "miniboxd takes no OCI annotations"},
+      Unsupported{"Cgroup", "miniboxd places containers in its own cgroups"},
+  };
+  for (const auto& [field, why] : kFields) {
+    const json::value* v = host.find(field);
+    bool isDefault = v == nullptr || (v->is_bool() && !v->get_bool()) ||
+                     (v->is_int64() && v->get_int64() == 0) || (v->is_uint64() && v->get_uint64() == 0) ||
+                     (v->is_string() && v->get_string().empty()) ||
+                     (v->is_array() && v->get_array().empty()) ||
+                     (v->is_object() && v->get_object().empty());
+    if (!isDefault) return notSupported("HostConfig." + std::string(field), why);
+  }
+  // MemorySwappiness: -1 (the CLI's default) or absent. Isolation: "" or "default".
+  if (const json::value* v = host.find("MemorySwappiness"); v && !(v->is_int64() && v->get_int64() == -1)) {
+    return notSupported("HostConfig.MemorySwappiness", kLimits);
+  }
+  if (const json::value* v = host.find("Isolation");
+      v && !(v->is_string() && (v->get_string().empty() || v->get_string() == "default"))) {
+    return notSupported("HostConfig.Isolation", "Linux containers have no isolation modes");
+  }
+  // An explicit list, even an empty one, changes what dockerd masks; miniboxd masks its own.
+  for (std::string_view field : {"MaskedPaths", "ReadonlyPaths"}) {
+    if (host.find(field) != nullptr) return notSupported("HostConfig." + std::string(field), "miniboxd decides which paths are masked");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> normalizePort(std::string_view port) {
@@ -145,6 +196,7 @@ Result<void> parseCreateBody(std::string_view body, wire::ContainerConfig::Build
   DOCKERBOX_TRY_ASSIGN(volumes, config->getKeySet("Volumes"));
   auto host = config->getStruct("HostConfig");
   if (!host) return host.error();
+  if (auto ok = refuseUnsupportedHost(*host); !ok) return ok.error();
   auto hostOut = out.initHost();
   if (auto ok = parseHostConfig(*host, volumes, hostOut); !ok) return ok.error();
   // NetworkDisabled asks for no network at all: the same as NetworkMode "none".

@@ -16,10 +16,6 @@ Error invalidSpec(std::string_view bind) {
   return fail(ErrorKind::BadRequest, "invalid volume specification: '" + std::string(bind) + "'");
 }
 
-Error notSupported(std::string_view field, std::string_view why) {
-  return fail(ErrorKind::NotImplemented,
-              "HostConfig." + std::string(field) + " is not supported by dockerbox: " + std::string(why));
-}
 
 bool isPropagation(std::string_view m) {
   return m == "private" || m == "rprivate" || m == "shared" || m == "rshared" || m == "slave" ||
@@ -67,57 +63,6 @@ Result<MountItem> mountEntry(const JsonFields& m) {
   DOCKERBOX_TRY_ASSIGN(item.volumeDriver, driver->getString("Name"));
   DOCKERBOX_TRY_ASSIGN(item.volumeOptions, driver->getStringMap("Options"));
   return item;
-}
-
-/// HostConfig fields miniboxd cannot honour: refused unless they hold the default.
-Result<void> refuseUnsupportedHost(const JsonFields& host) {
-  struct Unsupported {
-    std::string_view field;
-    std::string_view why;
-  };
-  static constexpr std::string_view kLimits = "miniboxd applies only Memory, NanoCpus and CpuShares";
-  static constexpr std::array kFields{
-      Unsupported{"Links", "there are no legacy links"},
-      Unsupported{"Init", "miniboxd has no init process to inject"},
-      Unsupported{"CpuQuota", kLimits},          Unsupported{"CpuPeriod", kLimits},
-      Unsupported{"CpusetCpus", kLimits},        Unsupported{"CpusetMems", kLimits},
-      Unsupported{"CpuRealtimePeriod", kLimits}, Unsupported{"CpuRealtimeRuntime", kLimits},
-      Unsupported{"MemoryReservation", kLimits}, Unsupported{"MemorySwap", kLimits},
-      Unsupported{"KernelMemory", kLimits},      Unsupported{"KernelMemoryTCP", kLimits},
-      Unsupported{"BlkioWeight", kLimits},       Unsupported{"BlkioWeightDevice", kLimits},
-      Unsupported{"BlkioDeviceReadBps", kLimits}, Unsupported{"BlkioDeviceWriteBps", kLimits},
-      Unsupported{"BlkioDeviceReadIOps", kLimits}, Unsupported{"BlkioDeviceWriteIOps", kLimits},
-      Unsupported{"Ulimits", kLimits},           Unsupported{"OomScoreAdj", kLimits},
-      Unsupported{"CpuCount", kLimits},          Unsupported{"CpuPercent", kLimits},
-      Unsupported{"IOMaximumIOps", kLimits},     Unsupported{"IOMaximumBandwidth", kLimits},
-      Unsupported{"StorageOpt", "miniboxd has no storage options"},
-      Unsupported{"DnsOptions", "miniboxd manages resolv.conf itself"},
-      Unsupported{"DnsSearch", "miniboxd manages resolv.conf itself"},
-      Unsupported{"Annotations", "miniboxd takes no OCI annotations"},
-      Unsupported{"Cgroup", "miniboxd places containers in its own cgroups"},
-  };
-  for (const auto& [field, why] : kFields) {
-    const json::value* v = host.find(field);
-    bool isDefault = v == nullptr || (v->is_bool() && !v->get_bool()) ||
-                     (v->is_int64() && v->get_int64() == 0) || (v->is_uint64() && v->get_uint64() == 0) ||
-                     (v->is_string() && v->get_string().empty()) ||
-                     (v->is_array() && v->get_array().empty()) ||
-                     (v->is_object() && v->get_object().empty());
-    if (!isDefault) return notSupported(field, why);
-  }
-  // MemorySwappiness: -1 (the CLI's default) or absent. Isolation: "" or "default".
-  if (const json::value* v = host.find("MemorySwappiness"); v && !(v->is_int64() && v->get_int64() == -1)) {
-    return notSupported("MemorySwappiness", kLimits);
-  }
-  if (const json::value* v = host.find("Isolation");
-      v && !(v->is_string() && (v->get_string().empty() || v->get_string() == "default"))) {
-    return notSupported("Isolation", "Linux containers have no isolation modes");
-  }
-  // An explicit list, even an empty one, changes what dockerd masks; miniboxd masks its own.
-  for (std::string_view field : {"MaskedPaths", "ReadonlyPaths"}) {
-    if (host.find(field) != nullptr) return notSupported(field, "miniboxd decides which paths are masked");
-  }
-  return {};
 }
 
 Result<std::vector<MountItem>> collectMounts(const JsonFields& host,
@@ -315,7 +260,6 @@ Result<BindSpec> parseBind(std::string_view bind) {
 Result<void> parseHostConfig(const JsonFields& host, const std::vector<std::string>& anonymousVolumes,
                              wire::HostConfig::Builder out) {
   using B = wire::HostConfig::Builder;
-  if (auto ok = refuseUnsupportedHost(host); !ok) return ok.error();
   auto mounts = collectMounts(host, anonymousVolumes);
   if (!mounts) return mounts.error();
   writeMounts(*mounts, out);
