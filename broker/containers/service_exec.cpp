@@ -90,7 +90,11 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
                               std::shared_ptr<ExecStream> stream) {
   auto onOutput = [&stream](minibox::OutputStream from, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     auto kind = from == minibox::OutputStream::Stderr ? OutputKind::Stderr : OutputKind::Stdout;
-    co_await send(stream, ExecOutput{kind, std::string(data.begin(), data.end())});
+    // A named ExecItem moved into send(): GCC 12 bitwise-copies a coroutine parameter that
+    // is converted from a temporary of another type, leaving the string pointing into this
+    // frame (found by valgrind as an invalid free).
+    ExecItem item{ExecOutput{kind, std::string(data.begin(), data.end())}};
+    co_await send(stream, std::move(item));
   };
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
@@ -104,7 +108,8 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
   } else {
     // Like Docker's "OCI runtime exec failed": the reason on stderr, status 126.
     spdlog::info("event=exec_failed exec={} error=\"{}\"", execId, exit.error().message);
-    co_await send(stream, ExecOutput{OutputKind::Stderr, "dockerbox: " + exit.error().message + "\n"});
+    ExecItem item{ExecOutput{OutputKind::Stderr, "dockerbox: " + exit.error().message + "\n"}};
+    co_await send(stream, std::move(item));
   }
   if (auto recorded = state.setExecExited(execId, code); !recorded) {
     spdlog::error("event=state_write_failed op=setExecExited exec={} error=\"{}\"", execId, recorded.error().context);
@@ -112,7 +117,8 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
   if (auto c = state.getContainer(dockerId)) {
     bus.publish(containerEvent(*c, "exec_die", {{"execID", execId}, {"exitCode", std::to_string(code)}}));
   }
-  co_await send(stream, ExecDone{});
+  ExecItem done{ExecDone{}};
+  co_await send(stream, std::move(done));
 }
 
 }  // namespace
