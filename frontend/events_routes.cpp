@@ -73,6 +73,9 @@ std::string renderEvent(wire::Event::Reader event) {
 Result<Action> toEventsRequest(const RouteRequest& request) {
   auto since = eventTime(request.query, "since");
   if (!since) return since.error();
+  // The broker reads sinceNanos 0 as "only new events"; a client's since=0 means "from the
+  // epoch" (everything kept), so any given since is at least 1 ns.
+  if (!request.query.get("since").value_or("").empty()) *since = std::max<std::int64_t>(*since, 1);
   auto until = eventTime(request.query, "until");
   if (!until) return until.error();
   auto filters = parseFilters(request.query.get("filters").value_or(""));

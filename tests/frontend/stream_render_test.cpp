@@ -194,6 +194,29 @@ TEST(Render, ContainerInspectHasTheV150Shape) {
   EXPECT_TRUE(body.at("NetworkSettings").at("Ports").as_object().empty());  // not running
 }
 
+TEST(Routes, StreamBuildersCarryTheirParameters) {
+  // since=0 from a client means "from the epoch"; 0 on the wire would mean "only new".
+  EXPECT_EQ(requestOf(brokerStream(get("/events?since=0"))).getOp().getEvents().getSinceNanos(), 1);
+  EXPECT_EQ(requestOf(brokerStream(get("/events"))).getOp().getEvents().getSinceNanos(), 0);
+  EXPECT_EQ(localResponse(get("/events?filters=%7B%22color%22%3A%5B%22red%22%5D%7D")).status, 400u);
+  EXPECT_EQ(localResponse(get("/events?until=soon")).status, 400u);
+  auto logs = brokerStream(get("/v1.50/containers/web/logs?stdout=1&tail=5&until=1700000001"));
+  EXPECT_NE(logs.prelude, nullptr);  // an inspect first: the TTY flag decides the framing
+  EXPECT_EQ(requestOf(logs).getOp().getContainerLogs().getTail(), 5);
+  EXPECT_EQ(requestOf(logs).getOp().getContainerLogs().getUntilNanos(), 1'700'000'001'000'000'000);
+  EXPECT_FALSE(requestOf(logs).getOp().getContainerLogs().getStderr());
+  auto attach = brokerStream(get("/containers/web/attach?stdin=1&stdout=1&stream=1&logs=1", Method::Post));
+  EXPECT_EQ(attach.framing, StreamFraming::Hijacked);
+  EXPECT_TRUE(requestOf(attach).getOp().getAttachContainer().getLogs());
+  auto wait = brokerStream(get("/containers/web/wait?condition=removed", Method::Post));
+  EXPECT_EQ(requestOf(wait).getOp().getWaitContainer().getCondition(), wire::WaitCondition::REMOVED);
+  EXPECT_EQ(wait.prelude, nullptr);
+  auto pull = brokerStream(get("/images/create?fromImage=alpine&tag=3.19", Method::Post));
+  EXPECT_EQ(std::string(requestOf(pull).getOp().getPullImage().getRef().cStr()), "alpine");
+  EXPECT_EQ(localResponse(get("/images/create?fromSrc=-", Method::Post)).status, 501u);
+  EXPECT_EQ(localResponse(get("/images/create", Method::Post)).status, 400u);
+}
+
 TEST(Render, ExecInspectAndCreate) {
   ReplyBuilder reply;
   auto exec = reply.response().getResult().initExecInspect();

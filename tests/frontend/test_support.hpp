@@ -38,6 +38,18 @@ inline BrokerCall brokerCall(const HttpRequest& request) {
   return call ? std::move(*call) : BrokerCall{};
 }
 
+/// Runs the router and expects a streaming call.
+inline BrokerStream brokerStream(const HttpRequest& request) {
+  Action action = routeRequest(request);
+  auto* stream = std::get_if<BrokerStream>(&action);
+  EXPECT_NE(stream, nullptr) << request.target;
+  return stream ? std::move(*stream) : BrokerStream{};
+}
+
+inline ipc::wire::Request::Reader requestOf(const BrokerStream& stream) {
+  return stream.message->getRoot<ipc::wire::WorkerMessage>().asReader().getRequest();
+}
+
 inline ipc::wire::Request::Reader requestOf(const BrokerCall& call) {
   return call.message->getRoot<ipc::wire::WorkerMessage>().asReader().getRequest();
 }
