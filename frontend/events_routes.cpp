@@ -81,11 +81,13 @@ Result<Action> toEventsRequest(const RouteRequest& request) {
   auto filters = parseFilters(request.query.get("filters").value_or(""));
   if (!filters) return filters.error();
   std::size_t terms = 0;
-  for (const auto& [key, values] : *filters) {
+  for (const auto& entry : *filters) {
+    // Plain references, not structured bindings: lambdas capture them (clang 14 cannot).
+    const std::string& key = entry.first;
     if (std::none_of(kEventFilterKeys.begin(), kEventFilterKeys.end(), [&](const char* k) { return key == k; })) {
       return fail(ErrorKind::BadRequest, "invalid filter '" + key + "'");
     }
-    terms += values.size();
+    terms += entry.second.size();
   }
   BrokerStream stream{"events", nullptr, newWorkerMessage(), std::make_unique<EventsRenderer>(),
                       StreamFraming::Chunked, {}};

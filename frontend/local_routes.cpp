@@ -76,7 +76,9 @@ Result<Action> handleListNetworks(const RouteRequest& request) {
     }
   }
   auto matches = [&](const BuiltinNetwork& network) {
-    for (const auto& [key, values] : *filters) {
+    for (const auto& entry : *filters) {
+      const std::string& key = entry.first;  // not a structured binding: captured below
+      const std::vector<std::string>& values = entry.second;
       bool any = std::any_of(values.begin(), values.end(), [&](const std::string& v) {
         if (key == "name") return network.name.find(v) != std::string_view::npos;
         if (key == "id") return network.id.starts_with(v);
