@@ -85,6 +85,8 @@ ParsedBytes parseRequestBytes(std::string_view bytes) {
     offset += used;
   }
   if (!parser.is_done()) {
+    // Beast asserts that put_eof() follows at least one byte of a message.
+    if (!parser.got_some()) return {std::nullopt, refusalFor(http::error::partial_message)};
     parser.put_eof(ec);
     if (ec || !parser.is_done()) return {std::nullopt, refusalFor(http::error::partial_message)};
   }

@@ -54,6 +54,8 @@ std::optional<std::int64_t> parseUnixTimestamp(std::string_view text) {
   std::int64_t seconds = 0;
   auto [end, ec] = std::from_chars(secondsText.data(), secondsText.data() + secondsText.size(), seconds);
   if (ec != std::errc() || end != secondsText.data() + secondsText.size() || seconds < 0) return std::nullopt;
+  // Nanoseconds must fit an int64 (up to the year 2262).
+  if (seconds > std::numeric_limits<std::int64_t>::max() / kNanosPerSecond - 1) return std::nullopt;
   std::int64_t nanos = 0;
   for (std::size_t i = 0; i < 9; ++i) {
     char c = i < fractionText.size() ? fractionText[i] : '0';

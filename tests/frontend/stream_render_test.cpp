@@ -57,7 +57,8 @@ TEST(TimeFormat, MatchesGo) {
   EXPECT_EQ(parseUnixTimestamp("1700000000"), 1'700'000'000'000'000'000);
   EXPECT_EQ(parseUnixTimestamp("1700000000.25"), 1'700'000'000'250'000'000);
   EXPECT_EQ(parseUnixTimestamp("0"), 0);
-  for (std::string_view bad : {"", "-1", "1.", "abc", "1.2.3", "2024-01-01T00:00:00Z", "1.1234567890"}) {
+  for (std::string_view bad : {"", "-1", "1.", "abc", "1.2.3", "2024-01-01T00:00:00Z", "1.1234567890",
+                                 "999999999999", "9223372036.9"}) {
     EXPECT_FALSE(parseUnixTimestamp(bad)) << bad;
   }
 }
