@@ -131,8 +131,9 @@ asio::awaitable<void> relayStdin(Socket& socket, boost::beast::flat_buffer& buff
   if (!ended) co_return;
   for (;;) {
     if (peerHungUp(socket.native_handle())) co_return;
+    // EPOLLHUP (or an error) wakes this; the probe above tells a hang-up from noise.
     auto [error] = co_await socket.async_wait(asio::socket_base::wait_error, kAwait);
-    if (error == asio::error::operation_aborted) co_return;
+    if (error) co_return;  // cancelled (the stream ended) or the socket is unusable
   }
 }
 
