@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace dockerbox::frontend {
 namespace {
 
@@ -15,6 +17,13 @@ using ipc::wire::StreamKind;
 using ipc::wire::WorkerMessage;
 
 const std::string kId(64, 'c');
+
+// The worker writes to clients that have hung up, as in production, where main.cpp ignores
+// SIGPIPE; without this the test process itself would die of it.
+const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 /// Answers the prelude inspect of logs/attach with a container whose Tty is `tty`.
 void answerInspect(ScriptedBroker& broker, bool tty) {
