@@ -134,7 +134,8 @@ TEST(Streams, AHijackedClientThatHangsUpIsCancelled) {
   ASSERT_NE(cancel, nullptr);
   ASSERT_EQ(cancel->root().which(), WorkerMessage::CANCEL);
   EXPECT_EQ(cancel->root().getCancel(), id);
-  h.broker->respondError(id, ipc::wire::ErrorKind::UNAVAILABLE, "the client went away");
+  // No final answer: after a cancel the worker may already have closed its channel, and a
+  // write to it would fail (EPIPE) through no fault of the worker.
 }
 
 TEST(Streams, AttachRefusedBeforeTheStreamGetsTheErrorStatus) {
