@@ -106,19 +106,24 @@ TEST(Routes, BuiltinNetworksAreListed) {
 }
 
 TEST(Routes, LifecycleBuildersCarryTheirParameters) {
-  auto stop = requestOf(brokerCall(get("/containers/web/stop?t=5&signal=SIGINT", Method::Post))).getOp();
+  auto stopCall = brokerCall(get("/containers/web/stop?t=5&signal=SIGINT", Method::Post));
+  auto stop = requestOf(stopCall).getOp();
   EXPECT_EQ(stop.getStopContainer().getTimeoutSeconds(), 5);
   EXPECT_EQ(std::string(stop.getStopContainer().getSignal().cStr()), "SIGINT");
   EXPECT_EQ(requestOf(brokerCall(get("/containers/web/stop", Method::Post))).getOp().getStopContainer().getTimeoutSeconds(), -1);
   EXPECT_EQ(localResponse(get("/containers/web/stop?t=x", Method::Post)).status, 400u);
-  auto kill = requestOf(brokerCall(get("/containers/web/kill?signal=TERM", Method::Post))).getOp();
+  auto killCall = brokerCall(get("/containers/web/kill?signal=TERM", Method::Post));
+  auto kill = requestOf(killCall).getOp();
   EXPECT_EQ(std::string(kill.getKillContainer().getSignal().cStr()), "TERM");
-  auto remove = requestOf(brokerCall(get("/containers/web?force=1&v=True&link=False", Method::Delete))).getOp();
+  auto removeCall = brokerCall(get("/containers/web?force=1&v=True&link=False", Method::Delete));
+  auto remove = requestOf(removeCall).getOp();
   EXPECT_TRUE(remove.getRemoveContainer().getForce());
   EXPECT_TRUE(remove.getRemoveContainer().getVolumes());
-  auto rename = requestOf(brokerCall(get("/containers/web/rename?name=web2", Method::Post))).getOp();
+  auto renameCall = brokerCall(get("/containers/web/rename?name=web2", Method::Post));
+  auto rename = requestOf(renameCall).getOp();
   EXPECT_EQ(std::string(rename.getRenameContainer().getNewName().cStr()), "web2");
-  auto resize = requestOf(brokerCall(get("/containers/web/resize?h=30&w=100", Method::Post))).getOp();
+  auto resizeCall = brokerCall(get("/containers/web/resize?h=30&w=100", Method::Post));
+  auto resize = requestOf(resizeCall).getOp();
   EXPECT_EQ(resize.getResizeContainer().getHeight(), 30);
   EXPECT_EQ(localResponse(get("/containers/web/resize?h=70000&w=1", Method::Post)).status, 400u);
   EXPECT_EQ(localResponse(get("/containers/web/wait?condition=bogus", Method::Post)).status, 400u);
@@ -238,7 +243,8 @@ TEST(Render, ExecInspectAndCreate) {
   HttpRequest create = get("/containers/web/exec", Method::Post);
   create.body = R"({"User":"","Privileged":false,"Tty":false,"AttachStdin":false,"AttachStderr":true,
                     "AttachStdout":true,"Detach":false,"DetachKeys":"","Env":null,"WorkingDir":"","Cmd":["echo","hi"]})";
-  auto op = requestOf(brokerCall(create)).getOp().getCreateExec();
+  auto createCall = brokerCall(create);
+  auto op = requestOf(createCall).getOp().getCreateExec();
   EXPECT_EQ(std::string(op.getContainer().cStr()), "web");
   EXPECT_EQ(op.getCmd().size(), 2u);
   EXPECT_TRUE(op.getAttachStdout());
