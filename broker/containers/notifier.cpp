@@ -23,18 +23,16 @@ asio::awaitable<WakeReason> Notifier::wait(std::optional<std::chrono::steady_clo
   } unregister{waiting, self};
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (co_await cancelled()) co_return WakeReason::Cancelled;
+  // Read the state directly: co_awaiting another awaitable (or async operation) after
+  // cancellation throws operation_aborted (Asio's throw_if_cancelled default).
+  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) co_return WakeReason::Cancelled;
   co_return ec ? WakeReason::Notified : WakeReason::TimedOut;
 }
 
 void Notifier::notifyAll() {
   // cancel() only queues the waiters' completions; they unregister when they resume.
   for (auto* timer : *waiting_) timer->cancel();
-}
-
-asio::awaitable<bool> cancelled() {
-  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 asio::awaitable<void> parkUntilCancelled() {

@@ -44,9 +44,6 @@ class Notifier {
   std::shared_ptr<Waiting> waiting_;
 };
 
-/// True when the calling coroutine has been cancelled.
-boost::asio::awaitable<bool> cancelled();
-
 /// Sleeps until the calling coroutine is cancelled (used to park a finished side of a
 /// two-sided stream until the other side ends).
 boost::asio::awaitable<void> parkUntilCancelled();

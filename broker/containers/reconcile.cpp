@@ -86,10 +86,13 @@ asio::awaitable<void> ContainerService::watchMiniboxEvents() {
   auto delay = options_.retryMin;
   for (;;) {
     const auto since = std::chrono::steady_clock::now();
-    auto ended = co_await minibox_.subscribeEvents([this](minibox::ContainerEvent event) -> asio::awaitable<void> {
+    // Named and typed as the parameter: g++ 12 mishandles a coroutine argument converted
+    // from a temporary of another type (see service_exec.cpp).
+    minibox::EventHandler onEvent = [this](minibox::ContainerEvent event) -> asio::awaitable<void> {
       onMiniboxEvent(event);
       co_return;
-    });
+    };
+    auto ended = co_await minibox_.subscribeEvents(onEvent);
     if (std::chrono::steady_clock::now() - since > kHealthySubscription) delay = options_.retryMin;
     spdlog::warn("event=minibox_events_lost error=\"{}\" retry_ms={}", ended ? "" : ended.error().message,
                  delay.count());

@@ -16,12 +16,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <variant>
+#include <deque>
 
 namespace dockerbox::broker::containers {
 
@@ -34,8 +31,6 @@ struct ExecOutput {
   OutputKind kind = OutputKind::Stdout;
   std::string bytes;
 };
-struct ExecDone {};
-using ExecItem = std::variant<ExecOutput, ExecDone>;
 
 /// Output waiting for a slow client. Full means the exec waits (and with it miniboxd's
 /// bounded queue and the process's pipe), like Docker's attached exec.
@@ -44,16 +39,30 @@ constexpr std::size_t kExecQueueItems = 16;
 /// Docker's exit status for a command that could not be run at all.
 constexpr int kCannotExecute = 126;
 
+/// The exec's output on its way to the attached client: a bounded queue whose two sides
+/// wake each other through one Notifier (the exec side is never cancelled; the client side
+/// is, when its client leaves).
 struct ExecStream {
-  explicit ExecStream(asio::any_io_executor executor) : channel(std::move(executor), kExecQueueItems) {}
-  asio::experimental::channel<void(boost::system::error_code, ExecItem)> channel;
+  explicit ExecStream(asio::any_io_executor executor) : changed(std::move(executor)) {}
+  std::deque<ExecOutput> queue;
+  bool finished = false;  // the exec ended: nothing more will be queued
+  bool closed = false;    // the client left: drop output
+  Notifier changed;       // wakes both sides
 };
 
-asio::awaitable<void> send(const std::shared_ptr<ExecStream>& stream, ExecItem item) {
-  if (!stream || !stream->channel.is_open()) co_return;
-  boost::system::error_code ignored;  // the client left: its output is dropped
-  co_await stream->channel.async_send(boost::system::error_code{}, std::move(item),
-                                      asio::redirect_error(asio::use_awaitable, ignored));
+/// Queues output for the client, waiting while the queue is full; dropped once it left.
+asio::awaitable<void> send(const std::shared_ptr<ExecStream>& stream, ExecOutput output) {
+  if (!stream) co_return;
+  while (!stream->closed && stream->queue.size() >= kExecQueueItems) co_await stream->changed.wait();
+  if (stream->closed) co_return;
+  stream->queue.push_back(std::move(output));
+  stream->changed.notifyAll();
+}
+
+void finish(const std::shared_ptr<ExecStream>& stream) {
+  if (!stream) return;
+  stream->finished = true;
+  stream->changed.notifyAll();
 }
 
 bool isRoot(const std::string& user) { return user.empty() || user == "root" || user == "0" || user == "0:0"; }
@@ -88,13 +97,14 @@ namespace {
 asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state, EventBus& bus, std::string execId,
                               std::string dockerId, minibox::ExecSpec spec,
                               std::shared_ptr<ExecStream> stream) {
-  auto onOutput = [&stream](minibox::OutputStream from, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+  // Typed as the parameter, so the call passes it without a conversion (see send()).
+  minibox::OutputHandler onOutput = [&stream](minibox::OutputStream from, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     auto kind = from == minibox::OutputStream::Stderr ? OutputKind::Stderr : OutputKind::Stdout;
-    // A named ExecItem moved into send(): GCC 12 bitwise-copies a coroutine parameter that
-    // is converted from a temporary of another type, leaving the string pointing into this
-    // frame (found by valgrind as an invalid free).
-    ExecItem item{ExecOutput{kind, std::string(data.begin(), data.end())}};
-    co_await send(stream, std::move(item));
+    // A named value moved into send(): GCC 12 bitwise-copies a coroutine parameter that is
+    // converted from a temporary, leaving the string pointing into this frame (found by
+    // valgrind as an invalid free).
+    ExecOutput output{kind, std::string(data.begin(), data.end())};
+    co_await send(stream, std::move(output));
   };
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
@@ -108,8 +118,8 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
   } else {
     // Like Docker's "OCI runtime exec failed": the reason on stderr, status 126.
     spdlog::info("event=exec_failed exec={} error=\"{}\"", execId, exit.error().message);
-    ExecItem item{ExecOutput{OutputKind::Stderr, "dockerbox: " + exit.error().message + "\n"}};
-    co_await send(stream, std::move(item));
+    ExecOutput output{OutputKind::Stderr, "dockerbox: " + exit.error().message + "\n"};
+    co_await send(stream, std::move(output));
   }
   if (auto recorded = state.setExecExited(execId, code); !recorded) {
     spdlog::error("event=state_write_failed op=setExecExited exec={} error=\"{}\"", execId, recorded.error().context);
@@ -117,8 +127,7 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
   if (auto c = state.getContainer(dockerId)) {
     bus.publish(containerEvent(*c, "exec_die", {{"execID", execId}, {"exitCode", std::to_string(code)}}));
   }
-  ExecItem done{ExecDone{}};
-  co_await send(stream, std::move(done));
+  finish(stream);
 }
 
 }  // namespace
@@ -151,18 +160,23 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Identity&,
   // Whatever ends this request, the exec stops writing to it.
   struct CloseOnExit {
     std::shared_ptr<ExecStream> stream;
-    ~CloseOnExit() { stream->channel.close(); }
+    ~CloseOnExit() {
+      stream->closed = true;
+      stream->changed.notifyAll();
+    }
   } closeOnExit{stream};
   if (!co_await sink.accepted()) co_return clientGone();
   auto forward = [&]() -> asio::awaitable<Result<void>> {
     for (;;) {
-      boost::system::error_code ec;
-      ExecItem item = co_await stream->channel.async_receive(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return clientGone();
-      if (std::holds_alternative<ExecDone>(item)) co_return Result<void>();
-      auto& output = std::get<ExecOutput>(item);
-      auto bytes = std::as_bytes(std::span(output.bytes.data(), output.bytes.size()));
-      if (!co_await sink.output(output.kind, bytes, nowNanos())) co_return clientGone();
+      while (!stream->queue.empty()) {
+        ExecOutput output = std::move(stream->queue.front());
+        stream->queue.pop_front();
+        stream->changed.notifyAll();
+        auto bytes = std::as_bytes(std::span(output.bytes.data(), output.bytes.size()));
+        if (!co_await sink.output(output.kind, bytes, nowNanos())) co_return clientGone();
+      }
+      if (stream->finished) co_return Result<void>();
+      if (co_await stream->changed.wait() == WakeReason::Cancelled) co_return clientGone();
     }
   };
   auto ended = co_await (forward() || drainInput(sink));

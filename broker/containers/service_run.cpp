@@ -64,8 +64,10 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
     waiter->outcome = std::move(outcome);
     waiter->notifier.notifyAll();
   };
-  // Both handlers run inside runEphemeral below, so capturing this frame is safe.
-  auto onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
+  // Both handlers run inside runEphemeral below, so capturing this frame is safe. They are
+  // typed as its parameters: g++ 12 mishandles a coroutine argument converted from a
+  // temporary of another type (see service_exec.cpp).
+  minibox::CreatedHandler onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
     created = true;
     live->link = RunLink::Held;
     live->miniboxId = miniboxId;
@@ -77,7 +79,7 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
     finishStart(Result<void>());
     co_return;
   };
-  auto onOutput = [&](minibox::OutputStream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+  minibox::OutputHandler onOutput = [&](minibox::OutputStream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     // miniboxd sends a Run's stdout and stderr through one pipe, labelled stdout (protocol
     // 8.5): dockerbox cannot tell them apart and records everything as stdout.
     OutputChunk chunk{live->nextChunkTime(), std::string(data.begin(), data.end())};

@@ -112,8 +112,14 @@ class ServiceTest : public ::testing::Test {
     asio::co_spawn(
         *io_,
         [service, handler, call, stored, who]() -> asio::awaitable<void> {
-          auto r = co_await (service->*handler)(who, *stored, call->sink, call->response.initResult());
-          call->result = std::move(r);
+          // As dispatch does: an exception (Asio throws on co_await after cancellation) is
+          // a failed request.
+          try {
+            auto r = co_await (service->*handler)(who, *stored, call->sink, call->response.initResult());
+            call->result = std::move(r);
+          } catch (const std::exception& e) {
+            call->result = fail(ErrorKind::Internal, "internal error", e.what());
+          }
         },
         asio::bind_cancellation_slot(call->cancel.slot(), asio::detached));
     return call;
