@@ -149,6 +149,7 @@ class Stack:
         self.sim_log = os.path.join(self.dir, "sim.log")
         self.sim = None
         self.broker = None
+        self._broker_args = (socket_group, socket_mode, extra_env or {})
         try:
             if with_simulator:
                 self._start_simulator(sim_args)
@@ -209,6 +210,14 @@ class Stack:
         finally:
             os.close(pidfd)
             notify.close()
+
+    def kill9_and_restart_broker(self):
+        """kill -9 of dockerboxd, then a fresh start on the same state directory, sockets and
+        simulator (which keeps its containers), as systemd would restart it."""
+        self.broker.kill()
+        self.broker.wait(timeout=COMMAND_TIMEOUT)
+        os.unlink(os.path.join(self.dir, "n.sock"))  # the old notify socket
+        self._start_broker(*self._broker_args)
 
     def log(self):
         with open(self.broker_log, "r", errors="replace") as f:
