@@ -82,6 +82,9 @@ struct LiveContainer {
   std::uint64_t exits = 0;          // runs that ended since the broker started
   std::optional<int> lastExitCode;  // Docker's convention
   bool removed = false;
+  /// A restart is stopping the container: its exit must not trigger AutoRemove (Docker
+  /// keeps a restarted --rm container).
+  bool restarting = false;
   std::vector<OutputTap*> taps;
 
   /// A chunk time strictly after every earlier one of this container (wall clock based).

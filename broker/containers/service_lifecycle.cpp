@@ -99,11 +99,17 @@ asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Ide
                                                                        StreamSink&, Out out) {
   auto c = resolve(op.ref);
   if (!c) co_return c.error();
-  if (isActive(c->state) || live_.get(c->dockerId)->link == RunLink::Starting) {
+  auto live = live_.get(c->dockerId);
+  if (isActive(c->state) || live->link == RunLink::Starting) {
+    live->restarting = true;
+    struct EndRestart {
+      LiveContainer& live;
+      ~EndRestart() { live.restarting = false; }
+    } endRestart{*live};
     if (auto stopped = co_await stopAndWait(*c, SIGTERM); !stopped) co_return stopped.error();
     if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
   }
-  c = state_.getContainer(c->dockerId);  // gone if it had AutoRemove
+  c = state_.getContainer(c->dockerId);
   if (!c) co_return c.error();
   if (auto started = co_await startRun(*c); !started) co_return started.error();
   if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "restart"));

@@ -132,7 +132,7 @@ void ContainerService::containerExited(const std::string& dockerId, int exitCode
   }
   spdlog::info("event=container_exited id={} exit_code={}", dockerId, exitCode);
   live->endRun(now);
-  if (before && before->autoRemove) {
+  if (before && before->autoRemove && !live->restarting) {
     if (auto after = state_.getContainer(dockerId)) removeRecord(*after);
   }
 }

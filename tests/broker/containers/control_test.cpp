@@ -32,6 +32,16 @@ TEST_F(ServiceTest, RestartKeepsTheDockerIdWithANewMiniboxId) {
   EXPECT_EQ(container(id).state, state::ContainerState::Running);
 }
 
+TEST_F(ServiceTest, RestartKeepsAnAutoRemoveContainer) {
+  std::string id = create({.cmd = std::vector<std::string>{"sleep", "300"}, .autoRemove = true});
+  ASSERT_TRUE(start(id));
+  ASSERT_TRUE(call(&S::handleRestartContainer, RestartContainerOp{{id}, std::nullopt})->ok());
+  EXPECT_EQ(container(id).state, state::ContainerState::Running);
+  // A plain stop still removes it.
+  ASSERT_TRUE(call(&S::handleStopContainer, StopContainerOp{{id}, std::nullopt, std::nullopt})->ok());
+  EXPECT_EQ(state_->getContainer(id).error().kind, ErrorKind::NotFound);
+}
+
 TEST_F(ServiceTest, PauseAndUnpause) {
   std::string id = create({.cmd = std::vector<std::string>{"sleep", "300"}});
   auto notYet = call(&S::handlePauseContainer, PauseContainerOp{{id}});
