@@ -89,7 +89,8 @@ struct Spec {
 
 class ServiceTest : public ::testing::Test {
  protected:
-  ServiceTest() { open(); }
+  /// `simArgs`: extra minibox-sim flags (e.g. `--mode v0.19`).
+  explicit ServiceTest(std::vector<std::string> simArgs = {}) : sim_(std::move(simArgs)) { open(); }
 
   /// (Re)builds client and service on the same state, as a broker restart does.
   void open();
