@@ -1,6 +1,7 @@
 // Runs as root. Input: validated requests.
 #include "broker/dispatch.hpp"
 
+#include "broker/authz.hpp"
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/stream.hpp"
@@ -25,19 +26,19 @@ Overloaded(F...) -> Overloaded<F...>;
 using containers::ContainerService;
 
 template <class Op>
-using ServiceHandler = asio::awaitable<Result<void>> (ContainerService::*)(const Identity&, const Op&, StreamSink&,
+using ServiceHandler = asio::awaitable<Result<void>> (ContainerService::*)(const Caller&, const Op&, StreamSink&,
                                                                            ReplyBuilder);
 
 /// Runs a container-service handler; without dockerbox's state there is none to run.
 template <class Op>
-asio::awaitable<Result<void>> viaContainers(Handlers& h, ServiceHandler<Op> handler, const Identity& who, const Op& op,
+asio::awaitable<Result<void>> viaContainers(Handlers& h, ServiceHandler<Op> handler, const Caller& who, const Op& op,
                                             StreamSink& sink, ReplyBuilder out) {
   ContainerService* service = h.containers();
   if (service == nullptr) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
   co_return co_await (service->*handler)(who, op, sink, out);
 }
 
-asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operation& op, ReplyBuilder out,
+asio::awaitable<Result<void>> run(Handlers& h, const Caller& who, const Operation& op, ReplyBuilder out,
                                   StreamSink& sink) {
   auto via = [&](auto handler, const auto& o) { return viaContainers(h, handler, who, o, sink, out); };
   return std::visit(
@@ -74,29 +75,40 @@ asio::awaitable<Result<void>> run(Handlers& h, const Identity& who, const Operat
 
 }  // namespace
 
-namespace {
-
-// TODO(soon): the policy evaluator (policy/) decides here. Until it is wired in, admitted
-// clients (root and the socket group) may use every implemented operation.
-GateDecision decide(const Identity&, const Operation&) {
-  return GateDecision{true, false, "socket-admission", "admitted to the socket; no policy is enforced yet"};
-}
-
-}  // namespace
-
 asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& who, const ValidatedRequest& request,
                                ipc::wire::Response::Builder out, StreamSink& sink) {
   auto name = operationName(request.op);
-  // Decide and record before anything is done (P2, P6).
-  auto ticket = gate.open(who, name, &request.op, decide(who, request.op));
+  // Decide (P2) and record (P6) before anything is done. Every path but an explicit allow by
+  // a loaded policy is a denial (authorize()).
+  Authorization authz = authorize(gate.policy(), who, request.op);
+  if (!authz.detail.empty()) {
+    // May name resolved host paths: the broker's log only, never the client or the audit log.
+    spdlog::debug("event=policy_detail op={} uid={} detail=\"{}\"", name, who.uid, authz.detail);
+  }
+  auto ticket = gate.open(who, name, &request.op, authz.gate);
   if (!ticket) {
     spdlog::info("event=request op={} uid={} outcome=denied error=\"{}\"", name, who.uid, ticket.error().message);
     renderError(ticket.error(), out.initResult());
     co_return;
   }
+  const Caller caller(who, authz.visibility);
+  // A create runs what was judged: resolved bind sources, injected limits (authz.hpp).
+  const Operation* op = &request.op;
+  std::optional<Operation> applied;
+  if (const auto* create = std::get_if<CreateContainerOp>(&request.op)) {
+    CreateContainerOp judged = *create;
+    if (auto r = applyAuthorization(authz, judged); !r) {
+      gate.close(*ticket, r);
+      spdlog::error("event=request op={} uid={} outcome=internal error=\"{}\"", name, who.uid, r.error().context);
+      renderError(r.error(), out.initResult());
+      co_return;
+    }
+    applied.emplace(std::move(judged));
+    op = &*applied;
+  }
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {
-    result = co_await run(handlers, who, request.op, out.initResult(), sink);
+    result = co_await run(handlers, caller, *op, out.initResult(), sink);
   } catch (const std::exception& e) {
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());

@@ -31,9 +31,12 @@ struct Ticket {
   std::uint64_t seq = 0;
 };
 
+class PolicyHolder;  // authz.hpp
+
 class Gate {
  public:
-  explicit Gate(std::unique_ptr<audit::AuditLog> log) : log_(std::move(log)) {}
+  /// `policy` decides every request (dispatch.cpp); it outlives the gate.
+  Gate(std::unique_ptr<audit::AuditLog> log, const PolicyHolder& policy) : log_(std::move(log)), policy_(policy) {}
 
   /// Records the request and the decision. Returns the ticket when the request may proceed,
   /// or the error to answer (a denial, or a failure to write the audit record).
@@ -46,9 +49,11 @@ class Gate {
   void close(const Ticket& ticket, const Result<void>& outcome);
 
   [[nodiscard]] audit::AuditLog& log() { return *log_; }
+  [[nodiscard]] const PolicyHolder& policy() const { return policy_; }
 
  private:
   std::unique_ptr<audit::AuditLog> log_;
+  const PolicyHolder& policy_;
 };
 
 /// The objects a request names, for the audit record (never values such as env).

@@ -1,6 +1,8 @@
 // Runs as root. Input: validated requests only.
 #include "broker/handlers.hpp"
 
+#include "broker/bind_check.hpp"
+
 #include "broker/ids.hpp"
 
 #include <algorithm>
@@ -52,6 +54,9 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
   state_ = &state;
   containers::ServiceOptions options;
   options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
+  options.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
+    return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
+  };
   containers_ = std::make_unique<containers::ContainerService>(executor, minibox_, state, logs, std::move(options));
 }
 
@@ -69,7 +74,7 @@ asio::awaitable<Result<void>> Handlers::handleVersion(const Identity&, const Ver
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp&, ReplyBuilder out) {
+asio::awaitable<Result<void>> Handlers::handleInfo(const Caller& who, const InfoOp&, ReplyBuilder out) {
   auto containers = co_await minibox_.list();
   if (!containers) co_return containers.error();
   auto protocol = co_await minibox_.probe();
@@ -83,15 +88,17 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
   auto reply = out.initInfo();
   std::uint32_t running = 0, paused = 0, stopped = 0, total = 0;
   if (state_ != nullptr) {
-    // Docker's counts are of the containers dockerbox manages (the ones `docker ps -a` shows).
+    // Docker's counts are of the containers dockerbox manages that the caller can see (the
+    // ones their `docker ps -a` shows).
     auto ours = state_->listContainers();
     if (!ours) co_return ours.error();
     for (const auto& c : *ours) {
+      if (!who.canSee(c.creatorUid, c.creatorGid)) continue;
+      ++total;
       if (c.state == state::ContainerState::Running || c.state == state::ContainerState::Restarting) ++running;
       else if (c.state == state::ContainerState::Paused) ++paused;
       else ++stopped;
     }
-    total = static_cast<std::uint32_t>(ours->size());
   } else {
     for (const auto& c : *containers) {
       if (c.state == minibox::ContainerState::Running) ++running;
@@ -118,7 +125,7 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Identity&, const InfoOp
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> Handlers::handleListContainers(const Identity& who, const ListContainersOp& op,
+asio::awaitable<Result<void>> Handlers::handleListContainers(const Caller& who, const ListContainersOp& op,
                                                              StreamSink& sink, ReplyBuilder out) {
   if (!containers_) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
   // The list comes from dockerbox's own state, but a `docker ps` that succeeds while

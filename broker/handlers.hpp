@@ -10,7 +10,7 @@
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
-#include "broker/peer.hpp"
+#include "broker/caller.hpp"
 #include "broker/request.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
@@ -42,9 +42,9 @@ class Handlers {
   [[nodiscard]] containers::ContainerService* containers() { return containers_.get(); }
 
   boost::asio::awaitable<Result<void>> handleVersion(const Identity& who, const VersionOp& op, ReplyBuilder out);
-  boost::asio::awaitable<Result<void>> handleInfo(const Identity& who, const InfoOp& op, ReplyBuilder out);
+  boost::asio::awaitable<Result<void>> handleInfo(const Caller& who, const InfoOp& op, ReplyBuilder out);
   /// From dockerbox's own state (every container it created, with exit codes and labels).
-  boost::asio::awaitable<Result<void>> handleListContainers(const Identity& who, const ListContainersOp& op,
+  boost::asio::awaitable<Result<void>> handleListContainers(const Caller& who, const ListContainersOp& op,
                                                             StreamSink& sink, ReplyBuilder out);
   boost::asio::awaitable<Result<void>> handleListImages(const Identity& who, const ListImagesOp& op,
                                                         ReplyBuilder out);

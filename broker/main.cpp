@@ -3,11 +3,13 @@
 #include "broker/config.hpp"
 #include "broker/audit/audit_log.hpp"
 #include "broker/audit/verify_cli.hpp"
+#include "broker/authz.hpp"
 #include "broker/frontend_launcher.hpp"
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/listener.hpp"
+#include "broker/policy_cli.hpp"
 #include "broker/server.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
@@ -47,6 +49,7 @@ void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "audit-verify") return audit::runAuditVerify(argc - 1, argv + 1);
+  if (argc >= 2 && isAdminCommand(argv[1])) return runAdminCommand(argc, argv);
   auto config = loadConfig(argc, argv);
   if (!config) {
     std::fprintf(stderr, "dockerboxd: %s\n", config.error().message.c_str());
@@ -102,7 +105,16 @@ int main(int argc, char** argv) {
   const auto& opened = (*auditLog)->openStatus();
   spdlog::info("event=audit_opened path={} start={} head_seq={} head_hash={} detail=\"{}\"", config->auditLogPath,
                static_cast<int>(opened.start), opened.head.seq, opened.head.hash, opened.detail);
-  Gate gate(std::move(*auditLog));
+  // The policy (P2): a missing or invalid file leaves the empty policy, which denies every
+  // request; the broker still serves so that clients get clear denials. Both outcomes are
+  // audited, as is every SIGHUP reload.
+  PolicyHolder policy(config->policyPath);
+  if (auto r = (*auditLog)->writeEvent(reloadEvent(policy, policy.startupResult())); !r) {
+    spdlog::critical("event=startup_failed error=\"audit log {}: {} {}\"", config->auditLogPath, r.error().message,
+                     r.error().context);
+    return 1;
+  }
+  Gate gate(std::move(*auditLog), policy);
   Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore);
   // Reconciliation with miniboxd and its event subscription run in the background (retried
   // while miniboxd is away); requests are served meanwhile.
@@ -121,11 +133,19 @@ int main(int argc, char** argv) {
   std::function<void()> onHangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      // SIGHUP rotates the audit log (the chain continues into the new file).
+      // SIGHUP reloads the policy (an invalid file keeps the previous one) and rotates the
+      // audit log (the chain continues into the new file). The reload is recorded first, in
+      // the file that was current while the old policy decided.
+      sd_notify(0, "RELOADING=1");
+      auto reloaded = policy.reload();
+      if (auto r = gate.log().writeEvent(reloadEvent(policy, reloaded)); !r) {
+        spdlog::error("event=audit_write_failed what=policy_reload error=\"{}\"", r.error().context);
+      }
       if (auto r = gate.log().rotate(); !r) {
         spdlog::error("event=audit_rotate_failed error=\"{}\"", r.error().context);
       }
       spdlog::info("event=audit_rotated head_seq={} head_hash={}", gate.log().head().seq, gate.log().head().hash);
+      sd_notify(0, "READY=1");  // the reload is over (systemd and the tests wait for this)
       onHangup();
     });
   };

@@ -42,8 +42,31 @@ Result<void> ContainerService::start() {
   return {};
 }
 
-Result<state::Container> ContainerService::resolve(const ContainerRef& ref) {
-  return state_.resolveContainer(ref.text);
+Result<state::Container> ContainerService::resolve(const Caller& who, const ContainerRef& ref) {
+  return state_.resolveContainer(ref.text,
+                                 [&who](const state::Container& c) { return who.canSee(c.creatorUid, c.creatorGid); });
+}
+
+Result<state::Exec> ContainerService::visibleExec(const Caller& who, const std::string& execId) {
+  auto exec = state_.getExec(execId);
+  if (!exec) return exec.error();
+  auto container = state_.getContainer(exec->containerDockerId);
+  if (!who.canSee(exec->creatorUid, exec->creatorGid) || !container ||
+      !who.canSee(container->creatorUid, container->creatorGid)) {
+    return fail(ErrorKind::NotFound, "No such exec instance: " + execId);
+  }
+  return exec;
+}
+
+Error ContainerService::hideInvisibleHolder(const Caller& who, Error conflict, std::string_view name) {
+  if (conflict.kind != ErrorKind::Conflict) return conflict;
+  auto holder = state_.resolveContainer(name);
+  if (holder && who.canSee(holder->creatorUid, holder->creatorGid)) return conflict;
+  std::string bare(name);
+  if (!bare.empty() && bare.front() == '/') bare.erase(0, 1);
+  return fail(ErrorKind::Conflict, "Conflict. The container name \"/" + bare +
+                                       "\" is already in use. You have to remove (or rename) that container to be "
+                                       "able to reuse that name.");
 }
 
 asio::awaitable<Result<std::optional<std::vector<std::string>>>> ContainerService::storeImages() {

@@ -23,7 +23,7 @@
 #include "broker/containers/event_bus.hpp"
 #include "broker/containers/live.hpp"
 #include "broker/minibox/client.hpp"
-#include "broker/peer.hpp"
+#include "broker/caller.hpp"
 #include "broker/request.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
@@ -56,6 +56,11 @@ struct ServiceOptions {
   /// Back-off of the event subscription and of reconciliation while miniboxd is away.
   std::chrono::milliseconds retryMin{250};
   std::chrono::milliseconds retryMax{30'000};
+  /// Re-checks a stored bind source (the resolved host path the policy judged at create)
+  /// just before miniboxd mounts it: true when it still resolves to itself, so no symlink
+  /// was swapped in since create, and `who` (the caller starting it) can still reach it
+  /// (bind_check.hpp, stillResolvesTo). Unset: every start with a bind is refused.
+  std::function<bool(std::string_view hostPath, bool readOnly, const Identity& who)> bindStillValid;
 };
 
 class ContainerService {
@@ -82,38 +87,38 @@ class ContainerService {
   using Task = boost::asio::awaitable<Result<void>>;
 
   // Containers (service_create.cpp, service_run.cpp, service_lifecycle.cpp).
-  Task handleCreateContainer(const Identity& who, const CreateContainerOp& op, StreamSink& sink, Out out);
-  Task handleInspectContainer(const Identity& who, const InspectContainerOp& op, StreamSink& sink, Out out);
-  Task handleListContainers(const Identity& who, const ListContainersOp& op, StreamSink& sink, Out out);
-  Task handleRenameContainer(const Identity& who, const RenameContainerOp& op, StreamSink& sink, Out out);
-  Task handleStartContainer(const Identity& who, const StartContainerOp& op, StreamSink& sink, Out out);
-  Task handleStopContainer(const Identity& who, const StopContainerOp& op, StreamSink& sink, Out out);
-  Task handleKillContainer(const Identity& who, const KillContainerOp& op, StreamSink& sink, Out out);
-  Task handleRestartContainer(const Identity& who, const RestartContainerOp& op, StreamSink& sink, Out out);
-  Task handlePauseContainer(const Identity& who, const PauseContainerOp& op, StreamSink& sink, Out out);
-  Task handleUnpauseContainer(const Identity& who, const UnpauseContainerOp& op, StreamSink& sink, Out out);
-  Task handleWaitContainer(const Identity& who, const WaitContainerOp& op, StreamSink& sink, Out out);
-  Task handleRemoveContainer(const Identity& who, const RemoveContainerOp& op, StreamSink& sink, Out out);
-  Task handleResizeContainer(const Identity& who, const ResizeContainerOp& op, StreamSink& sink, Out out);
+  Task handleCreateContainer(const Caller& who, const CreateContainerOp& op, StreamSink& sink, Out out);
+  Task handleInspectContainer(const Caller& who, const InspectContainerOp& op, StreamSink& sink, Out out);
+  Task handleListContainers(const Caller& who, const ListContainersOp& op, StreamSink& sink, Out out);
+  Task handleRenameContainer(const Caller& who, const RenameContainerOp& op, StreamSink& sink, Out out);
+  Task handleStartContainer(const Caller& who, const StartContainerOp& op, StreamSink& sink, Out out);
+  Task handleStopContainer(const Caller& who, const StopContainerOp& op, StreamSink& sink, Out out);
+  Task handleKillContainer(const Caller& who, const KillContainerOp& op, StreamSink& sink, Out out);
+  Task handleRestartContainer(const Caller& who, const RestartContainerOp& op, StreamSink& sink, Out out);
+  Task handlePauseContainer(const Caller& who, const PauseContainerOp& op, StreamSink& sink, Out out);
+  Task handleUnpauseContainer(const Caller& who, const UnpauseContainerOp& op, StreamSink& sink, Out out);
+  Task handleWaitContainer(const Caller& who, const WaitContainerOp& op, StreamSink& sink, Out out);
+  Task handleRemoveContainer(const Caller& who, const RemoveContainerOp& op, StreamSink& sink, Out out);
+  Task handleResizeContainer(const Caller& who, const ResizeContainerOp& op, StreamSink& sink, Out out);
   // Output (service_streams.cpp).
-  Task handleContainerLogs(const Identity& who, const ContainerLogsOp& op, StreamSink& sink, Out out);
-  Task handleAttachContainer(const Identity& who, const AttachContainerOp& op, StreamSink& sink, Out out);
+  Task handleContainerLogs(const Caller& who, const ContainerLogsOp& op, StreamSink& sink, Out out);
+  Task handleAttachContainer(const Caller& who, const AttachContainerOp& op, StreamSink& sink, Out out);
   // Exec (service_exec.cpp).
-  Task handleCreateExec(const Identity& who, const CreateExecOp& op, StreamSink& sink, Out out);
-  Task handleStartExec(const Identity& who, const StartExecOp& op, StreamSink& sink, Out out);
-  Task handleInspectExec(const Identity& who, const InspectExecOp& op, StreamSink& sink, Out out);
-  Task handleResizeExec(const Identity& who, const ResizeExecOp& op, StreamSink& sink, Out out);
+  Task handleCreateExec(const Caller& who, const CreateExecOp& op, StreamSink& sink, Out out);
+  Task handleStartExec(const Caller& who, const StartExecOp& op, StreamSink& sink, Out out);
+  Task handleInspectExec(const Caller& who, const InspectExecOp& op, StreamSink& sink, Out out);
+  Task handleResizeExec(const Caller& who, const ResizeExecOp& op, StreamSink& sink, Out out);
   // Events (service_events.cpp) and images (service_images.cpp).
-  Task handleEvents(const Identity& who, const EventsOp& op, StreamSink& sink, Out out);
-  Task handlePullImage(const Identity& who, const PullImageOp& op, StreamSink& sink, Out out);
-  Task handleInspectImage(const Identity& who, const InspectImageOp& op, StreamSink& sink, Out out);
-  Task handleRemoveImage(const Identity& who, const RemoveImageOp& op, StreamSink& sink, Out out);
+  Task handleEvents(const Caller& who, const EventsOp& op, StreamSink& sink, Out out);
+  Task handlePullImage(const Caller& who, const PullImageOp& op, StreamSink& sink, Out out);
+  Task handleInspectImage(const Caller& who, const InspectImageOp& op, StreamSink& sink, Out out);
+  Task handleRemoveImage(const Caller& who, const RemoveImageOp& op, StreamSink& sink, Out out);
 
  private:
   struct StartWaiter;
 
   // service_run.cpp
-  boost::asio::awaitable<Result<void>> startRun(const state::Container& container);
+  boost::asio::awaitable<Result<void>> startRun(const Caller& who, const state::Container& container);
   boost::asio::awaitable<void> runContainer(std::string dockerId, minibox::RunSpec spec,
                                             std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter);
   /// Records an exit (state, event `die`, waiters, taps) and applies AutoRemove. Synchronous,
@@ -138,7 +143,13 @@ class ContainerService {
   boost::asio::awaitable<Result<void>> followOutput(const std::string& dockerId, OutputTap& tap, std::int64_t last,
                                                     bool wantStdout, std::int64_t untilNanos, StreamSink& sink);
 
-  [[nodiscard]] Result<state::Container> resolve(const ContainerRef& ref);
+  /// Docker's lookup among the containers the caller can see (P7): others answer 404.
+  [[nodiscard]] Result<state::Container> resolve(const Caller& who, const ContainerRef& ref);
+  /// An exec the caller can see: they can see its creator and its container.
+  [[nodiscard]] Result<state::Exec> visibleExec(const Caller& who, const std::string& execId);
+  /// A name conflict names the holder's id; when the caller cannot see the holder it says
+  /// only that the name is taken.
+  [[nodiscard]] Error hideInvisibleHolder(const Caller& who, Error conflict, std::string_view name);
   void fillSummary(const state::Container& container, ipc::wire::ContainerSummary::Builder out);
   /// miniboxd's image store names; nullopt where it cannot list them (v0.19).
   boost::asio::awaitable<Result<std::optional<std::vector<std::string>>>> storeImages();

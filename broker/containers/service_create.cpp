@@ -61,7 +61,7 @@ void ContainerService::fillSummary(const state::Container& c, wire::ContainerSum
   out.setTty(c.tty);
 }
 
-asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Identity& who, const CreateContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Caller& who, const CreateContainerOp& op,
                                                                       StreamSink&, Out out) {
   const ContainerSpec& spec = op.spec;
   if (auto creatable = checkCreatable(spec); !creatable) co_return creatable.error();
@@ -86,7 +86,7 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Iden
   record.autoRemove = spec.host.autoRemove;
   record.tty = spec.tty;
   auto created = state_.createContainer(record);
-  if (!created) co_return created.error();
+  if (!created) co_return hideInvisibleHolder(who, created.error(), record.name);
   bus_.publish(containerEvent(*created, "create"));
   auto reply = out.initContainerCreated();
   reply.setId(created->dockerId);
@@ -94,9 +94,9 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Iden
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Identity&, const InspectContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Caller& who, const InspectContainerOp& op,
                                                                        StreamSink&, Out out) {
-  auto found = resolve(op.ref);
+  auto found = resolve(who, op.ref);
   if (!found) co_return found.error();
   std::int32_t pid = 0;
   if (isActive(found->state) && found->miniboxId) {
@@ -129,7 +129,7 @@ asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Ide
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleListContainers(const Identity&, const ListContainersOp& op,
+asio::awaitable<Result<void>> ContainerService::handleListContainers(const Caller& who, const ListContainersOp& op,
                                                                      StreamSink&, Out out) {
   auto all = state_.listContainers();  // newest first
   if (!all) co_return all.error();
@@ -137,6 +137,7 @@ asio::awaitable<Result<void>> ContainerService::handleListContainers(const Ident
   const bool everyState = op.all || op.limit.has_value();
   std::vector<const state::Container*> shown;
   for (const auto& c : *all) {
+    if (!who.canSee(c.creatorUid, c.creatorGid)) continue;  // others' containers do not exist here (P7)
     if (everyState || isActive(c.state)) shown.push_back(&c);
     if (op.limit && shown.size() >= *op.limit) break;
   }
@@ -145,11 +146,13 @@ asio::awaitable<Result<void>> ContainerService::handleListContainers(const Ident
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleRenameContainer(const Identity&, const RenameContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleRenameContainer(const Caller& who, const RenameContainerOp& op,
                                                                       StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
-  if (auto renamed = state_.rename(c->dockerId, op.newName); !renamed) co_return renamed.error();
+  if (auto renamed = state_.rename(c->dockerId, op.newName); !renamed) {
+    co_return hideInvisibleHolder(who, renamed.error(), op.newName);
+  }
   if (auto after = state_.getContainer(c->dockerId)) {
     bus_.publish(containerEvent(*after, "rename", {{"oldName", "/" + c->name}}));
   }

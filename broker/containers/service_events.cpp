@@ -16,6 +16,12 @@ namespace {
 /// Rows read from the store per query; a backlog is read in pages of this size.
 constexpr std::int64_t kEventPage = 500;
 
+/// Events of objects the caller cannot see are not theirs to know (P7); events of objects
+/// nobody owns (images) are.
+bool visibleTo(const Caller& who, const state::Event& e) {
+  return !e.ownerUid || who.canSee(*e.ownerUid, e.ownerGid.value_or(static_cast<std::uint32_t>(-1)));
+}
+
 EventRecord toRecord(const state::Event& e) {
   EventRecord r{e.type, e.action, e.actorId, {}, e.timeNanos};
   for (const auto& kv : e.attributes) r.attributes.emplace_back(kv.key, kv.value);
@@ -24,7 +30,7 @@ EventRecord toRecord(const state::Event& e) {
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::handleEvents(const Identity&, const EventsOp& op, StreamSink& sink,
+asio::awaitable<Result<void>> ContainerService::handleEvents(const Caller& who, const EventsOp& op, StreamSink& sink,
                                                              Out out) {
   auto filter = EventFilter::parse(op.filters);
   if (!filter) co_return filter.error();
@@ -49,7 +55,7 @@ asio::awaitable<Result<void>> ContainerService::handleEvents(const Identity&, co
   }
   if (!co_await sink.accepted()) co_return fail(ErrorKind::Unavailable, "the client went away");
   for (const auto& e : replay) {
-    if (filter->matches(e) && !co_await sink.event(toRecord(e))) {
+    if (visibleTo(who, e) && filter->matches(e) && !co_await sink.event(toRecord(e))) {
       co_return fail(ErrorKind::Unavailable, "the client went away");
     }
   }
@@ -68,7 +74,7 @@ asio::awaitable<Result<void>> ContainerService::handleEvents(const Identity&, co
     if (!page) co_return page.error();
     for (const auto& e : *page) {
       lastSeq = e.seq;
-      if (filter->matches(e) && !co_await sink.event(toRecord(e))) {
+      if (visibleTo(who, e) && filter->matches(e) && !co_await sink.event(toRecord(e))) {
         co_return fail(ErrorKind::Unavailable, "the client went away");
       }
     }

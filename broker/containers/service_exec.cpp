@@ -71,9 +71,9 @@ Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away")
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Identity& who, const CreateExecOp& op,
+asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& who, const CreateExecOp& op,
                                                                  StreamSink&, Out out) {
-  auto c = resolve(op.container);
+  auto c = resolve(who, op.container);
   if (!c) co_return c.error();
   if (c->state == state::ContainerState::Paused) {
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is paused, unpause the container before exec");
@@ -132,9 +132,9 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::handleStartExec(const Identity&, const StartExecOp& op,
+asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& who, const StartExecOp& op,
                                                                 StreamSink& sink, Out out) {
-  auto exec = state_.getExec(op.id);
+  auto exec = visibleExec(who, op.id);
   if (!exec) co_return exec.error();
   if (exec->running) co_return fail(ErrorKind::Conflict, "Error: Exec command " + op.id + " is already running");
   if (exec->exitCode) co_return fail(ErrorKind::Conflict, "Error: Exec command " + op.id + " has already run");
@@ -186,9 +186,9 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Identity&,
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Identity&, const InspectExecOp& op,
+asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Caller& who, const InspectExecOp& op,
                                                                   StreamSink&, Out out) {
-  auto exec = state_.getExec(op.id);
+  auto exec = visibleExec(who, op.id);
   if (!exec) co_return exec.error();
   auto reply = out.initExecInspect();
   reply.setId(exec->execId);
@@ -201,7 +201,7 @@ asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Identity
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Identity&, const ResizeExecOp&, StreamSink&,
+asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Caller& who, const ResizeExecOp&, StreamSink&,
                                                                  Out) {
   co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize an exec's terminal: miniboxd has no resize");
 }

@@ -57,7 +57,7 @@ Result<std::string> findImage(const std::vector<std::string>& store, const std::
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::handlePullImage(const Identity& who, const PullImageOp& op,
+asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& who, const PullImageOp& op,
                                                                 StreamSink&, Out out) {
   auto ref = minibox::ImageRef::parse(op.tag.empty() ? op.ref : op.ref + ":" + op.tag);
   if (!ref) co_return ref.error();
@@ -73,7 +73,7 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Identity& 
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Identity&, const InspectImageOp& op,
+asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Caller& who, const InspectImageOp& op,
                                                                    StreamSink&, Out out) {
   auto store = co_await storeImages();
   if (!store) co_return store.error();
@@ -86,7 +86,7 @@ asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Identit
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Identity& who, const RemoveImageOp& op,
+asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Caller& who, const RemoveImageOp& op,
                                                                   StreamSink&, Out out) {
   auto store = co_await storeImages();
   if (!store) co_return store.error();

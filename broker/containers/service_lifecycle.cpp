@@ -69,10 +69,10 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const state::Contain
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Identity&, const StopContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Caller& who, const StopContainerOp& op,
                                                                     StreamSink&, Out out) {
   if (op.signal && !stopsContainer(*op.signal)) co_return cannotDeliver(*op.signal);
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   if (!isActive(c->state) && live->link != RunLink::Starting) {
@@ -84,9 +84,9 @@ asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Identi
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Identity&, const KillContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Caller& who, const KillContainerOp& op,
                                                                     StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   if (!isActive(c->state)) co_return notRunning(c->dockerId);
   if (!stopsContainer(op.signal)) co_return cannotDeliver(op.signal);
@@ -95,9 +95,9 @@ asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Identi
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Identity&, const RestartContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Caller& who, const RestartContainerOp& op,
                                                                        StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   if (isActive(c->state) || live->link == RunLink::Starting) {
@@ -111,15 +111,15 @@ asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Ide
   }
   c = state_.getContainer(c->dockerId);
   if (!c) co_return c.error();
-  if (auto started = co_await startRun(*c); !started) co_return started.error();
+  if (auto started = co_await startRun(who, *c); !started) co_return started.error();
   if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "restart"));
   out.setOk();
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Identity&, const PauseContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Caller& who, const PauseContainerOp& op,
                                                                      StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   if (c->state == state::ContainerState::Paused) {
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is already paused");
@@ -137,9 +137,9 @@ asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Ident
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Identity&, const UnpauseContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Caller& who, const UnpauseContainerOp& op,
                                                                        StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   if (c->state != state::ContainerState::Paused || !c->miniboxId) {
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is not paused");
@@ -156,9 +156,9 @@ asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Ide
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleWaitContainer(const Identity&, const WaitContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleWaitContainer(const Caller& who, const WaitContainerOp& op,
                                                                     StreamSink& sink, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   const std::uint64_t exitsBefore = live->exits;
@@ -200,9 +200,9 @@ void ContainerService::removeRecord(const state::Container& c) {
   live_.erase(c.dockerId);
 }
 
-asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Identity&, const RemoveContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Caller& who, const RemoveContainerOp& op,
                                                                       StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   if (c->state == state::ContainerState::Removing) {
     co_return fail(ErrorKind::Conflict, "removal of container " + c->dockerId + " is already in progress");
@@ -224,7 +224,7 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Iden
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Identity&, const ResizeContainerOp&,
+asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Caller& who, const ResizeContainerOp&,
                                                                       StreamSink&, Out) {
   co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize a container's terminal: miniboxd has no resize");
 }

@@ -21,17 +21,17 @@ struct ContainerService::StartWaiter {
   Notifier notifier;
 };
 
-asio::awaitable<Result<void>> ContainerService::handleStartContainer(const Identity&, const StartContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleStartContainer(const Caller& who, const StartContainerOp& op,
                                                                      StreamSink&, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
-  auto started = co_await startRun(*c);
+  auto started = co_await startRun(who, *c);
   if (!started) co_return started.error();
   out.setOk();
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::startRun(const state::Container& c) {
+asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, const state::Container& c) {
   auto live = live_.get(c.dockerId);
   if (isActive(c.state) || live->link != RunLink::None) {
     co_return fail(ErrorKind::NotModified, "container " + c.dockerId + " is already started");
@@ -43,6 +43,15 @@ asio::awaitable<Result<void>> ContainerService::startRun(const state::Container&
   if (!config) co_return config.error();
   auto spec = runSpecOf(*config);
   if (!spec) co_return spec.error();
+  // Between create and start the creator had all the time in the world to swap a directory
+  // they own on a bind's path for a symlink: what is mounted must still be what was judged.
+  for (const auto& b : config->binds) {
+    if (!options_.bindStillValid || !options_.bindStillValid(b.hostPath, b.readOnly, who)) {
+      co_return fail(ErrorKind::Forbidden, "denied by policy: the bind source for " + b.containerPath +
+                                               " changed since the container was created, or is no longer "
+                                               "accessible to you; re-create the container");
+    }
+  }
   live->link = RunLink::Starting;
   auto waiter = std::make_shared<StartWaiter>(executor_);
   // The run is not part of this request: it lives as long as the container, even when the

@@ -87,9 +87,9 @@ asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& 
   }
 }
 
-asio::awaitable<Result<void>> ContainerService::handleContainerLogs(const Identity&, const ContainerLogsOp& op,
+asio::awaitable<Result<void>> ContainerService::handleContainerLogs(const Caller& who, const ContainerLogsOp& op,
                                                                     StreamSink& sink, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   // Docker's `logs -f` on a stopped container prints the log and ends.
@@ -122,9 +122,9 @@ asio::awaitable<Result<void>> ContainerService::handleContainerLogs(const Identi
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleAttachContainer(const Identity&, const AttachContainerOp& op,
+asio::awaitable<Result<void>> ContainerService::handleAttachContainer(const Caller& who, const AttachContainerOp& op,
                                                                       StreamSink& sink, Out out) {
-  auto c = resolve(op.ref);
+  auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   // Attached to a container that is not running, the stream carries its NEXT run: `docker

@@ -22,9 +22,9 @@ inline constexpr char kSelectContainerByName[] = DOCKERBOX_CONTAINER_COLUMNS "WH
 inline constexpr char kSelectContainerByMiniboxId[] =
     DOCKERBOX_CONTAINER_COLUMNS "WHERE minibox_id = ?1";
 // Hex digits sort below 'g', so [p, p || 'g') is exactly the ids starting with p, and the
-// range uses the unique index on docker_id. Two rows are enough to call it ambiguous.
+// range uses the unique index on docker_id. All rows: the caller may see only some of them.
 inline constexpr char kSelectContainersByIdPrefix[] = DOCKERBOX_CONTAINER_COLUMNS
-    "WHERE docker_id >= ?1 AND docker_id < ?1 || 'g' ORDER BY docker_id LIMIT 2";
+    "WHERE docker_id >= ?1 AND docker_id < ?1 || 'g' ORDER BY docker_id";
 inline constexpr char kSelectAllContainers[] =
     DOCKERBOX_CONTAINER_COLUMNS "ORDER BY created_at DESC, seq DESC";
 inline constexpr char kSelectContainersToReconcile[] =

@@ -161,6 +161,11 @@ Result<std::vector<Container>> StateStore::loadContainersLocked(Sql sql, std::st
 }
 
 Result<Container> StateStore::resolveContainer(std::string_view untrustedRef) {
+  return resolveContainer(untrustedRef, [](const Container&) { return true; });
+}
+
+Result<Container> StateStore::resolveContainer(std::string_view untrustedRef,
+                                               const std::function<bool(const Container&)>& visible) {
   if (untrustedRef.empty()) {
     return fail(ErrorKind::BadRequest, "invalid name or ID supplied: \"\"");
   }
@@ -168,16 +173,17 @@ Result<Container> StateStore::resolveContainer(std::string_view untrustedRef) {
   if (isFullId(untrustedRef)) {
     auto byId = loadContainerLocked(kSelectContainerById, untrustedRef);
     if (!byId) return byId.error();
-    if (*byId) return std::move(**byId);
+    if (*byId && visible(**byId)) return std::move(**byId);
   }
   std::string_view name = untrustedRef;
   if (name.front() == '/') name.remove_prefix(1);
   auto byName = loadContainerLocked(kSelectContainerByName, name);
   if (!byName) return byName.error();
-  if (*byName) return std::move(**byName);
+  if (*byName && visible(**byName)) return std::move(**byName);
   if (isIdPrefix(untrustedRef)) {
     auto matches = loadContainersLocked(kSelectContainersByIdPrefix, untrustedRef);
     if (!matches) return matches.error();
+    std::erase_if(*matches, [&](const Container& c) { return !visible(c); });
     if (matches->size() > 1) {
       return fail(ErrorKind::BadRequest,
                   "multiple IDs found with provided prefix: " + std::string(untrustedRef));

@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,6 +53,10 @@ class StateStore {
   /// BadRequest `multiple IDs found with provided prefix: <ref>`, NotFound
   /// `No such container: <ref>`.
   [[nodiscard]] Result<Container> resolveContainer(std::string_view untrustedRef);
+  /// The same among the containers `visible` accepts (the caller's, P7): the others do not
+  /// exist for this lookup, so they neither match nor make a prefix ambiguous.
+  [[nodiscard]] Result<Container> resolveContainer(std::string_view untrustedRef,
+                                                   const std::function<bool(const Container&)>& visible);
 
   /// By exact Docker id. NotFound `No such container: <id>`.
   [[nodiscard]] Result<Container> getContainer(std::string_view dockerId);

@@ -364,7 +364,7 @@ TEST_F(Holder, TheGateShowsTheDenialAsThePolicySpellsIt) {
   options.path = tree_.path("audit/audit.log");
   auto log = audit::AuditLog::open(std::move(options));
   ASSERT_TRUE(log);
-  Gate gate(std::move(*log));
+  Gate gate(std::move(*log), holder);
 
   auto create = createOf();
   create.spec.host.privileged = true;

@@ -99,7 +99,7 @@ class ServiceTest : public ::testing::Test {
   void crash();
 
   template <class Op>
-  using Member = asio::awaitable<Result<void>> (ContainerService::*)(const Identity&, const Op&, StreamSink&,
+  using Member = asio::awaitable<Result<void>> (ContainerService::*)(const Caller&, const Op&, StreamSink&,
                                                                      ReplyBuilder);
 
   /// Starts a handler without waiting for it.
@@ -109,7 +109,7 @@ class ServiceTest : public ::testing::Test {
     auto stored = std::make_shared<Op>(std::move(op));
     call->op = stored;
     ContainerService* service = service_.get();
-    Identity who = who_;
+    Caller who = who_;
     asio::co_spawn(
         *io_,
         [service, handler, call, stored, who]() -> asio::awaitable<void> {
@@ -151,7 +151,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<minibox::Client> client_;
   std::unique_ptr<ContainerService> service_;
-  Identity who_{1000, 1000, 1, {}, std::nullopt};
+  Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own};
 };
 
 }  // namespace dockerbox::broker::containers::testing

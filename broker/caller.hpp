@@ -1,0 +1,33 @@
+// Runs as root. Input: a kernel-attested identity (peer.hpp) and the visibility the policy
+// granted for one request (authz.hpp).
+//
+// Who is asking, as every handler sees it: the kernel's identity plus what the deciding
+// rule lets them see (P7). Objects the caller may not see are answered as missing (404),
+// exactly as objects that do not exist, so that nothing about them leaks.
+#pragma once
+
+#include "broker/peer.hpp"
+#include "policy/evaluator.hpp"
+
+#include <cstdint>
+
+namespace dockerbox::broker {
+
+struct Caller : Identity {
+  /// Own unless the policy said more: a caller built without a decision sees only their own.
+  policy::Visibility visibility = policy::Visibility::Own;
+
+  Caller() = default;
+  Caller(Identity who, policy::Visibility v) : Identity(std::move(who)), visibility(v) {}
+
+  /// Whether an object created by (uid, gid) exists for this caller.
+  [[nodiscard]] bool canSee(std::uint32_t ownerUid, std::uint32_t ownerGid) const {
+    policy::Subject subject;
+    subject.uid = uid;
+    subject.gid = gid;
+    subject.groups = groups;
+    return policy::canSee(visibility, subject, policy::Owner{ownerUid, ownerGid});
+  }
+};
+
+}  // namespace dockerbox::broker
