@@ -19,6 +19,7 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -26,12 +27,16 @@ import unittest
 BUILD = os.environ.get("DOCKERBOX_BUILD_DIR", "")
 DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerboxd"))
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
+RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
 # The docker CLI the tests drive. run_with_cli.py (what ctest runs) sets it to the CLI of one
 # variant (see find_cli); run directly, the modules use $DOCKERBOX_TEST_DOCKER or `docker`.
 DOCKER = os.environ.get("DOCKERBOX_TEST_DOCKER", shutil.which("docker") or "docker")
 # Debian 12's docker.io package (scripts/install-deps.sh) puts the 20.10 CLI here.
 DOCKER20 = "/usr/bin/docker"
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHIPPED_POLICY = os.path.join(SOURCE, "deploy", "policy.toml")
 
 START_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 60.0
@@ -110,9 +115,11 @@ class Users:
         self.groups.append(name)
         return name
 
-    def user(self, base, groups=()):
+    def user(self, base, groups=(), primary=None):
+        """A user with its own primary group, or `primary` as primary group."""
         name = f"dbx{base[:6]}{_suffix()}"
-        cmd = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+        cmd = ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+        cmd += ["--gid", primary] if primary else ["--user-group"]
         if groups:
             cmd += ["--groups", ",".join(groups)]
         _run(cmd + [name])
@@ -137,10 +144,20 @@ def _wait_ready_fd(read_fd, proc, what):
         raise RuntimeError(f"{what} exited before it was ready (rc={proc.poll()})")
 
 
-class Stack:
-    """One dockerboxd (+ simulator) on private sockets."""
+def shipped_policy(socket_group=None):
+    """deploy/policy.toml, with this test's socket group as the members' group."""
+    with open(SHIPPED_POLICY) as f:
+        text = f.read()
+    return text.replace('"dockerbox-users"', f'"{socket_group}"') if socket_group else text
 
-    def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None):
+
+class Stack:
+    """One dockerboxd (+ simulator) on private sockets. The broker decides with `policy` (TOML
+    text; default: the shipped policy with `socket_group` as the members' group), written
+    root-owned and 0644 as the broker requires."""
+
+    def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None,
+                 policy=None):
         self.dir = tempfile.mkdtemp(prefix="dbx", dir="/tmp")
         os.chmod(self.dir, 0o755)  # test users must reach the socket inside
         self.socket = os.path.join(self.dir, "d.sock")
@@ -150,6 +167,9 @@ class Stack:
         self.sim = None
         self.broker = None
         self._broker_args = (socket_group, socket_mode, extra_env or {})
+        self.notify = None
+        self.policy_path = os.path.join(self.dir, "policy.toml")
+        self.write_policy(shipped_policy(socket_group) if policy is None else policy)
         try:
             if with_simulator:
                 self._start_simulator(sim_args)
@@ -169,10 +189,44 @@ class Stack:
         finally:
             os.close(r)
 
+    def write_policy(self, text):
+        """Replaces the policy file atomically (root-owned, 0644); reload_policy() applies it."""
+        tmp = self.policy_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, self.policy_path)
+
+    def reload_policy(self):
+        """SIGHUP, then waits for the broker's sd_notify READY=1 that ends the reload."""
+        self.broker.send_signal(signal.SIGHUP)
+        self._wait_notify("READY=1", "policy reload")
+
+    def _wait_notify(self, word, what):
+        import select
+        pidfd = os.pidfd_open(self.broker.pid)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([self.notify, pidfd], [], [], max(left, 0))
+                if not ready:
+                    raise RuntimeError(f"dockerboxd: no {word} for {what} within {START_TIMEOUT}s:\n{self.log()}")
+                if pidfd in ready:
+                    raise RuntimeError(f"dockerboxd exited during {what}:\n{self.log()}")
+                if word in self.notify.recv(4096).decode().split("\n"):
+                    return
+        finally:
+            os.close(pidfd)
+
     def _start_broker(self, socket_group, socket_mode, extra_env):
         notify_path = os.path.join(self.dir, "n.sock")
+        if self.notify is not None:
+            self.notify.close()
+            os.unlink(notify_path)
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(notify_path)
+        self.notify = notify
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "DOCKERBOX_SOCKET": self.socket,
@@ -194,29 +248,13 @@ class Stack:
         env.update(extra_env)
         with open(self.broker_log, "wb") as log:
             self.broker = subprocess.Popen([DOCKERBOXD], stdout=log, stderr=subprocess.STDOUT, env=env)
-        import select
-        pidfd = os.pidfd_open(self.broker.pid)
-        deadline = time.monotonic() + START_TIMEOUT
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                ready, _, _ = select.select([notify, pidfd], [], [], max(left, 0))
-                if not ready:
-                    raise RuntimeError(f"dockerboxd not ready within {START_TIMEOUT}s:\n{self.log()}")
-                if pidfd in ready:
-                    raise RuntimeError(f"dockerboxd exited during start-up:\n{self.log()}")
-                if "READY=1" in notify.recv(4096).decode():
-                    break
-        finally:
-            os.close(pidfd)
-            notify.close()
+        self._wait_notify("READY=1", "start-up")
 
     def kill9_and_restart_broker(self):
         """kill -9 of dockerboxd, then a fresh start on the same state directory, sockets and
         simulator (which keeps its containers), as systemd would restart it."""
         self.broker.kill()
         self.broker.wait(timeout=COMMAND_TIMEOUT)
-        os.unlink(os.path.join(self.dir, "n.sock"))  # the old notify socket
         self._start_broker(*self._broker_args)
 
     def log(self):
@@ -240,6 +278,23 @@ class Stack:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr}\n--- broker log:\n"
                                  + self.log()[-4000:])
         return proc
+
+    def http(self, request, user=None):
+        """Sends raw HTTP bytes to dockerbox as root or as `user` (through rawhttp.py under
+        setpriv, so the broker sees that user's credentials) and returns (status, body)."""
+        cmd = [sys.executable, RAWHTTP, self.socket]
+        if user:
+            pw = pwd.getpwnam(user)
+            cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid), "--init-groups", "--"] + cmd
+        proc = subprocess.run(cmd, input=request, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=COMMAND_TIMEOUT)
+        if proc.returncode != 0:
+            raise AssertionError(f"rawhttp failed: {proc.stderr.decode(errors='replace')}")
+        head, _, body = proc.stdout.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if b"transfer-encoding: chunked" in head.lower():
+            body = _dechunk(body)
+        return status, body.decode(errors="replace")
 
     def minibox(self, request):
         """Sends one request straight to the simulator (as root, like the broker) and returns
@@ -269,7 +324,21 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=10)
+        if self.notify is not None:
+            self.notify.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _dechunk(data):
+    out = b""
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        data = rest[size + 2:]
+    return out
 
 
 def _children(pid):

@@ -3,8 +3,8 @@ file:line:column and exits non-zero; `dockerboxd explain` shows which rule decid
 user's request and why, with bind sources resolved and access-checked as that user.
 
 Needs root (it creates users and groups, and explain drops to the user for the bind checks).
-The container-level policy tests (two users seeing only their own containers, SIGHUP with a
-broken file) need the container routes and the broker wiring; they belong next to those.
+The container-level policy tests are in test_isolation.py (visibility, reloads) and
+test_bypass.py (the bypass suite).
 """
 import os
 import pwd
@@ -25,18 +25,9 @@ def admin(*args):
                           timeout=COMMAND_TIMEOUT)
 
 
-def skip_unless_dispatched():
-    # TODO(soon): remove once broker/main.cpp hands argv[1] to runAdminCommand; until then the
-    # broker's own flag parser refuses the subcommand and this module is reported as skipped.
-    probe = admin("check-policy", SHIPPED)
-    if probe.returncode != 0 and "not expected" in probe.stderr:
-        raise unittest.SkipTest("dockerboxd does not dispatch check-policy/explain yet (broker/main.cpp)")
-
-
 class CheckPolicy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        skip_unless_dispatched()
         cls.dir = tempfile.mkdtemp(prefix="dbx-pol-")
 
     @classmethod
@@ -95,7 +86,6 @@ class CheckPolicy(unittest.TestCase):
 class Explain(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        skip_unless_dispatched()
         cls.users = Users()
         cls.group = cls.users.group("dusers")
         cls.member = cls.users.user("member", groups=[cls.group])
