@@ -98,7 +98,9 @@ json::object renderHostConfig(wire::HostConfig::Reader host) {
       {"ConsoleSize", json::array{host.getConsoleHeight(), host.getConsoleWidth()}},
       {"CapAdd", textArrayOrNull(host.getCapAdd())},
       {"CapDrop", textArrayOrNull(host.getCapDrop())},
-      {"CgroupnsMode", wireText(host.getCgroupnsMode())},
+      // dockerd stores its default when none was given (private with cgroup v2, which /info
+      // reports); the schema has no "" here, and dockerbox refuses "host".
+      {"CgroupnsMode", host.getCgroupnsMode().size() == 0 ? "private" : wireText(host.getCgroupnsMode())},
       {"Dns", textArray(host.getDns())},
       {"DnsOptions", json::array{}},
       {"DnsSearch", json::array{}},
