@@ -202,6 +202,12 @@ Result<HostSpec> hostConfig(wire::HostConfig::Reader in) {
   DOCKERBOX_TRY_ASSIGN(h.tmpfs, keyValues(in.getTmpfs(), "Tmpfs"));
   DOCKERBOX_TRY_ASSIGN(h.volumeDriver, name(in.getVolumeDriver(), "VolumeDriver"));
   DOCKERBOX_TRY_ASSIGN(h.volumesFrom, list(in.getVolumesFrom(), "VolumesFrom"));
+  DOCKERBOX_TRY_ASSIGN(h.extraHosts, list(in.getExtraHosts(), "ExtraHosts"));
+  DOCKERBOX_TRY_ASSIGN(h.dns, list(in.getDns(), "Dns"));
+  h.pidsLimit = in.getPidsLimit();
+  h.shmSize = in.getShmSize();
+  if (h.pidsLimit < -1 || h.shmSize < 0) return invalid("resource limits must not be negative");
+  // ConsoleSize is only the first size of a TTY; miniboxd has no terminal sizes (no resize).
   return h;
 }
 

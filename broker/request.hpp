@@ -60,6 +60,9 @@ struct HostSpec {
   KeyValues tmpfs;
   std::string volumeDriver;
   std::vector<std::string> volumesFrom;
+  std::vector<std::string> extraHosts, dns;
+  std::int64_t pidsLimit = 0;  // 0 or -1: unlimited
+  std::int64_t shmSize = 0;    // 0: miniboxd's default
 };
 
 struct ContainerSpec {

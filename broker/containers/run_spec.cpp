@@ -39,6 +39,10 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
   }
   if (!h.volumesFrom.empty()) return "share volumes (--volumes-from): miniboxd has no volumes";
   if (!h.tmpfs.empty()) return "mount a tmpfs (--tmpfs): miniboxd has no tmpfs mounts";
+  if (!h.extraHosts.empty()) return "add host entries (--add-host): miniboxd has no /etc/hosts settings";
+  if (!h.dns.empty()) return "set DNS servers (--dns): miniboxd has no DNS settings";
+  if (h.pidsLimit > 0) return "limit processes (--pids-limit): miniboxd has no pids limit";
+  if (h.shmSize > 0) return "size /dev/shm (--shm-size): miniboxd has no such setting";
   if (!spec.hostname.empty()) return "set the hostname (--hostname): miniboxd names the host itself";
   if (!spec.user.empty() && spec.user != "root" && spec.user != "0" && spec.user != "0:0") {
     return "run as user \"" + spec.user + "\": miniboxd cannot switch users";

@@ -96,6 +96,13 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.user = "nobody"; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.readonlyRootfs = true; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.extraHosts = {"db:10.0.0.2"}; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.dns = {"8.8.8.8"}; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.pidsLimit = 100; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.shmSize = 1 << 20; }));
+  ContainerSpec unlimited = spec;
+  unlimited.host.pidsLimit = -1;  // the CLI's "unlimited"
+  EXPECT_TRUE(checkCreatable(unlimited));
   ContainerSpec bind = spec;
   bind.host.mounts.push_back({MountType::Bind, "/srv", "/srv"});
   bind.host.restartPolicy = "no";
