@@ -9,6 +9,8 @@ packages=(
   capnproto libcapnp-dev libseccomp-dev libcap-dev libspdlog-dev libgtest-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libcli11-dev libssl-dev
   python3 python3-docker util-linux passwd
+  # tests/e2e/schema.py reads the Engine API spec (YAML) to validate what dockerbox sends.
+  python3-yaml
   # The end-to-end tests run every module against two docker CLIs: the one on the PATH
   # (28.2 on the project's machines, /usr/local/bin/docker) and Debian's docker.io, whose
   # /usr/bin/docker is the 20.10 CLI (API 1.41). Only its CLI is used; its daemon is kept
