@@ -24,6 +24,16 @@ if [ ! -S "$minibox" ]; then
   rm -f "$fifo"
   trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null' EXIT
 fi
+# The policy decides every request; without one everything is denied. Install the shipped
+# default once (as a package would), with the socket group as the members' group.
+policy=${DOCKERBOX_POLICY:-/etc/dockerbox/policy.toml}
+if [ ! -e "$policy" ]; then
+  install -d -m 0755 "$(dirname "$policy")"
+  sed "s/\"dockerbox-users\"/\"${DOCKERBOX_SOCKET_GROUP:-dockerbox-users}\"/" deploy/policy.toml >"$policy.new"
+  chown root:root "$policy.new" && chmod 0644 "$policy.new" && mv "$policy.new" "$policy"
+  echo "run.sh: installed the default policy at $policy (edit it, check it with dockerboxd check-policy, SIGHUP)"
+fi
+export DOCKERBOX_POLICY=$policy
 socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}
 echo "run.sh: dockerbox serves on $socket; try: docker -H unix://$socket version"
 "$build_dir/broker/dockerboxd"
