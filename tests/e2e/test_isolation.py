@@ -169,6 +169,35 @@ class Reload(unittest.TestCase):
         self.stack.docker("ps", user=self.member, check=True)
 
 
+class AuditMode(unittest.TestCase):
+    """A rule in audit mode allows what it would deny, and the audit log says so."""
+
+    def test_would_deny_is_allowed_and_recorded(self):
+        users = Users()
+        group = users.group("sock")
+        member = users.user("member", groups=[group])
+        policy = shipped_policy(group).replace('name = "members"', 'name = "members"\nmode = "audit"')
+        stack = Stack(socket_group=group, policy=policy)
+        try:
+            proc = stack.docker("create", "--name", "staged", "-v", "/tmp:/x", "alpine", "true", user=member)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            creates = [r for r in audit_records(stack)
+                       if r.get("kind") == "request" and r["operation"] == "containers.create"]
+            self.assertEqual(len(creates), 1, creates)
+            self.assertEqual((creates[0]["decision"], creates[0]["would_deny"], creates[0]["rule"]),
+                             ("allow", True, "members"))
+            self.assertIn("bind source '/tmp' is not allowed", creates[0]["reason"])
+            # The same request under the enforcing rule is refused.
+            stack.write_policy(shipped_policy(group))
+            stack.reload_policy()
+            proc = stack.docker("create", "-v", "/tmp:/x", "alpine", "true", user=member)
+            self.assertIn("denied by policy rule members: bind source '/tmp' is not allowed", proc.stderr)
+        finally:
+            stack.docker("rm", "-f", "staged")
+            stack.stop()
+            users.cleanup()
+
+
 class NoValidPolicy(unittest.TestCase):
     def test_everything_is_denied_even_for_root(self):
         stack = Stack(policy='[[rule]]\nname = "broken"\n')
