@@ -1,5 +1,6 @@
-"""Validates JSON documents dockerbox sends against the Docker Engine API spec (Swagger 2.0,
-/work/shared/docker-api/engine-api-v1.50.yaml or $DOCKERBOX_ENGINE_API_SPEC).
+"""Validates JSON documents dockerbox sends against the Docker Engine API spec (Swagger 2.0):
+by default the checked-in subset engine-api-v1.50-subset.yaml (schema_subset.py), or the
+full spec named by $DOCKERBOX_ENGINE_API_SPEC.
 
 A small validator of its own rather than jsonschema: Swagger 2.0 is not JSON Schema
 (`x-nullable`, `allOf` used as struct embedding), and what matters here is stricter than
@@ -22,8 +23,7 @@ import yaml
 
 DEFAULT_SPEC = os.environ.get(
     "DOCKERBOX_ENGINE_API_SPEC",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "docker-api",
-                 "engine-api-v1.50.yaml"))
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine-api-v1.50-subset.yaml"))
 
 # Scalars and structs that dockerd sends as null although the spec does not mark them
 # x-nullable: their Go fields are pointers (moby api/types). Each entry is
