@@ -126,7 +126,7 @@ HttpResponse renderInspectContainer(wire::ContainerInspectReply::Reader reply, c
       {"MountLabel", ""},
       {"ProcessLabel", ""},
       {"AppArmorProfile", ""},
-      {"ExecIDs", nullptr},
+      {"ExecIDs", textArrayOrNull(reply.getExecIds())},
       {"HostConfig", renderHostConfig(host)},
       {"GraphDriver", json::object{{"Data", json::object{}}, {"Name", "minibox"}}},
       {"Mounts", renderMountPoints(host)},

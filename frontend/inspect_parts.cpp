@@ -100,7 +100,8 @@ json::object renderHostConfig(wire::HostConfig::Reader host) {
       {"CapDrop", textArrayOrNull(host.getCapDrop())},
       // dockerd stores its default when none was given (private with cgroup v2, which /info
       // reports); the schema has no "" here, and dockerbox refuses "host".
-      {"CgroupnsMode", host.getCgroupnsMode().size() == 0 ? "private" : wireText(host.getCgroupnsMode())},
+      // "" and "default" mean dockerd's default on a cgroup v2 host; "host" is refused at create.
+      {"CgroupnsMode", wireText(host.getCgroupnsMode()) == "host" ? "host" : "private"},
       {"Dns", textArray(host.getDns())},
       {"DnsOptions", json::array{}},
       {"DnsSearch", json::array{}},

@@ -339,6 +339,7 @@ struct ContainerInspectReply {
   path @6 :Text;               # the program actually run
   args @7 :List(Text);
   miniboxId @8 :Text;          # the current miniboxd id (16 hex), empty when not running
+  execIds @9 :List(Text);      # the container's execs the caller can see, oldest first
 }
 
 struct WaitResultReply {

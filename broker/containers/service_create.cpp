@@ -126,6 +126,11 @@ asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Cal
     for (unsigned i = 1; i < argv.size(); ++i) args.set(i - 1, argv[i]);
   }
   reply.setMiniboxId(isActive(c.state) && c.miniboxId ? *c.miniboxId : std::string());
+  auto execs = state_.listExecs(c.dockerId);
+  if (!execs) co_return execs.error();
+  std::erase_if(*execs, [&who](const state::Exec& e) { return !who.canSee(e.creatorUid, e.creatorGid); });
+  auto ids = reply.initExecIds(static_cast<unsigned>(execs->size()));
+  for (unsigned i = 0; i < execs->size(); ++i) ids.set(i, (*execs)[i].execId);
   co_return Result<void>();
 }
 

@@ -114,6 +114,19 @@ TEST_F(VisibilityTest, ExecsAndEventsOfOthersAreHidden) {
   auto own = call(&S::handleEvents, EventsOp{t0, t1, {}});
   EXPECT_FALSE(own->sink.events.empty());
   EXPECT_TRUE(call(&S::handleInspectExec, InspectExecOp{execId})->ok());
+  auto inspect = call(&S::handleInspectContainer, InspectContainerOp{{id}});
+  ASSERT_TRUE(inspect->ok());
+  auto ids = inspect->reply().getContainerInspect().getExecIds();
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(std::string(ids[0].cStr()), execId);
+  // Root (visibility all) sees the container; an exec root creates on it is not shown to its owner.
+  who_ = as(0, 0, Visibility::All);
+  ASSERT_TRUE(call(&S::handleCreateExec, exec)->ok());
+  EXPECT_EQ(call(&S::handleInspectContainer, InspectContainerOp{{id}})->reply().getContainerInspect().getExecIds().size(),
+            2u);
+  who_ = owner_;
+  EXPECT_EQ(call(&S::handleInspectContainer, InspectContainerOp{{id}})->reply().getContainerInspect().getExecIds().size(),
+            1u);
   EXPECT_TRUE(call(&S::handleRemoveContainer, RemoveContainerOp{{id}, true, false})->ok());
 }
 
