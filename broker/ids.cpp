@@ -7,12 +7,6 @@
 
 namespace dockerbox::broker {
 
-std::string dockerIdFromMinibox(std::string_view miniboxId) {
-  std::string id(miniboxId);
-  if (id.size() < 64) id.append(64 - id.size(), '0');
-  return id;
-}
-
 std::string sha256Hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
