@@ -10,8 +10,17 @@
 #include "policy/evaluator.hpp"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace dockerbox::broker {
+
+/// An object a request's reference resolved to ("container", 64-hex id, name).
+struct ResolvedObject {
+  std::string type;
+  std::string id;
+  std::string name;
+};
 
 struct Caller : Identity {
   /// Own unless the policy said more: a caller built without a decision sees only their own.
@@ -28,6 +37,14 @@ struct Caller : Identity {
     subject.groups = groups;
     return policy::canSee(visibility, subject, policy::Owner{ownerUid, ownerGid});
   }
+
+  /// Handlers note what the request's references resolved to (the id behind "web", the id
+  /// a create made); dispatch writes it into the request's outcome audit record. Mutable:
+  /// it is the request's notebook, not part of who is asking.
+  void noteResolved(std::string type, std::string id, std::string name) const {
+    resolved.push_back({std::move(type), std::move(id), std::move(name)});
+  }
+  mutable std::vector<ResolvedObject> resolved;
 };
 
 }  // namespace dockerbox::broker

@@ -91,8 +91,9 @@ void Gate::recordRejected(const Identity& who, std::string_view operation, const
   (void)ticket;  // always a denial; the outcome was recorded with it
 }
 
-void Gate::close(const Ticket& ticket, const Result<void>& outcome) {
+void Gate::close(const Ticket& ticket, const Result<void>& outcome, std::vector<audit::ObjectRef> resolved) {
   auto record = outcome ? audit::OutcomeRecord::ok() : audit::OutcomeRecord::fromError(outcome.error());
+  record.objects = std::move(resolved);
   if (auto r = log_->writeOutcome(ticket.seq, record); !r) {
     spdlog::error("event=audit_write_failed seq={} error=\"{}: {}\"", ticket.seq, r.error().message, r.error().context);
   }

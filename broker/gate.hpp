@@ -46,7 +46,7 @@ class Gate {
   void recordRejected(const Identity& who, std::string_view operation, const Error& error);
   /// Records the outcome of an admitted request. A failure here is logged (the action has
   /// happened; the request record shows it was attempted).
-  void close(const Ticket& ticket, const Result<void>& outcome);
+  void close(const Ticket& ticket, const Result<void>& outcome, std::vector<audit::ObjectRef> resolved = {});
 
   [[nodiscard]] audit::AuditLog& log() { return *log_; }
   [[nodiscard]] const PolicyHolder& policy() const { return policy_; }

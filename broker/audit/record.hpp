@@ -48,9 +48,13 @@ struct OutcomeRecord {
   Outcome outcome = Outcome::Error;
   ErrorKind errorKind = ErrorKind::Internal;  // recorded only when outcome == Error
   std::string message;                        // client-safe message; Error::context is not logged
+  /// What the request's references resolved to (e.g. the 64-hex id behind "web", the id a
+  /// create made), so the log names objects that later renames or re-creates cannot blur.
+  /// Written only when not empty; at most kMaxObjects.
+  std::vector<ObjectRef> objects;
 
-  static OutcomeRecord ok() { return {Outcome::Ok, ErrorKind::Internal, {}}; }
-  static OutcomeRecord fromError(const Error& e) { return {Outcome::Error, e.kind, e.message}; }
+  static OutcomeRecord ok() { return {Outcome::Ok, ErrorKind::Internal, {}, {}}; }
+  static OutcomeRecord fromError(const Error& e) { return {Outcome::Error, e.kind, e.message, {}}; }
 };
 
 enum class ReloadResult { Ok, Failed };

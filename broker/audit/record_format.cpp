@@ -118,6 +118,7 @@ std::string formatOutcome(const LineHeader& header, std::uint64_t ref, const Out
     w.string("error_kind", toString(r.errorKind));
   }
   w.string("message", r.message);
+  if (!r.objects.empty()) w.raw("objects", objectsJson(r.objects));
   return finish(std::move(w), header);
 }
 

@@ -110,6 +110,23 @@ std::optional<RecordKind> kindFromName(std::string_view name) {
   return std::nullopt;
 }
 
+/// "objects": [{type, id, name}, ...], at most kMaxObjects.
+void checkObjects(Members& m) {
+  if (const auto* objects = m.array("objects")) {
+    if (objects->size() > kMaxObjects) m.problem("objects", "has too many entries");
+    for (const auto& item : *objects) {
+      if (!item.is_object() || item.get_object().size() != 3) {
+        return m.problem("objects", "must hold objects with exactly type, id and name");
+      }
+      Members ref(item.get_object());
+      ref.string("type");
+      ref.string("id");
+      ref.string("name");
+      if (!ref.error().empty()) return m.problem("objects", "entry: " + ref.error());
+    }
+  }
+}
+
 void checkRequest(Members& m, const json::object& o) {
   m.exactly({"uid", "gid", "groups", "pid", "loginuid", "operation", "objects", "decision",
              "would_deny", "rule", "reason"},
@@ -128,19 +145,7 @@ void checkRequest(Members& m, const json::object& o) {
   m.uint("pid", static_cast<std::uint64_t>(std::numeric_limits<pid_t>::max()));
   m.uintOrNull("loginuid", kMaxId);
   m.string("operation");
-  if (const auto* objects = m.array("objects")) {
-    if (objects->size() > kMaxObjects) m.problem("objects", "has too many entries");
-    for (const auto& item : *objects) {
-      if (!item.is_object() || item.get_object().size() != 3) {
-        return m.problem("objects", "must hold objects with exactly type, id and name");
-      }
-      Members ref(item.get_object());
-      ref.string("type");
-      ref.string("id");
-      ref.string("name");
-      if (!ref.error().empty()) return m.problem("objects", "entry: " + ref.error());
-    }
-  }
+  checkObjects(m);
   if (o.contains("objects_omitted")) m.uint("objects_omitted");
   m.oneOf("decision", {"allow", "deny"});
   m.boolean("would_deny");
@@ -149,7 +154,8 @@ void checkRequest(Members& m, const json::object& o) {
 }
 
 void checkOutcome(Members& m, const json::object& o, ParsedLine& out) {
-  m.exactly({"ref", "outcome", "error_kind", "message"});
+  m.exactly({"ref", "outcome", "error_kind", "message"}, {"objects"});
+  if (o.contains("objects")) checkObjects(m);  // what the request resolved to (ids)
   out.ref = m.uint("ref");
   if (m.oneOf("outcome", {"ok", "error"}) == "ok") {
     if (!o.contains("error_kind") || !o.at("error_kind").is_null()) {

@@ -43,8 +43,10 @@ Result<void> ContainerService::start() {
 }
 
 Result<state::Container> ContainerService::resolve(const Caller& who, const ContainerRef& ref) {
-  return state_.resolveContainer(ref.text,
-                                 [&who](const state::Container& c) { return who.canSee(c.creatorUid, c.creatorGid); });
+  auto found = state_.resolveContainer(
+      ref.text, [&who](const state::Container& c) { return who.canSee(c.creatorUid, c.creatorGid); });
+  if (found) who.noteResolved("container", found->dockerId, found->name);
+  return found;
 }
 
 Result<state::Exec> ContainerService::visibleExec(const Caller& who, const std::string& execId) {
@@ -55,6 +57,7 @@ Result<state::Exec> ContainerService::visibleExec(const Caller& who, const std::
       !who.canSee(container->creatorUid, container->creatorGid)) {
     return fail(ErrorKind::NotFound, "No such exec instance: " + execId);
   }
+  who.noteResolved("exec", exec->execId, "");
   return exec;
 }
 

@@ -87,6 +87,7 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
   record.tty = spec.tty;
   auto created = state_.createContainer(record);
   if (!created) co_return hideInvisibleHolder(who, created.error(), record.name);
+  who.noteResolved("container", created->dockerId, created->name);
   bus_.publish(containerEvent(*created, "create"));
   auto reply = out.initContainerCreated();
   reply.setId(created->dockerId);

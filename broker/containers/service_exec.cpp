@@ -86,6 +86,7 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
   state::NewExec record{c->dockerId, who.uid, who.gid, writeExecConfig(op), nowNanos()};
   auto created = state_.createExec(record);
   if (!created) co_return created.error();
+  who.noteResolved("exec", created->execId, "");
   bus_.publish(containerEvent(*c, "exec_create: " + joinCommand(op.cmd), {{"execID", created->execId}}));
   out.setExecCreated(created->execId);
   co_return Result<void>();
@@ -201,8 +202,9 @@ asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Caller& 
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Caller& who, const ResizeExecOp&, StreamSink&,
+asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Caller& who, const ResizeExecOp& op, StreamSink&,
                                                                  Out) {
+  if (auto exec = visibleExec(who, op.id); !exec) co_return exec.error();
   co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize an exec's terminal: miniboxd has no resize");
 }
 

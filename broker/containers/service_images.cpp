@@ -73,7 +73,7 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& wh
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Caller& who, const InspectImageOp& op,
+asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Caller&, const InspectImageOp& op,
                                                                    StreamSink&, Out out) {
   auto store = co_await storeImages();
   if (!store) co_return store.error();

@@ -224,8 +224,10 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Caller& who, const ResizeContainerOp&,
+asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Caller& who, const ResizeContainerOp& op,
                                                                       StreamSink&, Out) {
+  // A container the caller cannot see is missing first, as for every other operation.
+  if (auto c = resolve(who, op.ref); !c) co_return c.error();
   co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize a container's terminal: miniboxd has no resize");
 }
 

@@ -49,6 +49,17 @@ class Audit(unittest.TestCase):
         self.assertEqual(len(outcomes), 1)
         self.assertEqual(outcomes[0]["outcome"], "ok")
 
+    def test_outcomes_name_the_ids_behind_names(self):
+        cid = self.stack.docker("create", "--name", "audited", "alpine", "true", user=self.member,
+                                check=True).stdout.strip()
+        self.stack.docker("rm", "audited", user=self.member, check=True)
+        records = self.records()
+        requests = {r["seq"]: r for r in records if r["kind"] == "request"}
+        resolved = [(requests[r["ref"]]["operation"], o["id"], o["name"]) for r in records
+                    if r["kind"] == "outcome" and r["ref"] in requests for o in r.get("objects", [])]
+        self.assertIn(("containers.create", cid, "audited"), resolved)
+        self.assertIn(("containers.remove", cid, "audited"), resolved)
+
     def test_verify_passes_and_detects_tampering(self):
         for _ in range(3):
             self.stack.docker("ps", check=True)

@@ -121,6 +121,22 @@ TEST(RecordLine, RefusesBrokenContentEvenWithACorrectHash) {
   EXPECT_TRUE(parseLine(withHash(good)));
 }
 
+TEST(RecordLine, OutcomesCarryWhatTheRequestResolvedTo) {
+  OutcomeRecord r = OutcomeRecord::ok();
+  r.objects.push_back(ObjectRef{"container", std::string(64, 'a'), "web"});
+  auto line = formatOutcome(header(2), 1, r);
+  auto v = boost::json::parse(line).as_object();
+  ASSERT_TRUE(v.contains("objects"));
+  EXPECT_EQ(v.at("objects").as_array().at(0).as_object().at("id").as_string(), std::string(64, 'a'));
+  EXPECT_TRUE(parseLine(line)) << line;
+  // Without objects the member is left out (and older logs, which never had it, still parse).
+  EXPECT_FALSE(boost::json::parse(formatOutcome(header(2), 1, OutcomeRecord::ok())).as_object().contains("objects"));
+  // A malformed entry is refused.
+  std::string s = bodyOf(line);
+  s.replace(s.find("\"name\":\"web\""), 12, "\"nome\":\"web\"");
+  EXPECT_FALSE(parseLine(withHash(s)));
+}
+
 TEST(RecordLine, ErrorKindMustMatchOutcome) {
   std::string ok = bodyOf(formatOutcome(header(2), 1, OutcomeRecord::ok()));
   std::string s = ok;
