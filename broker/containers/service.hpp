@@ -119,6 +119,9 @@ class ContainerService {
 
   // service_run.cpp
   boost::asio::awaitable<Result<void>> startRun(const Caller& who, const state::Container& container);
+  /// miniboxd v0.19 only: waits (bounded) until the container it just reported created has a
+  /// process, so that a start returns a running container as Docker's does.
+  boost::asio::awaitable<void> awaitSpawned(const std::string& miniboxId);
   boost::asio::awaitable<void> runContainer(std::string dockerId, minibox::RunSpec spec,
                                             std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter);
   /// Records an exit (state, event `die`, waiters, taps) and applies AutoRemove. Synchronous,

@@ -8,11 +8,19 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace dockerbox::broker::containers {
 
 namespace asio = boost::asio;
+
+namespace {
+/// How long start waits for miniboxd v0.19 to spawn a container it reported created.
+constexpr std::chrono::seconds kSpawnWait{5};
+}  // namespace
 
 /// The outcome of one start, handed from the run's coroutine to the start request.
 struct ContainerService::StartWaiter {
@@ -77,6 +85,10 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
   // typed as its parameters: g++ 12 mishandles a coroutine argument converted from a
   // temporary of another type (see service_exec.cpp).
   minibox::CreatedHandler onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
+    // miniboxd v0.19 replies before it has spawned the process (protocol 8.3): an exec right
+    // after `docker start` returned would find no pid. Docker's start returns a running
+    // container, so wait (bounded) until miniboxd lists a pid.
+    co_await awaitSpawned(miniboxId);
     created = true;
     live->link = RunLink::Held;
     live->miniboxId = miniboxId;
@@ -119,6 +131,25 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
   spdlog::warn("event=run_lost id={} error=\"{}\" context=\"{}\"", dockerId, exit.error().message,
                exit.error().context);
   co_await adoptOrForget(dockerId);
+}
+
+asio::awaitable<void> ContainerService::awaitSpawned(const std::string& miniboxId) {
+  auto protocol = co_await minibox_.probe();
+  if (!protocol || *protocol != minibox::Protocol::V019) co_return;
+  // miniboxd offers no signal for the spawn but its List; it takes milliseconds.
+  const auto deadline = std::chrono::steady_clock::now() + kSpawnWait;
+  std::chrono::milliseconds delay{5};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto listed = co_await minibox_.list();
+    if (!listed) co_return;  // the run itself will report what is wrong
+    auto it = std::find_if(listed->begin(), listed->end(), [&](const auto& c) { return c.id == miniboxId; });
+    if (it == listed->end() || it->pid || it->state != minibox::ContainerState::Created) co_return;
+    asio::steady_timer timer(executor_, delay);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  }
 }
 
 void ContainerService::containerExited(const std::string& dockerId, int exitCode, bool oomKilled,

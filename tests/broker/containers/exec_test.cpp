@@ -129,7 +129,10 @@ TEST_F(ExecTest, RefusedWhereDockerRefuses) {
   missing.container = {"nosuch"};
   EXPECT_EQ(call(&S::handleCreateExec, missing)->kind(), ErrorKind::NotFound);
   EXPECT_EQ(call(&S::handleInspectExec, InspectExecOp{std::string(64, 'a')})->kind(), ErrorKind::NotFound);
-  EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{std::string(64, 'a'), 30, 100})->kind(),
+  EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{std::string(64, 'a'), 30, 100})->kind(), ErrorKind::NotFound);
+  auto real = call(&S::handleCreateExec, op);
+  ASSERT_TRUE(real->ok()) << real->error();
+  EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{real->reply().getExecCreated(), 30, 100})->kind(),
             ErrorKind::NotImplemented);
 }
 
