@@ -11,6 +11,8 @@ packages=(
   python3 python3-docker util-linux passwd
   # tests/e2e/schema.py reads the Engine API spec (YAML) to validate what dockerbox sends.
   python3-yaml
+  # Debian's docker-compose (1.29, Python) for the Compose flows of tests/e2e/test_compose.py.
+  docker-compose
   # The end-to-end tests run every module against two docker CLIs: the one on the PATH
   # (28.2 on the project's machines, /usr/local/bin/docker) and Debian's docker.io, whose
   # /usr/bin/docker is the 20.10 CLI (API 1.41). Only its CLI is used; its daemon is kept

@@ -9,6 +9,8 @@ scripts/install-deps.sh
 # install-deps.sh installs Debian's docker.io for its 20.10 CLI, so the e2e tests that run
 # against it (e2e.*.docker20) must fail here rather than be skipped if it cannot be found.
 export DOCKERBOX_E2E_REQUIRE_CLI=docker20
+# It installs docker-compose too: tests/e2e/test_compose.py must run here, not skip.
+export DOCKERBOX_E2E_REQUIRE_COMPOSE=1
 
 jobs=$(nproc)
 ctest_args=(--output-on-failure --timeout 600 -j "$jobs")
