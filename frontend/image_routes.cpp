@@ -1,6 +1,8 @@
 // Image routes: list, pull (POST /images/create), inspect, remove. Runs in: a frontend
 // worker. Input: untrusted path and query values; the broker's replies.
 #include "frontend/handlers.hpp"
+#include "frontend/image_filters.hpp"
+#include "frontend/limits.hpp"
 #include "frontend/response.hpp"
 #include "frontend/stream_framing.hpp"
 #include "frontend/time_format.hpp"
@@ -54,34 +56,23 @@ class PullRenderer final : public StreamRenderer {
   }
 };
 
-}  // namespace
-
-Result<Action> toListImagesRequest(const RouteRequest& request) {
-  auto filters = parseFilters(request.query.get("filters").value_or(""));
-  if (!filters) return filters.error();
-  // TODO(soon): reference, dangling, label, before and since filters.
-  if (!filters->empty()) {
-    return fail(ErrorKind::BadRequest, "filter " + filters->begin()->first + " is not supported yet");
-  }
-  // `shared-size`, `digests` and `manifests` are accepted; the values they add are fixed.
-  BrokerCall call = newCall("listImages");
-  requestOp(*call.message).initListImages().setAll(request.query.boolValue("all"));
-  call.render = [](Response::Reader reply, const RenderContext& context) {
-    if (reply.getResult().which() != Response::Result::IMAGE_LIST) return unexpectedReply("listImages");
-    return renderListImages(reply.getResult().getImageList(), context);
-  };
-  return Action{std::move(call)};
-}
-
-HttpResponse renderListImages(wire::ImageListReply::Reader reply, const RenderContext&) {
-  // ImageSummary (engine-api-v1.50.yaml): every required key is present. miniboxd has no
-  // parents, digests or labels; SharedSize and Containers are -1 ("not computed").
+/// ImageSummary (engine-api-v1.50.yaml): every required key is present. miniboxd has no
+/// parents, digests or labels; SharedSize and Containers are -1 ("not computed"). With a
+/// filter, an image it drops is left out and the RepoTags shown are those it keeps.
+HttpResponse renderImageList(wire::ImageListReply::Reader reply, const ImageFilter* filter) {
   json::array items;
   for (auto image : reply.getImages()) {
+    std::vector<std::string> repoTags;
+    for (auto tag : image.getRepoTags()) repoTags.push_back(wireText(tag));
+    if (filter) {
+      auto kept = filter->select(std::move(repoTags));
+      if (!kept) continue;
+      repoTags = std::move(*kept);
+    }
     items.push_back(json::object{
         {"Id", wireText(image.getId())},
         {"ParentId", ""},
-        {"RepoTags", textArray(image.getRepoTags())},
+        {"RepoTags", json::array(repoTags.begin(), repoTags.end())},
         {"RepoDigests", json::array{}},
         {"Created", image.getCreated()},
         {"Size", image.getSize()},
@@ -91,6 +82,38 @@ HttpResponse renderListImages(wire::ImageListReply::Reader reply, const RenderCo
     });
   }
   return jsonResponse(200, items);
+}
+
+}  // namespace
+
+Result<Action> toListImagesRequest(const RouteRequest& request) {
+  auto filters = parseFilters(request.query.get("filters").value_or(""));
+  if (!filters) return filters.error();
+  // API 1.24 clients send `docker images NAME` as ?filter=NAME (the CLI moves it out of
+  // `filters` for daemons that old); dockerd reads it there unless a reference is given.
+  std::string legacy = request.query.get("filter").value_or("");
+  if (request.version.major == 1 && request.version.minor < 25 && !legacy.empty() &&
+      !filters->contains("reference")) {
+    if (legacy.size() > kMaxFilterValueBytes) return fail(ErrorKind::BadRequest, "invalid filter");
+    (*filters)["reference"].push_back(std::move(legacy));
+  }
+  // Checked before the broker is asked, so a bad filter costs no miniboxd round trip.
+  auto filter = ImageFilter::make(*filters);
+  if (!filter) return filter.error();
+  // `shared-size`, `digests` and `manifests` are accepted; the values they add are fixed.
+  BrokerCall call = newCall("listImages");
+  requestOp(*call.message).initListImages().setAll(request.query.boolValue("all"));
+  // The broker lists every image; the filters run here, on its reply (`docker images
+  // alpine` sends reference=alpine).
+  call.render = [filter = std::move(*filter)](Response::Reader reply, const RenderContext&) {
+    if (reply.getResult().which() != Response::Result::IMAGE_LIST) return unexpectedReply("listImages");
+    return renderImageList(reply.getResult().getImageList(), &filter);
+  };
+  return Action{std::move(call)};
+}
+
+HttpResponse renderListImages(wire::ImageListReply::Reader reply, const RenderContext&) {
+  return renderImageList(reply, nullptr);
 }
 
 Result<Action> toPullImageRequest(const RouteRequest& request) {
