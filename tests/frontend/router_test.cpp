@@ -106,8 +106,9 @@ TEST(Router, RefusesBadAndUnsupportedFilters) {
   EXPECT_EQ(jsonBody(volume).at("message"), "filter volume is not supported yet");
   HttpResponse unknown = localResponse(get("/containers/json?filters=%7B%22color%22%3A%5B%22red%22%5D%7D"));
   EXPECT_EQ(jsonBody(unknown).at("message"), "invalid filter 'color'");
-  HttpResponse images = localResponse(get("/images/json?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D"));
+  HttpResponse images = localResponse(get("/images/json?filters=%7B%22color%22%3A%5B%22x%22%5D%7D"));
   EXPECT_EQ(images.status, 400u);
+  EXPECT_EQ(jsonBody(images).at("message"), "invalid filter 'color'");
 }
 
 TEST(FinishCall, MapsEveryErrorKindToItsStatus) {
