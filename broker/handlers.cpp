@@ -1,7 +1,10 @@
 // Runs as root. Input: validated requests only.
 #include "broker/handlers.hpp"
 
+#include "broker/authz.hpp"
 #include "broker/bind_check.hpp"
+#include "broker/containers/config_blob.hpp"
+#include "broker/decode_fields.hpp"
 
 #include "broker/ids.hpp"
 
@@ -49,13 +52,26 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     : config_(config), host_(std::move(host)), minibox_(std::move(executor), config.miniboxSocket) {}
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
-                   state::LogStore& logs)
+                   state::LogStore& logs, const PolicyHolder* policy)
     : Handlers(executor, config, std::move(host)) {
   state_ = &state;
   containers::ServiceOptions options;
   options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
   options.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
+  };
+  options.rejudge = [policy](const Caller& who, const state::Container& container) -> Result<void> {
+    if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
+    auto stored = containers::readStoredCreate(
+        container.config, [](ipc::wire::ContainerConfig::Reader in) { return decode::createContainer(in); });
+    if (!stored) return stored.error();
+    const Operation op(std::in_place_type<CreateContainerOp>, std::move(*stored));
+    Authorization authz = authorize(*policy, who, op);
+    if (authz.gate.allowed) return {};
+    policy::Decision decision;
+    decision.rule = authz.gate.rule;
+    decision.reason = authz.gate.reason;
+    return fail(ErrorKind::Forbidden, policy::denialMessage(decision), authz.detail);
   };
   containers_ = std::make_unique<containers::ContainerService>(executor, minibox_, state, logs, std::move(options));
 }

@@ -27,15 +27,18 @@ namespace dockerbox::broker {
 
 using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
+class PolicyHolder;  // authz.hpp
+
 class Handlers {
  public:
   /// Without dockerbox's state: system and image-list operations only; container operations
   /// answer Unavailable (tests of the channel use this).
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host);
   /// With dockerbox's state (opened by main in config.stateDir): the container service too.
-  /// The stores must outlive the Handlers.
+  /// The stores and the policy must outlive the Handlers. `policy` re-judges a stored
+  /// container when it is started; without one every start is refused.
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
-           state::LogStore& logs);
+           state::LogStore& logs, const PolicyHolder* policy);
   ~Handlers();
 
   /// The container, exec, event and image service; nullptr without state.

@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   Gate gate(std::move(*auditLog), policy);
-  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore);
+  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore, &policy);
   // Reconciliation with miniboxd and its event subscription run in the background (retried
   // while miniboxd is away); requests are served meanwhile.
   if (auto started = handlers.containers()->start(); !started) {

@@ -58,6 +58,11 @@ state::Blob toBlob(capnp::MessageBuilder& message) {
 
 }  // namespace
 
+Result<CreateContainerOp> readStoredCreate(
+    const state::Blob& blob, const std::function<Result<CreateContainerOp>(wire::ContainerConfig::Reader)>& decode) {
+  return withRoot<wire::ContainerConfig>(blob, [&](wire::ContainerConfig::Reader root) { return decode(root); });
+}
+
 state::Blob blobFromWords(const std::vector<std::uint64_t>& words) {
   state::Blob blob(words.size() * sizeof(std::uint64_t));
   if (!words.empty()) std::memcpy(blob.data(), words.data(), blob.size());

@@ -11,12 +11,18 @@
 #include "ipc/dockerbox.capnp.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace dockerbox::broker::containers {
 
 /// The decoder's canonical ContainerConfig words as a state blob.
 [[nodiscard]] state::Blob blobFromWords(const std::vector<std::uint64_t>& words);
+
+/// The stored create config decoded by `decode` (the broker's request decoder), under the
+/// same reader limits: what start re-judges against the current policy.
+[[nodiscard]] Result<CreateContainerOp> readStoredCreate(
+    const state::Blob& blob, const std::function<Result<CreateContainerOp>(ipc::wire::ContainerConfig::Reader)>& decode);
 
 /// What starting the container needs, read back from its stored create config.
 [[nodiscard]] Result<RunConfig> readRunConfig(const state::Blob& blob);

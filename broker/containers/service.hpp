@@ -61,6 +61,10 @@ struct ServiceOptions {
   /// was swapped in since create, and `who` (the caller starting it) can still reach it
   /// (bind_check.hpp, stillResolvesTo). Unset: every start with a bind is refused.
   std::function<bool(std::string_view hostPath, bool readOnly, const Identity& who)> bindStillValid;
+  /// Judges a stored container again, as a create of its stored config by `who` under the
+  /// current policy, before each start: a policy tightened since the create applies.
+  /// An error (403 with the deciding rule) refuses the start. Unset: every start is refused.
+  std::function<Result<void>(const Caller& who, const state::Container& container)> rejudge;
 };
 
 class ContainerService {

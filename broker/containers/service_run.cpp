@@ -47,6 +47,8 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
   if (c.state == state::ContainerState::Removing) {
     co_return fail(ErrorKind::Conflict, "removal of container " + c.dockerId + " is already in progress");
   }
+  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
+  if (auto judged = options_.rejudge(who, c); !judged) co_return judged.error();
   auto config = readRunConfig(c.config);
   if (!config) co_return config.error();
   auto spec = runSpecOf(*config);

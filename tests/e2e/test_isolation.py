@@ -168,6 +168,24 @@ class Reload(unittest.TestCase):
         self.stack.reload_policy()
         self.stack.docker("ps", user=self.member, check=True)
 
+    def test_start_judges_a_stored_container_under_the_current_policy(self):
+        docker = self.stack.docker
+        docker("create", "--name", "tightened", "alpine", "true", user=self.member, check=True)
+        # The administrator narrows the images members may run, then reloads.
+        narrowed = shipped_policy(self.group).replace("# images = [", "images = [\"docker.io/library/busybox\"]\n# [", 1)
+        self.assertIn('images = ["docker.io/library/busybox"]', narrowed)
+        self.stack.write_policy(narrowed)
+        self.stack.reload_policy()
+        try:
+            proc = docker("start", "tightened", user=self.member)
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertIn("denied by policy rule members: image 'docker.io/library/alpine:latest'", proc.stderr)
+        finally:
+            self.stack.write_policy(shipped_policy(self.group))
+            self.stack.reload_policy()
+        docker("start", "tightened", user=self.member, check=True)
+        docker("rm", "-f", "tightened", user=self.member, check=True)
+
 
 class AuditMode(unittest.TestCase):
     """A rule in audit mode allows what it would deny, and the audit log says so."""

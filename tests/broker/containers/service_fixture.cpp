@@ -27,6 +27,7 @@ void ServiceTest::open() {
   };
   // The real re-check (bind_check.cpp) has its own tests; here every stored bind passes.
   options.bindStillValid = [](std::string_view, bool, const Identity&) { return true; };
+  options.rejudge = [](const Caller&, const state::Container&) { return Result<void>(); };
   options.exitWait = 15s;
   options.retryMin = 50ms;
   options.retryMax = 500ms;
