@@ -6,6 +6,7 @@
 // exactly as objects that do not exist, so that nothing about them leaks.
 #pragma once
 
+#include "broker/audit/record.hpp"
 #include "broker/peer.hpp"
 #include "policy/evaluator.hpp"
 
@@ -14,13 +15,6 @@
 #include <vector>
 
 namespace dockerbox::broker {
-
-/// An object a request's reference resolved to ("container", 64-hex id, name).
-struct ResolvedObject {
-  std::string type;
-  std::string id;
-  std::string name;
-};
 
 struct Caller : Identity {
   /// Own unless the policy said more: a caller built without a decision sees only their own.
@@ -44,7 +38,7 @@ struct Caller : Identity {
   void noteResolved(std::string type, std::string id, std::string name) const {
     resolved.push_back({std::move(type), std::move(id), std::move(name)});
   }
-  mutable std::vector<ResolvedObject> resolved;
+  mutable std::vector<audit::ObjectRef> resolved;
 };
 
 }  // namespace dockerbox::broker

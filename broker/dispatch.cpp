@@ -113,9 +113,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());
   }
-  std::vector<audit::ObjectRef> resolved;
-  for (auto& o : caller.resolved) resolved.push_back({std::move(o.type), std::move(o.id), std::move(o.name)});
-  gate.close(*ticket, result, std::move(resolved));
+  gate.close(*ticket, result, std::move(caller.resolved));
   if (!result) {
     const auto& err = result.error();
     spdlog::info("event=request op={} uid={} outcome={} error=\"{}\" context=\"{}\"", name, who.uid,

@@ -3,6 +3,7 @@ shows a service's logs and takes it down again, as a member of the socket group 
 shipped policy. Services need `network_mode` (bridge, none): miniboxd has no user-defined
 networks, so the default project network is refused with a clear 501, which is checked too."""
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -60,7 +61,7 @@ class Compose(unittest.TestCase):
         with open(os.path.join(folder, "docker-compose.yml"), "w") as f:
             f.write(text)
         os.chmod(os.path.join(folder, "docker-compose.yml"), 0o644)
-        pw = __import__("pwd").getpwnam(self.member)
+        pw = pwd.getpwnam(self.member)
         home = os.path.join(self.dir, "home-" + project)
         os.makedirs(home, exist_ok=True)
         os.chown(home, pw.pw_uid, pw.pw_gid)
