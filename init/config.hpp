@@ -1,0 +1,110 @@
+// The confinement dockerbox-init applies, and how it travels from the broker to the init.
+// Pure: no I/O. Linked by the broker (which encodes) and by dockerbox-init (which parses).
+//
+// Trust: the arguments are written by the broker (root) into the miniboxd Run/Exec request;
+// the init trusts them as the broker's decision. They still go through one strict parser
+// (parseInitArgs, fuzzed) so a malformed list fails closed instead of half-applying.
+//
+// Wire format (the init's argv after argv[0], every element one record):
+//   "dockerbox-init/1"           version marker, always first
+//   "<key>=<value>"              zero or more records, keys below; list keys repeat
+//   "--"                         end of records
+//   "<arg0>" "<arg1>" ...        the user's command (at least one element)
+// Keys: mode (run|exec), user (text, may be empty), user-check (any|not-root), cwd (absolute
+// path, may be empty), hostname, caps (16 lowercase hex digits), seccomp (default|unconfined),
+// rootfs (rw|ro), bind ("rw:<abs path>" or "ro:<abs path>", repeated), rlimit
+// ("<name>:<soft>:<hard>", name as in `ulimit` of Docker: nofile, nproc, core, ..., values
+// decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated).
+// Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dockerbox::init {
+
+inline constexpr std::string_view kVersionMarker = "dockerbox-init/1";
+
+/// Where the broker asks miniboxd to mount the installed init binary (read-only) inside
+/// every container, and so the program miniboxd runs for a Run and an Exec.
+inline constexpr std::string_view kInitPathInContainer = "/.dockerbox-init";
+
+/// Docker's default capability set (moby oci/caps/defaults.go): CHOWN, DAC_OVERRIDE,
+/// FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE,
+/// SYS_CHROOT, KILL, AUDIT_WRITE.
+inline constexpr std::uint64_t kDockerDefaultCaps = 0x00000000a80425fbULL;
+
+/// The environment miniboxd gives a Run (protocol 7.1), used when nothing else sets PATH.
+inline constexpr std::string_view kDefaultPathEnv =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Run: the init is pid 1 of a new container: it sets up /dev, /proc, /sys, binds, rootfs,
+/// hostname, then forks the user's program and stays as a reaper that forwards signals.
+/// Exec: it joined an existing container (through nsenter): no mounts, no fork; it
+/// confines itself and execs the program.
+enum class Mode { Run, Exec };
+/// Refuse to run the program when `user` resolves to uid 0 or gid 0 (the policy allowed
+/// a named user but not root, and only the image's /etc/passwd knows what a name means).
+enum class UserCheck { Any, NotRoot };
+enum class Seccomp { Default, Unconfined };
+enum class RootFs { ReadWrite, ReadOnly };
+enum class BindAccess { ReadWrite, ReadOnly };
+/// Whether a requested rlimit may exceed the hard limit the init inherited from miniboxd.
+enum class RlimitRaise { Refuse, Allow };
+
+struct Bind {
+  BindAccess access = BindAccess::ReadOnly;
+  std::string containerPath;  // absolute, as miniboxd mounted it
+};
+
+struct Rlimit {
+  std::string name;           // "nofile", "nproc", ... (Docker's names)
+  std::uint64_t soft = 0;     // RLIM_INFINITY for "unlimited"
+  std::uint64_t hard = 0;
+};
+
+struct InitConfig {
+  Mode mode = Mode::Run;
+  /// The program and its arguments. argv[0] without '/' is searched in the PATH of `env`
+  /// (execvp semantics) inside the container.
+  std::vector<std::string> argv;
+  /// The program's complete environment ("K=V"); HOME is added from the user's passwd
+  /// entry when absent, PATH from kDefaultPathEnv when absent.
+  std::vector<std::string> env;
+  /// Docker's User: "", "name", "uid", "name:group", "uid:gid", "name:gid", "uid:group".
+  /// "" means root (0:0). Names are resolved in the container's /etc/passwd and /etc/group.
+  std::string user;
+  UserCheck userCheck = UserCheck::Any;
+  /// Working directory inside the container; "" means "/". Created when missing (Run) as
+  /// Docker does.
+  std::string workingDir;
+  /// Run only: "" keeps the UTS name miniboxd set.
+  std::string hostname;
+  /// The bounding set; for uid 0 also permitted and effective. Non-root users end with
+  /// empty permitted/effective sets (Docker's behaviour). Inheritable and ambient: empty.
+  std::uint64_t capabilities = kDockerDefaultCaps;
+  Seccomp seccomp = Seccomp::Default;
+  RootFs rootfs = RootFs::ReadWrite;  // Run only
+  std::vector<Bind> binds;            // Run only: each remounted nosuid,nodev (and ro)
+  std::vector<Rlimit> rlimits;
+  RlimitRaise rlimitRaise = RlimitRaise::Refuse;
+};
+
+/// The records for `config`, to follow the init's path in the command miniboxd runs.
+/// Fails (BadRequest) on what the parser would refuse: NUL bytes, relative paths, an
+/// empty argv, an unknown rlimit name, an env entry without '='.
+[[nodiscard]] Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config);
+
+/// Parses the init's argv after argv[0]. Strict: every record is checked, nothing is
+/// defaulted silently except what the struct's defaults say.
+[[nodiscard]] Result<InitConfig> parseInitArgs(std::span<const std::string_view> args);
+
+/// Docker's rlimit names and their RLIMIT_* numbers; -1 for an unknown name.
+[[nodiscard]] int rlimitResource(std::string_view name);
+
+}  // namespace dockerbox::init

@@ -1,0 +1,28 @@
+// Bounds dockerbox-init puts on what it reads (style.md §6): its own argument list (written
+// by the broker) and the image's /etc/passwd and /etc/group (written by whoever built the
+// image, or by container root before an exec).
+#pragma once
+
+#include <cstddef>
+
+namespace dockerbox::init {
+
+/// Records in the init's argument list. The kernel caps argv at ARG_MAX anyway; this only
+/// keeps a hostile or broken list from making the parser allocate without bound.
+inline constexpr std::size_t kMaxArgs = 65536;
+/// One argument; the kernel's MAX_ARG_STRLEN (32 pages).
+inline constexpr std::size_t kMaxArgLength = 131072;
+/// HOST_NAME_MAX: sethostname refuses longer names, so the parser does too.
+inline constexpr std::size_t kMaxHostnameLength = 64;
+
+/// /etc/passwd or /etc/group larger than this is refused: real ones are a few KiB, and the
+/// init reads the whole file into memory as root.
+inline constexpr std::size_t kMaxAccountFileSize = 4 * 1024 * 1024;
+/// A longer line in /etc/passwd or /etc/group is skipped as malformed.
+inline constexpr std::size_t kMaxAccountLineLength = 65536;
+/// The kernel's NGROUPS_MAX: setgroups refuses more supplementary groups.
+inline constexpr std::size_t kMaxSupplementaryGroups = 65536;
+/// Docker's (runc's) valid id range: 0 .. 2^31-1.
+inline constexpr unsigned long kMaxId = 0x7fffffffUL;
+
+}  // namespace dockerbox::init

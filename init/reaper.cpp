@@ -1,0 +1,78 @@
+// Runs as pid 1 of the container after the reaper's privilege drop (uid 0, CAP_KILL only,
+// seccomp). Input: signals from anyone in the container, the status pipe of its child.
+#include "init/reaper.hpp"
+
+#include "init/exec_path.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <string_view>
+
+namespace dockerbox::init {
+namespace {
+
+int exitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitNotFound;
+}
+
+void writeAll(int fd, std::string_view text) {
+  while (!text.empty()) {
+    long n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nothing sensible to do when stderr is gone
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Reaps every exited process; the child's status when it is among them, else -1.
+int reapZombies(pid_t child) {
+  int childStatus = -1;
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid <= 0) return childStatus;  // none left (0) or no children at all (ECHILD)
+    if (pid == child) childStatus = exitStatus(status);
+  }
+}
+
+}  // namespace
+
+int awaitExec(int statusFd, pid_t child) {
+  std::array<char, 4096> buffer{};
+  std::size_t used = 0;
+  while (used < buffer.size()) {
+    long n = ::read(statusFd, buffer.data() + used, buffer.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  if (used == 0) return -1;
+  writeAll(STDERR_FILENO, std::string_view(buffer.data() + 1, used - 1));
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = static_cast<unsigned char>(buffer[0]);
+  return code == 0 ? kExitNotFound : code;
+}
+
+int reapUntilExit(pid_t child, const sigset_t& signals) {
+  for (;;) {
+    siginfo_t info{};
+    int sig = ::sigwaitinfo(&signals, &info);
+    if (sig < 0) continue;  // EINTR; sigwaitinfo has no other failure for a valid set
+    if (sig != SIGCHLD) {
+      // The child may already be gone (ESRCH): its SIGCHLD is then pending.
+      (void)::kill(child, sig);
+      continue;
+    }
+    if (int status = reapZombies(child); status >= 0) return status;
+  }
+}
+
+}  // namespace dockerbox::init

@@ -1,0 +1,22 @@
+// What pid 1 of a container does once the user's program is forked: a tini-like reaper.
+// Runs as uid 0 with only CAP_KILL, no_new_privs and its own seccomp allow-list.
+#pragma once
+
+#include <sys/types.h>
+
+#include <csignal>
+
+namespace dockerbox::init {
+
+/// Waits for `child`'s setup to end: the child writes a failure (exit code byte, then the
+/// message) into `statusFd`, whose write end is CLOEXEC, so EOF without bytes means the
+/// program was exec'd. On failure prints the message, reaps the child and returns its
+/// code; on success returns -1.
+[[nodiscard]] int awaitExec(int statusFd, pid_t child);
+
+/// Forwards every signal in `signals` (all blocked by the caller before the fork) to
+/// `child`, reaps every zombie of the namespace, and returns the child's exit status as
+/// Docker reports it (the exit code, or 128 + the signal that killed it).
+[[nodiscard]] int reapUntilExit(pid_t child, const sigset_t& signals);
+
+}  // namespace dockerbox::init

@@ -1,0 +1,168 @@
+// Runs as host root with every capability until privileges.cpp drops it; see run.hpp.
+#include "init/run.hpp"
+
+#include "init/config.hpp"
+#include "init/exec_path.hpp"
+#include "init/mounts.hpp"
+#include "init/passwd.hpp"
+#include "init/privileges.hpp"
+#include "init/reaper.hpp"
+#include "init/sys_error.hpp"
+
+#include "common/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+namespace dockerbox::init {
+namespace {
+
+int report(const Error& error) {
+  std::string line = "dockerbox-init: " + error.message;
+  if (!error.context.empty()) line += " (" + error.context + ")";
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  return exitCodeFor(error);
+}
+
+/// Before the arguments are even read: no inherited descriptor (miniboxd closes them, the
+/// host's nsenter may not) can reach the user's program, fds 0-2 exist so nothing opened
+/// later lands on them, nobody in the container can ptrace or read /proc of this root
+/// process (dumpable 0, reset by the final execve), and files get Docker's umask.
+Result<void> prepareProcess() {
+  if (auto ok = sysCheck(::close_range(3, ~0U, 0), "close inherited fds"); !ok) return ok;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) continue;
+    int opened = ::open("/dev/null", O_RDWR);  // lands on `fd`, the lowest free number
+    if (opened != fd) return fail(ErrorKind::Internal, "open /dev/null for a closed stdio fd");
+  }
+  ::umask(022);
+  return sysCheck(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "set non-dumpable");
+}
+
+Error chdirError(const std::string& dir, int err) {
+  return sysError("chdir to cwd (\"" + dir + "\") failed", err);
+}
+
+/// mkdir -p as root, inside the container root (Run mode, as Docker creates a missing
+/// working directory). Owned by root, mode 0755; nothing is chowned.
+Result<void> makeDirectories(const std::string& dir) {
+  for (std::size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
+    std::string prefix = dir.substr(0, slash);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+      return sysError("mkdir " + prefix, errno);
+    }
+    if (slash == std::string::npos) return {};
+  }
+}
+
+/// From root to the user's program. Returns only on failure. The passwd files are read
+/// and the directory entered as root (as runc does: a directory only root can reach is
+/// entered before the drop and again after it when root was refused); the PATH search
+/// runs after the drop, with the user's rights.
+Error execProgramAsUser(const InitConfig& config) {
+  std::string passwd;
+  std::string group;
+  ExecUser user;
+  DOCKERBOX_TRY_ASSIGN(passwd, readAccountFile("/etc/passwd"));
+  DOCKERBOX_TRY_ASSIGN(group, readAccountFile("/etc/group"));
+  DOCKERBOX_TRY_ASSIGN(user, resolveUser(config.user, passwd, group));
+  if (auto ok = checkUserAllowed(config, user); !ok) return ok.error();
+  std::string dir = config.workingDir.empty() ? "/" : config.workingDir;
+  if (config.mode == Mode::Run) {
+    if (auto ok = makeDirectories(dir); !ok) return ok.error();
+  }
+  bool retryChdir = ::chdir(dir.c_str()) != 0;
+  if (retryChdir && errno != EACCES) return chdirError(dir, errno);
+  if (auto ok = dropPrivileges(config, user); !ok) return ok.error();
+  if (retryChdir && ::chdir(dir.c_str()) != 0) return chdirError(dir, errno);
+  auto env = programEnvironment(config.env, user.home);
+  auto path = findExecutable(config.argv.front(), pathValue(env));
+  if (!path) return path.error();
+  return execProgram(*path, config.argv, env);
+}
+
+/// The forked child of pid 1: a new session, no blocked signals, then the drop and the
+/// exec. A failure goes to the status pipe for pid 1 to print; the child never returns.
+[[noreturn]] void runChild(const InitConfig& config, UniqueFd&& statusPipe) {
+  int code = kExitNotFound;
+  std::string message;
+  try {
+    sigset_t none;
+    sigemptyset(&none);
+    Error error;
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0 || ::setsid() < 0) {
+      error = sysError("start the program's session", errno);
+    } else {
+      error = execProgramAsUser(config);
+    }
+    code = exitCodeFor(error);
+    message = "dockerbox-init: " + error.message + "\n";
+  } catch (const std::exception& e) {
+    message = std::string("dockerbox-init: ") + e.what() + "\n";
+  }
+  std::string record(1, static_cast<char>(code));
+  record += message;
+  // A short or failed write still ends in _exit(code), which pid 1 reports.
+  if (::write(statusPipe.get(), record.data(), record.size()) < 0) ::_exit(code);
+  ::_exit(code);
+}
+
+int runContainer(const InitConfig& config) {
+  if (::getpid() != 1) {
+    return report(fail(ErrorKind::BadRequest, "mode=run: not pid 1 of a new container"));
+  }
+  if (auto ok = setUpMounts(config); !ok) return report(ok.error());
+  if (!config.hostname.empty()) {
+    auto ok = sysCheck(::sethostname(config.hostname.data(), config.hostname.size()),
+                       "sethostname");
+    if (!ok) return report(ok.error());
+  }
+  // Signals are blocked before the fork so that none sent in between is lost: pid 1
+  // collects them with sigwaitinfo and the child unblocks them before its exec.
+  sigset_t all;
+  sigfillset(&all);
+  if (auto ok = sysCheck(::sigprocmask(SIG_BLOCK, &all, nullptr), "block signals"); !ok) {
+    return report(ok.error());
+  }
+  int fds[2];
+  if (auto ok = sysCheck(::pipe2(fds, O_CLOEXEC), "status pipe"); !ok) return report(ok.error());
+  UniqueFd readEnd(fds[0]);
+  UniqueFd writeEnd(fds[1]);
+  pid_t child = ::fork();
+  if (child < 0) return report(sysError("fork", errno));
+  if (child == 0) {
+    readEnd.reset();
+    runChild(config, std::move(writeEnd));
+  }
+  writeEnd.reset();
+  if (auto ok = dropReaperPrivileges(); !ok) {
+    (void)::kill(child, SIGKILL);  // still root with CAP_KILL here; its failure changes nothing
+    return report(ok.error());
+  }
+  if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
+  return reapUntilExit(child, all);
+}
+
+}  // namespace
+
+int runInit(std::span<const std::string_view> args) {
+  try {
+    if (auto ok = prepareProcess(); !ok) return report(ok.error());
+    auto config = parseInitArgs(args);
+    if (!config) return report(config.error());
+    if (config->mode == Mode::Run) return runContainer(*config);
+    return report(execProgramAsUser(*config));
+  } catch (const std::exception& e) {
+    return report(fail(ErrorKind::Internal, e.what()));
+  }
+}
+
+}  // namespace dockerbox::init

@@ -1,0 +1,198 @@
+#include "init/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dockerbox::init {
+namespace {
+
+Result<InitConfig> parse(const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  return parseInitArgs(views);
+}
+
+InitConfig fullConfig() {
+  InitConfig c;
+  c.mode = Mode::Exec;
+  c.argv = {"/bin/sh", "-c", "echo \"a b\"", "--", ""};
+  c.env = {"PATH=/bin", "EMPTY=", "EQ=a=b"};
+  c.user = "alice:staff";
+  c.userCheck = UserCheck::NotRoot;
+  c.workingDir = "/work dir";
+  c.hostname = "web-1";
+  c.capabilities = 0x1ULL;
+  c.seccomp = Seccomp::Unconfined;
+  c.rootfs = RootFs::ReadOnly;
+  c.binds = {{BindAccess::ReadWrite, "/data"}, {BindAccess::ReadOnly, "/etc/x:y"}};
+  c.rlimits = {{"nofile", 1024, 4096}, {"core", 0, RLIM_INFINITY}};
+  c.rlimitRaise = RlimitRaise::Allow;
+  return c;
+}
+
+TEST(InitConfig, RoundTripsEveryField) {
+  auto encoded = encodeInitArgs(fullConfig());
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_EQ(encoded->front(), kVersionMarker);
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const auto want = fullConfig();
+  EXPECT_EQ(parsed->mode, want.mode);
+  EXPECT_EQ(parsed->argv, want.argv);
+  EXPECT_EQ(parsed->env, want.env);
+  EXPECT_EQ(parsed->user, want.user);
+  EXPECT_EQ(parsed->userCheck, want.userCheck);
+  EXPECT_EQ(parsed->workingDir, want.workingDir);
+  EXPECT_EQ(parsed->hostname, want.hostname);
+  EXPECT_EQ(parsed->capabilities, want.capabilities);
+  EXPECT_EQ(parsed->seccomp, want.seccomp);
+  EXPECT_EQ(parsed->rootfs, want.rootfs);
+  EXPECT_EQ(parsed->rlimitRaise, want.rlimitRaise);
+  ASSERT_EQ(parsed->binds.size(), 2U);
+  EXPECT_EQ(parsed->binds[1].access, BindAccess::ReadOnly);
+  EXPECT_EQ(parsed->binds[1].containerPath, "/etc/x:y");
+  ASSERT_EQ(parsed->rlimits.size(), 2U);
+  EXPECT_EQ(parsed->rlimits[1].hard, RLIM_INFINITY);
+  EXPECT_EQ(parsed->rlimits[0].soft, 1024U);
+}
+
+TEST(InitConfig, DefaultsRoundTripAndMatchTheStruct) {
+  InitConfig c;
+  c.argv = {"sh"};
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded);
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->mode, Mode::Run);
+  EXPECT_EQ(parsed->capabilities, kDockerDefaultCaps);
+  EXPECT_EQ(parsed->seccomp, Seccomp::Default);
+  EXPECT_EQ(parsed->rlimitRaise, RlimitRaise::Refuse);
+
+  auto minimal = parse({"dockerbox-init/1", "--", "sh"});
+  ASSERT_TRUE(minimal);
+  EXPECT_EQ(minimal->capabilities, kDockerDefaultCaps);
+  EXPECT_EQ(minimal->userCheck, UserCheck::Any);
+}
+
+TEST(InitConfig, EncodesCapsAsSixteenLowercaseHexDigits) {
+  InitConfig c;
+  c.argv = {"sh"};
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded);
+  EXPECT_NE(std::find(encoded->begin(), encoded->end(), "caps=00000000a80425fb"), encoded->end());
+}
+
+struct Refusal {
+  const char* name;
+  std::vector<std::string> args;
+};
+
+TEST(InitConfig, RefusesEveryMalformedList) {
+  const std::string m(kVersionMarker);
+  const std::vector<Refusal> cases = {
+      {"empty", {}},
+      {"no marker", {"--", "sh"}},
+      {"wrong marker", {"dockerbox-init/2", "--", "sh"}},
+      {"no separator", {m, "mode=run", "sh"}},
+      {"no command", {m, "--"}},
+      {"empty argv0", {m, "--", ""}},
+      {"record without =", {m, "mode", "--", "sh"}},
+      {"unknown key", {m, "privileged=1", "--", "sh"}},
+      {"repeated mode", {m, "mode=run", "mode=exec", "--", "sh"}},
+      {"repeated user", {m, "user=a", "user=b", "--", "sh"}},
+      {"repeated caps", {m, "caps=0000000000000000", "caps=0000000000000000", "--", "sh"}},
+      {"bad mode", {m, "mode=Run", "--", "sh"}},
+      {"bad user-check", {m, "user-check=root", "--", "sh"}},
+      {"bad seccomp", {m, "seccomp=", "--", "sh"}},
+      {"bad rootfs", {m, "rootfs=readonly", "--", "sh"}},
+      {"bad rlimit-raise", {m, "rlimit-raise=yes", "--", "sh"}},
+      {"caps upper case", {m, "caps=00000000A80425FB", "--", "sh"}},
+      {"caps short", {m, "caps=a80425fb", "--", "sh"}},
+      {"caps long", {m, "caps=000000000a80425fb", "--", "sh"}},
+      {"caps 0x", {m, "caps=0x000000a80425fb", "--", "sh"}},
+      {"bind relative", {m, "bind=rw:data", "--", "sh"}},
+      {"bind empty", {m, "bind=ro:", "--", "sh"}},
+      {"bind bad access", {m, "bind=rx:/data", "--", "sh"}},
+      {"bind no access", {m, "bind=/data", "--", "sh"}},
+      {"rlimit unknown", {m, "rlimit=as:1:2", "--", "sh"}},
+      {"rlimit soft above hard", {m, "rlimit=nofile:10:5", "--", "sh"}},
+      {"rlimit unlimited soft", {m, "rlimit=nofile:unlimited:5", "--", "sh"}},
+      {"rlimit negative", {m, "rlimit=nofile:-1:5", "--", "sh"}},
+      {"rlimit plus", {m, "rlimit=nofile:+1:5", "--", "sh"}},
+      {"rlimit two fields", {m, "rlimit=nofile:1", "--", "sh"}},
+      {"rlimit four fields", {m, "rlimit=nofile:1:2:3", "--", "sh"}},
+      {"rlimit overflow", {m, "rlimit=nofile:1:18446744073709551616", "--", "sh"}},
+      {"env without =", {m, "env=PATH", "--", "sh"}},
+      {"env empty key", {m, "env==x", "--", "sh"}},
+      {"cwd relative", {m, "cwd=work", "--", "sh"}},
+      {"hostname too long", {m, "hostname=" + std::string(65, 'h'), "--", "sh"}},
+      {"NUL in user", {m, std::string("user=a\0b", 8), "--", "sh"}},
+      {"NUL in command", {m, "--", std::string("s\0h", 3)}},
+      {"NUL in bind", {m, std::string("bind=rw:/a\0b", 12), "--", "sh"}},
+  };
+  for (const auto& c : cases) {
+    auto parsed = parse(c.args);
+    EXPECT_FALSE(parsed) << c.name;
+    if (!parsed) {
+      EXPECT_EQ(parsed.error().kind, ErrorKind::BadRequest) << c.name;
+    }
+  }
+}
+
+TEST(InitConfig, KeepsTheCommandVerbatimAfterTheSeparator) {
+  auto parsed =
+      parse({std::string(kVersionMarker), "--", "sh", "--", "mode=exec", "dockerbox-init/1"});
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->argv, (std::vector<std::string>{"sh", "--", "mode=exec", "dockerbox-init/1"}));
+  EXPECT_EQ(parsed->mode, Mode::Run);
+}
+
+TEST(InitConfig, EncoderRefusesWhatTheParserWould) {
+  InitConfig noCommand;
+  EXPECT_FALSE(encodeInitArgs(noCommand));
+
+  InitConfig relative;
+  relative.argv = {"sh"};
+  relative.binds = {{BindAccess::ReadOnly, "data"}};
+  EXPECT_FALSE(encodeInitArgs(relative));
+
+  InitConfig unknownLimit;
+  unknownLimit.argv = {"sh"};
+  unknownLimit.rlimits = {{"fds", 1, 1}};
+  EXPECT_FALSE(encodeInitArgs(unknownLimit));
+
+  InitConfig badEnv;
+  badEnv.argv = {"sh"};
+  badEnv.env = {"NOEQUALS"};
+  EXPECT_FALSE(encodeInitArgs(badEnv));
+
+  InitConfig nul;
+  nul.argv = {"sh"};
+  nul.user = std::string("a\0b", 3);
+  EXPECT_FALSE(encodeInitArgs(nul));
+
+  InitConfig badEnum;
+  badEnum.argv = {"sh"};
+  badEnum.mode = static_cast<Mode>(7);
+  EXPECT_FALSE(encodeInitArgs(badEnum));
+}
+
+TEST(InitConfig, RlimitNamesAreDockers) {
+  EXPECT_EQ(rlimitResource("nofile"), RLIMIT_NOFILE);
+  EXPECT_EQ(rlimitResource("nproc"), RLIMIT_NPROC);
+  EXPECT_EQ(rlimitResource("core"), RLIMIT_CORE);
+  EXPECT_EQ(rlimitResource("stack"), RLIMIT_STACK);
+  EXPECT_EQ(rlimitResource("rttime"), RLIMIT_RTTIME);
+  EXPECT_EQ(rlimitResource("NOFILE"), -1);
+  EXPECT_EQ(rlimitResource("RLIMIT_NOFILE"), -1);
+  EXPECT_EQ(rlimitResource("as"), -1);
+  EXPECT_EQ(rlimitResource(""), -1);
+}
+
+}  // namespace
+}  // namespace dockerbox::init
