@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "tests/minibox_sim/container_fs.hpp"
 #include "tests/minibox_sim/images.hpp"
 #include "tests/minibox_sim/process.hpp"
 #include "tests/minibox_sim/requests.hpp"
@@ -29,6 +30,15 @@ using UnixSocket = asio::local::stream_protocol::socket;
 
 enum class Adapter { Native, Smolvm };
 
+/// What a container and an exec process are (--process-model).
+enum class ProcessModel {
+  /// Host processes dropped to --run-as, with best-effort UTS/network namespaces.
+  Host,
+  /// Exactly upstream's native adapter (§11): namespaces, overlay rootfs, pivot_root, host
+  /// devtmpfs, root with every capability; Exec through the host nsenter with the request env.
+  Miniboxd,
+};
+
 /// Everything main() resolves from flags and environment (printed at start).
 struct Config {
   std::string socketPath;
@@ -40,7 +50,9 @@ struct Config {
   bool allowBindMounts = false;  // honoured in HEAD mode only
   bool allowPrivileged = false;  // honoured in HEAD mode only
   bool execStartedLate = false;  // send ExecStarted after the first output chunk
-  bool isolateNetwork = true;    // best-effort network namespace for non-Host containers
+  bool isolateNetwork = true;    // best-effort network namespace for non-Host containers (host model)
+  ProcessModel processModel = ProcessModel::Host;
+  std::string rootfsDir;         // --rootfs-dir: one directory per image name (miniboxd model)
   int readyFd = -1;
   RunAs runAs;
   std::vector<std::string> registry;
@@ -84,7 +96,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Daemon {
  public:
-  Daemon(asio::io_context& io, Config config);
+  /// `rootfsArea` is set exactly in the miniboxd process model.
+  Daemon(asio::io_context& io, Config config, std::unique_ptr<RootfsArea> rootfsArea);
 
   /// Binds and listens (stale file removed, parent dir 0700, socket mode), then signals the
   /// ready fd. Serving starts with start().
@@ -120,6 +133,10 @@ class Daemon {
   asio::awaitable<Result<pid_t>> spawn(SpawnSpec spec);
   asio::awaitable<Result<void>> startContainer(std::shared_ptr<Container> c, SpawnSpec spec);
   void onContainerExit(const std::shared_ptr<Container>& c, pid_t pid, int waitStatus);
+  /// miniboxd model (handlers_miniboxd.cpp): the image's directory and the container's
+  /// overlay (kept in c.rootfs), and the clone setup for `spec`. The error is Run's text.
+  [[nodiscard]] Result<void> prepareMiniboxdRun(Container& c, const ImageRef& ref,
+                                                const json::object& r, SpawnSpec& spec);
   void signalContainer(const Container& c, int sig) const;
 
   // Exec and everything else (handlers_exec.cpp, handlers_misc.cpp).
@@ -151,6 +168,8 @@ class Daemon {
 
   asio::io_context& io_;
   Config config_;
+  // Declared before containers_ and reaper_ so that it outlives every ContainerRootfs they hold.
+  std::unique_ptr<RootfsArea> rootfsArea_;
   asio::local::stream_protocol::acceptor acceptor_;
   asio::signal_set childSignals_;
   asio::signal_set stopSignals_;

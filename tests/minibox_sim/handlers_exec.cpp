@@ -1,8 +1,10 @@
 // minibox-sim: Exec, SendInput and ResizePty (minibox-protocol.md §7.8, §7.10).
-// Runs as root; exec processes run as the --run-as user. Input: validated requests.
+// Runs as root; exec processes run as the --run-as user, or in the miniboxd model as the
+// host nsenter with root and every capability (nsenter.hpp). Input: validated requests.
 #include "tests/minibox_sim/daemon.hpp"
 
 #include "common/unique_fd.hpp"
+#include "tests/minibox_sim/nsenter.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
@@ -80,13 +82,19 @@ asio::awaitable<void> Daemon::handleExec(Session& s, const json::object& r) {
     co_return;
   }
 
+  const bool miniboxd = config_.processModel == ProcessModel::Miniboxd;
   SpawnSpec spec;
-  spec.argv = cmd;
-  spec.env = env;  // only the request's env: nothing from the container, no PATH
-  spec.cwd = workingDir.value_or("/");
-  spec.style = ExecStyle::Exec;
-  spec.runAs = config_.runAs;
+  if (miniboxd) {
+    spec = nsenterSpec(*c->pid, cmd, env, workingDir);
+  } else {
+    spec.argv = cmd;
+    spec.env = env;  // only the request's env: nothing from the container, no PATH
+    spec.cwd = workingDir.value_or("/");
+    spec.style = ExecStyle::Exec;
+    spec.runAs = config_.runAs;
+  }
   const bool tty = boolField(r, "tty");
+  const std::string execId = uuidHex(rng_, head ? 32 : 16);
   UniqueFd outRead, outWrite, errRead, errWrite, devNull;
   bool pipesOk = false;
   if (tty) {
@@ -115,6 +123,15 @@ asio::awaitable<void> Daemon::handleExec(Session& s, const json::object& r) {
   }
   Result<pid_t> pid = fail(ErrorKind::Internal, std::strerror(errno));
   if (pipesOk) pid = co_await spawn(std::move(spec));
+  if (!pid && miniboxd) {
+    // Upstream answers ExecStarted once its blocking task is queued; the task then fails to
+    // spawn nsenter (say, not found in the request's PATH) and sends this terminal Error.
+    co_await s.send(execStarted(execId));
+    co_await s.send(errorMessage(std::string(tty ? "exec: nsenter pty spawn failed: "
+                                                 : "exec: nsenter spawn failed: ") +
+                                 pid.error().message));
+    co_return;
+  }
   if (!pid) {
     co_await s.send(errorMessage("exec: nsenter spawn failed: " + pid.error().message));
     co_return;
@@ -129,7 +146,6 @@ asio::awaitable<void> Daemon::handleExec(Session& s, const json::object& r) {
   c->execGroups.insert(*pid);
   if (!c->pid) ::kill(-*pid, SIGKILL);  // the container went away while this one started
 
-  const std::string execId = uuidHex(rng_, head ? 32 : 16);
   bool announced = false;
   auto announce = [&]() -> asio::awaitable<void> {
     if (announced) co_return;

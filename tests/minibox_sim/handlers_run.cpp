@@ -1,5 +1,6 @@
 // minibox-sim: container lifecycle requests (minibox-protocol.md §7.1-7.5, §7.9, §8).
-// Runs as root; container processes run as the --run-as user. Input: validated requests.
+// Runs as root; container processes run as the --run-as user, or in the miniboxd model as
+// namespaced host root (container_process.hpp). Input: validated requests.
 #include "tests/minibox_sim/daemon.hpp"
 
 #include "common/syscall.hpp"
@@ -105,7 +106,6 @@ asio::awaitable<void> Daemon::handleRun(Session& s, const json::object& r) {
   c->command = joined(command);
   c->createdAt = std::chrono::system_clock::now();
   c->ephemeral = boolField(r, "ephemeral");
-  containers_.add(c);
 
   SpawnSpec spec;
   spec.argv = command.empty() ? std::vector<std::string>{"/bin/sh"} : command;
@@ -115,6 +115,13 @@ asio::awaitable<void> Daemon::handleRun(Session& s, const json::object& r) {
   spec.runAs = config_.runAs;
   spec.hostname = "minibox-" + c->id.substr(0, 8);
   spec.isolateNetwork = config_.isolateNetwork && optStrField(r, "network") != "Host";
+  if (rootfsArea_) {
+    if (auto prepared = prepareMiniboxdRun(*c, *ref, r, spec); !prepared) {
+      co_await s.send(errorMessage("failed to prepare rootfs: " + prepared.error().message));
+      co_return;
+    }
+  }
+  containers_.add(c);
   if (c->ephemeral) {
     co_await runEphemeral(s, c, std::move(spec));
   } else {
@@ -130,6 +137,13 @@ asio::awaitable<Result<pid_t>> Daemon::spawn(SpawnSpec spec) {
   asio::posix::stream_descriptor status(io_, forked->status.release());
   std::array<char, kChildFailureBytes> record{};
   auto [ec, n] = co_await asio::async_read(status, asio::buffer(record), kUseTuple);
+  if (n == record.size() && childFailureStep(record.data()) == ChildStep::ContainerSetup) {
+    // miniboxd model: clone had already returned upstream, so a failed child_init is a
+    // started container that exits 127 (its message went to the container's stderr).
+    spdlog::warn("event=container_setup_failed pid={} error={}", pid,
+                 childFailure(record.data()).message);
+    co_return pid;
+  }
   if (n == record.size()) {
     reaper_.forget(pid);  // it exits 127 on its own and is reaped unobserved
     co_return childFailure(record.data());
@@ -150,6 +164,7 @@ asio::awaitable<Result<void>> Daemon::startContainer(std::shared_ptr<Container> 
   events_.emit(eventStarted(c->id, *pid));
   // Removed (it was `Created`) while the child was starting: nobody can reach it now.
   if (containers_.byId(c->id) != c) ::kill(-*pid, SIGKILL);
+  // The callback's `c` also keeps a miniboxd overlay mounted until the process is reaped.
   reaper_.watch(*pid, [this, c, p = *pid](int status) { onContainerExit(c, p, status); });
   co_return Result<void>{};
 }

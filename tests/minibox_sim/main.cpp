@@ -1,6 +1,8 @@
 // minibox-sim: a miniboxd test double (test infrastructure only). Runs as root so that it can
-// start container processes under an unprivileged uid. Reads flags and environment, prints
-// the resolved settings on stderr, then serves until SIGTERM/SIGINT.
+// start container processes under an unprivileged uid, or, with --process-model miniboxd, as
+// namespaced root exactly as upstream does. Reads flags and environment, prints the resolved
+// settings on stderr, then serves until SIGTERM/SIGINT.
+#include "tests/minibox_sim/container_process.hpp"
 #include "tests/minibox_sim/daemon.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -17,12 +19,14 @@ namespace {
 using dockerbox::sim::Adapter;
 using dockerbox::sim::Config;
 using dockerbox::sim::Mode;
+using dockerbox::sim::ProcessModel;
 
 constexpr const char* kUsage =
     "usage: minibox-sim [--socket PATH] [--mode v0.19|head] [--adapter native|smolvm]\n"
     "                   [--peer-gate] [--allow-bind-mounts] [--allow-privileged]\n"
     "                   [--run-as USER] [--ready-fd N] [--registry LIST] [--preload LIST]\n"
-    "                   [--exec-started early|late] [--network-isolation on|off] [--verbose]\n";
+    "                   [--exec-started early|late] [--network-isolation on|off]\n"
+    "                   [--process-model host|miniboxd] [--rootfs-dir DIR] [--verbose]\n";
 
 const char* envOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -80,7 +84,8 @@ Config parseArgs(int argc, char** argv) {
   std::string runAs = "nobody";
   std::string registry =
       "library/alpine:latest,library/busybox:latest,library/nginx:latest,"
-      "library/debian:latest,library/ubuntu:latest,library/hello-world:latest";
+      "library/debian:latest,library/ubuntu:latest,library/hello-world:latest,"
+      "library/noshell:latest";
   std::string preload = "library/alpine:latest,library/busybox:latest";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -104,6 +109,12 @@ Config parseArgs(int argc, char** argv) {
     else if (arg == "--preload") preload = value();
     else if (arg == "--exec-started") c.execStartedLate = value() == "late";
     else if (arg == "--network-isolation") c.isolateNetwork = value() != "off";
+    else if (arg == "--process-model") {
+      std::string m = value();
+      if (m == "host") c.processModel = ProcessModel::Host;
+      else if (m == "miniboxd") c.processModel = ProcessModel::Miniboxd;
+      else usageError("unknown process model " + m);
+    } else if (arg == "--rootfs-dir") c.rootfsDir = value();
     else if (arg == "--verbose") spdlog::set_level(spdlog::level::debug);
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
@@ -113,6 +124,8 @@ Config parseArgs(int argc, char** argv) {
   if (adapter == "native") c.adapter = Adapter::Native;
   else if (adapter == "smolvm") c.adapter = Adapter::Smolvm;
   else usageError("unknown adapter " + adapter);
+  if (c.processModel == ProcessModel::Miniboxd && c.rootfsDir.empty())
+    usageError("--process-model miniboxd needs --rootfs-dir");
   auto who = dockerbox::sim::lookupRunAs(runAs);
   if (!who) usageError(who.error().message);
   c.runAs = *who;
@@ -132,7 +145,7 @@ void printSettings(const Config& c) {
   std::fprintf(stderr,
                "minibox-sim: socket=%s socket_mode=%04o socket_group=%s mode=%s adapter=%s "
                "peer_gate=%s allow_bind_mounts=%s allow_privileged=%s run_as=%s(%u:%u) "
-               "exec_started=%s network_isolation=%s ready_fd=%d\n"
+               "exec_started=%s network_isolation=%s ready_fd=%d process_model=%s rootfs_dir=%s\n"
                "minibox-sim: registry=%s\nminibox-sim: preload=%s\n",
                c.socketPath.c_str(), static_cast<unsigned>(c.socketMode),
                c.socketGroup.value_or("(none)").c_str(), head ? "head" : "v0.19",
@@ -140,6 +153,8 @@ void printSettings(const Config& c) {
                head && c.allowBindMounts ? "yes" : "no", head && c.allowPrivileged ? "yes" : "no",
                c.runAs.user.c_str(), c.runAs.uid, c.runAs.gid,
                c.execStartedLate ? "late" : "early", c.isolateNetwork ? "on" : "off", c.readyFd,
+               c.processModel == ProcessModel::Miniboxd ? "miniboxd" : "host",
+               c.rootfsDir.empty() ? "(none)" : c.rootfsDir.c_str(),
                joinList(c.registry).c_str(), joinList(c.preload).c_str());
 }
 
@@ -152,9 +167,29 @@ int main(int argc, char** argv) {
   Config config = parseArgs(argc, argv);
   printSettings(config);
   if (::geteuid() != 0) spdlog::warn("event=not_root detail=container uid drop will fail");
+  std::unique_ptr<dockerbox::sim::RootfsArea> rootfsArea;
+  if (config.processModel == ProcessModel::Miniboxd) {
+    // Fail at start, with the reason, rather than on the first Run.
+    if (::geteuid() != 0) {
+      std::fprintf(stderr, "minibox-sim: --process-model miniboxd must run as root\n");
+      return 1;
+    }
+    if (auto probed = dockerbox::sim::probeNamespaces(); !probed) {
+      std::fprintf(stderr, "minibox-sim: %s\n", probed.error().message.c_str());
+      return 1;
+    }
+    auto area = dockerbox::sim::RootfsArea::create(config.rootfsDir);
+    if (!area) {
+      std::fprintf(stderr, "minibox-sim: %s\n", area.error().message.c_str());
+      return 1;
+    }
+    rootfsArea = std::move(*area);
+    std::fprintf(stderr, "minibox-sim: overlays in %s\n",
+                 rootfsArea->dir().c_str());
+  }
   try {
     boost::asio::io_context io(1);
-    dockerbox::sim::Daemon daemon(io, config);
+    dockerbox::sim::Daemon daemon(io, config, std::move(rootfsArea));
     if (auto listening = daemon.listen(); !listening) {
       std::fprintf(stderr, "minibox-sim: %s %s\n", listening.error().message.c_str(),
                    listening.error().context.c_str());

@@ -3,6 +3,8 @@
 // allocates (argv, envp, messages) is prepared before fork().
 #include "tests/minibox_sim/process.hpp"
 
+#include "tests/minibox_sim/container_process.hpp"
+
 #include "common/syscall.hpp"
 #include "common/unique_fd.hpp"
 
@@ -32,9 +34,10 @@ struct ChildFailure {
 };
 static_assert(sizeof(ChildFailure) == kChildFailureBytes);
 
-constexpr std::array<const char*, 6> kStepNames = {"setsid",    "TIOCSCTTY", "dup2",
-                                                   "setgroups", "setresgid/setresuid",
-                                                   "chdir"};
+/// Indexed by ChildStep. An empty name means the error text stands alone.
+constexpr std::array<const char*, 8> kStepNames = {
+    "setsid", "TIOCSCTTY", "dup2", "setgroups", "setresgid/setresuid", "chdir", "",
+    "container setup"};
 
 /// Everything the child needs, built before fork() so the child never allocates.
 struct Prepared {
@@ -44,41 +47,15 @@ struct Prepared {
   std::string execMessage;   // Exec only: nsenter's text for a failed execvp
 };
 
-void writeAll(int fd, const char* data, std::size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    len -= static_cast<std::size_t>(n);
-  }
-}
-
 void writeError(const std::string& prefix, int err) {
-  writeAll(STDERR_FILENO, prefix.data(), prefix.size());
+  child::writeAll(STDERR_FILENO, prefix.data(), prefix.size());
   const char* text = strerrordesc_np(err);
-  if (text) writeAll(STDERR_FILENO, text, std::strlen(text));
-  writeAll(STDERR_FILENO, "\n", 1);
+  if (text) child::writeText(STDERR_FILENO, text);
+  child::writeAll(STDERR_FILENO, "\n", 1);
 }
 
 [[noreturn]] void report(int statusFd, int step) {
-  ChildFailure failure{step, errno};
-  writeAll(statusFd, reinterpret_cast<const char*>(&failure), sizeof failure);
-  ::_exit(127);
-}
-
-/// The child starts with every signal blocked (see spawnProcess), so the simulator's Asio
-/// signal handlers can never run in it. Defaults first, then unblock.
-void resetSignals() {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  // SIGPIPE is ignored in the simulator and an ignored disposition survives execve.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // EINVAL for 32/33
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  child::report(statusFd, static_cast<ChildStep>(step), errno);
 }
 
 /// Marks every fd above 2 close-on-exec (the simulator's Asio sockets are not CLOEXEC, and a
@@ -90,7 +67,9 @@ void closeInheritedOnExec() {
 }
 
 [[noreturn]] void childMain(const SpawnSpec& spec, const Prepared& p, int statusFd, pid_t parent) {
-  resetSignals();
+  // The child starts with every signal blocked (see forkProcess), so the simulator's Asio
+  // signal handlers can never run in it.
+  child::resetSignals();
   if (setsid() < 0) report(statusFd, 0);
   if (spec.style == ExecStyle::Container) {
     // Best effort imitation of the container's own UTS and network namespaces: without
@@ -109,6 +88,16 @@ void closeInheritedOnExec() {
   }
   if (spec.controllingTty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) report(statusFd, 1);
   closeInheritedOnExec();
+  if (spec.style == ExecStyle::Nsenter) {
+    // Upstream's exec: Rust's Command after env_clear() swaps environ for the request env
+    // and calls execvp, so `nsenter` is looked up in the request's PATH (glibc's default
+    // /bin:/usr/bin when it sets none), and it runs as root with every capability.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) ::_exit(1);
+    environ = const_cast<char**>(p.envp.data());
+    execvp(p.argv[0], p.argv.data());
+    report(statusFd, static_cast<int>(ChildStep::Exec));
+  }
   // Order matters: supplementary groups and gid must go while we are still root.
   if (setgroups(0, nullptr) < 0) report(statusFd, 3);
   if (setresgid(spec.runAs.gid, spec.runAs.gid, spec.runAs.gid) < 0 ||
@@ -149,6 +138,40 @@ Prepared prepare(const SpawnSpec& spec) {
 
 }  // namespace
 
+namespace child {
+
+void writeAll(int fd, const char* data, std::size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    len -= static_cast<std::size_t>(n);
+  }
+}
+
+void writeText(int fd, const char* text) { writeAll(fd, text, std::strlen(text)); }
+
+void resetSignals() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  // SIGPIPE is ignored in the simulator and an ignored disposition survives execve.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // EINVAL for 32/33
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void report(int statusFd, ChildStep step, int err) {
+  ChildFailure failure{static_cast<int>(step), err};
+  writeAll(statusFd, reinterpret_cast<const char*>(&failure), sizeof failure);
+  ::_exit(127);
+}
+
+}  // namespace child
+
 Result<RunAs> lookupRunAs(const std::string& user) {
   std::array<char, 16384> buf{};
   passwd pw{};
@@ -169,6 +192,7 @@ Result<RunAs> lookupRunAs(const std::string& user) {
 
 Result<Forked> forkProcess(const SpawnSpec& spec) {
   if (spec.argv.empty()) return fail(ErrorKind::Internal, "empty argv");
+  if (spec.miniboxd) return cloneContainerProcess(spec);
   Prepared p = prepare(spec);
   std::array<int, 2> fds{};
   auto rc = DOCKERBOX_SYSCALL(::pipe2(fds.data(), O_CLOEXEC), "pipe2 status");
@@ -193,9 +217,18 @@ Error childFailure(const char* record) {
   ChildFailure failure{};
   std::memcpy(&failure, record, sizeof failure);
   auto step = static_cast<std::size_t>(failure.step);
-  return fail(ErrorKind::Internal, std::string(kStepNames[step < kStepNames.size() ? step : 0]) +
-                                       ": " + std::strerror(failure.err) + " (os error " +
-                                       std::to_string(failure.err) + ")");
+  std::string name = kStepNames[step < kStepNames.size() ? step : 0];
+  // Rust's io::Error Display for an OS error, which upstream's messages embed.
+  std::string text = std::string(std::strerror(failure.err)) + " (os error " +
+                     std::to_string(failure.err) + ")";
+  if (failure.err == 0) return fail(ErrorKind::Internal, name + ": refused");  // a check, not a call
+  return fail(ErrorKind::Internal, name.empty() ? text : name + ": " + text);
+}
+
+ChildStep childFailureStep(const char* record) {
+  ChildFailure failure{};
+  std::memcpy(&failure, record, sizeof failure);
+  return static_cast<ChildStep>(failure.step);
 }
 
 int containerExitCode(int waitStatus) {

@@ -152,9 +152,10 @@ void Session::watchForClose(std::shared_ptr<EventBus::Subscriber> wake) {
       asio::detached);
 }
 
-Daemon::Daemon(asio::io_context& io, Config config)
+Daemon::Daemon(asio::io_context& io, Config config, std::unique_ptr<RootfsArea> rootfsArea)
     : io_(io),
       config_(std::move(config)),
+      rootfsArea_(std::move(rootfsArea)),
       acceptor_(io),
       childSignals_(io, SIGCHLD),
       stopSignals_(io, SIGTERM, SIGINT),
@@ -222,7 +223,9 @@ void Daemon::waitForShutdown() {
 void Daemon::shutdown() {
   std::error_code fsErr;
   std::filesystem::remove(config_.socketPath, fsErr);
-  // Containers do not outlive the simulator: a test run must not leak processes.
+  // Containers do not outlive the simulator: a test run must not leak processes. Their
+  // overlays go with the records when the Daemon is destroyed (and, whatever happens, with
+  // the simulator's private mount namespace).
   for (const auto& c : containers_.all()) {
     if (c->pid) signalContainer(*c, SIGKILL);
   }

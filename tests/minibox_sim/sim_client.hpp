@@ -35,6 +35,7 @@ class SimProcess {
   [[nodiscard]] const std::string& socketPath() const { return socket_; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] bool ready() const { return ready_; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
   /// SIGTERM and wait; returns the wait status (or -1 when already stopped).
   int stop();
 

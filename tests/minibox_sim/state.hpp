@@ -26,6 +26,8 @@ namespace dockerbox::sim {
 
 namespace asio = boost::asio;
 
+class ContainerRootfs;  // container_fs.hpp (miniboxd model)
+
 /// Wakes every coroutine waiting on it. Waiters re-check their condition in a loop, so a
 /// notify with nobody waiting is harmless (single thread: no lost wake-up between check
 /// and wait).
@@ -69,6 +71,9 @@ struct Container {
   Notifier exited;              // notified when exitCode is set
   std::set<pid_t> execGroups;   // exec processes "inside" this container
   std::function<void()> onExit;  // extra work for the Run handler (output drain deadline)
+  /// miniboxd model: the overlay. Also held by the reaper's callback, so it is unmounted
+  /// only once the record is gone and the process has been reaped.
+  std::shared_ptr<ContainerRootfs> rootfs;
 
   [[nodiscard]] json::object info() const;  // ContainerInfo (§4)
 };
