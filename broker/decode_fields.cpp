@@ -153,6 +153,47 @@ Result<MountSpec> mount(wire::Mount::Reader in) {
   return out;
 }
 
+bool isUlimitName(std::string_view name) {
+  for (auto known : wire::ULIMIT_NAMES.get()) {
+    if (std::string_view(known.cStr(), known.size()) == name) return true;
+  }
+  return false;
+}
+
+std::string limitText(std::int64_t limit) { return limit == -1 ? "unlimited" : std::to_string(limit); }
+
+/// HostConfig.Ulimits. The worker checks the same rules, but these limits are applied as root
+/// by dockerbox-init, so nothing here relies on that: every name and bound is checked again.
+/// Messages are dockerd's (go-units ParseUlimit) where it has one.
+Result<std::vector<UlimitSpec>> ulimits(capnp::List<wire::Ulimit>::Reader in) {
+  // No real client sends more than the 15 names Docker knows; a longer list is forged.
+  if (in.size() > wire::MAX_ULIMITS) return malformed("too many ulimits");
+  std::vector<UlimitSpec> out;
+  out.reserve(in.size());
+  for (auto item : in) {
+    UlimitSpec u;
+    DOCKERBOX_TRY_ASSIGN(u.name, text(item.getName(), kMaxNameBytes, "ulimit name"));
+    if (!isUlimitName(u.name)) return invalid("invalid ulimit type: " + u.name);
+    u.soft = item.getSoft();
+    u.hard = item.getHard();
+    // setrlimit takes unsigned limits: anything below -1 would wrap to a huge finite one.
+    if (u.soft < -1 || u.hard < -1) {
+      return invalid("invalid ulimit " + u.name + ": a limit must be -1 (unlimited) or at least 0");
+    }
+    // An unlimited soft limit under a finite hard one is refused by setrlimit (EINVAL).
+    if (u.hard != -1 && (u.soft == -1 || u.soft > u.hard)) {
+      return invalid("ulimit soft limit must be less than or equal to hard limit: " + limitText(u.soft) + " > " +
+                     limitText(u.hard));
+    }
+    // One value per name, so the policy and the init in the container see the same limit.
+    if (std::any_of(out.begin(), out.end(), [&](const UlimitSpec& seen) { return seen.name == u.name; })) {
+      return invalid("ulimit " + u.name + " is given more than once");
+    }
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 Result<HostSpec> hostConfig(wire::HostConfig::Reader in) {
   HostSpec h;
   if (in.getMounts().size() > kMaxListItems) return malformed("too many mounts");
@@ -207,6 +248,13 @@ Result<HostSpec> hostConfig(wire::HostConfig::Reader in) {
   h.pidsLimit = in.getPidsLimit();
   h.shmSize = in.getShmSize();
   if (h.pidsLimit < -1 || h.shmSize < 0) return invalid("resource limits must not be negative");
+  DOCKERBOX_TRY_ASSIGN(h.ulimits, ulimits(in.getUlimits()));
+  if (in.getHasInit()) {
+    h.init = in.getInit();
+  } else if (in.getInit()) {
+    // Only a forged frame sets a value it says is absent; the canonical copy must not hold one.
+    return malformed("init set without hasInit");
+  }
   // ConsoleSize is only the first size of a TTY; miniboxd has no terminal sizes (no resize).
   return h;
 }

@@ -37,6 +37,13 @@ struct PortSpec {
   std::string containerPort, hostIp, hostPort;
 };
 
+/// One HostConfig.Ulimits entry: `name` is one of Docker's names (ipc::wire::ULIMIT_NAMES),
+/// each limit is -1 (unlimited) or non-negative, and soft <= hard unless hard is -1.
+struct UlimitSpec {
+  std::string name;
+  std::int64_t soft = 0, hard = 0;
+};
+
 /// HostConfig fields the broker acts on or the policy checks.
 struct HostSpec {
   std::vector<MountSpec> mounts;
@@ -63,6 +70,8 @@ struct HostSpec {
   std::vector<std::string> extraHosts, dns;
   std::int64_t pidsLimit = 0;  // 0 or -1: unlimited
   std::int64_t shmSize = 0;    // 0: miniboxd's default
+  std::vector<UlimitSpec> ulimits;  // at most ipc::wire::MAX_ULIMITS, names unique
+  std::optional<bool> init;         // nullopt: not given. Shown by inspect, changes nothing
 };
 
 struct ContainerSpec {

@@ -56,12 +56,22 @@ json::object renderState(wire::ContainerInspectReply::Reader reply, ContainerSta
   };
 }
 
+/// Config.Hostname as dockerd stores it at create: the client's, else the short id. With
+/// NetworkMode "host" dockerd takes the host's name, which a sandboxed worker cannot see, so
+/// it stays empty there.
+std::string hostnameOf(wire::ContainerInspectReply::Reader reply) {
+  auto config = reply.getConfig();
+  std::string hostname = wireText(config.getHostname());
+  if (!hostname.empty() || wireText(config.getHost().getNetworkMode()) == "host") return hostname;
+  return wireText(reply.getSummary().getId()).substr(0, 12);
+}
+
 json::object renderConfig(wire::ContainerInspectReply::Reader reply) {
   auto config = reply.getConfig();
   json::object exposed;
   for (auto port : config.getExposedPorts()) exposed[wireText(port)] = json::object{};
   json::object out{
-      {"Hostname", wireText(config.getHostname())},
+      {"Hostname", hostnameOf(reply)},
       {"Domainname", wireText(config.getDomainname())},
       {"User", wireText(config.getUser())},
       {"AttachStdin", config.getAttachStdin()},

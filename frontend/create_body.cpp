@@ -51,7 +51,6 @@ Result<void> refuseUnsupportedHost(const JsonFields& host) {
   static constexpr std::string_view kLimits = "miniboxd applies only Memory, NanoCpus and CpuShares";
   static constexpr std::array kFields{
       Unsupported{"Links", "there are no legacy links"},
-      Unsupported{"Init", "miniboxd has no init process to inject"},
       Unsupported{"CpuQuota", kLimits},          Unsupported{"CpuPeriod", kLimits},
       Unsupported{"CpusetCpus", kLimits},        Unsupported{"CpusetMems", kLimits},
       Unsupported{"CpuRealtimePeriod", kLimits}, Unsupported{"CpuRealtimeRuntime", kLimits},
@@ -60,7 +59,7 @@ Result<void> refuseUnsupportedHost(const JsonFields& host) {
       Unsupported{"BlkioWeight", kLimits},       Unsupported{"BlkioWeightDevice", kLimits},
       Unsupported{"BlkioDeviceReadBps", kLimits}, Unsupported{"BlkioDeviceWriteBps", kLimits},
       Unsupported{"BlkioDeviceReadIOps", kLimits}, Unsupported{"BlkioDeviceWriteIOps", kLimits},
-      Unsupported{"Ulimits", kLimits},           Unsupported{"OomScoreAdj", kLimits},
+      Unsupported{"OomScoreAdj", kLimits},
       Unsupported{"CpuCount", kLimits},          Unsupported{"CpuPercent", kLimits},
       Unsupported{"IOMaximumIOps", kLimits},     Unsupported{"IOMaximumBandwidth", kLimits},
       Unsupported{"StorageOpt", "miniboxd has no storage options"},

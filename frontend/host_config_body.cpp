@@ -202,6 +202,70 @@ Result<void> writeConsoleSize(const JsonFields& host, wire::HostConfig::Builder 
   return {};
 }
 
+bool isUlimitName(std::string_view name) {
+  for (auto known : wire::ULIMIT_NAMES.get()) {
+    if (std::string_view(known.cStr(), known.size()) == name) return true;
+  }
+  return false;
+}
+
+std::string limitText(std::int64_t limit) { return limit == -1 ? "unlimited" : std::to_string(limit); }
+
+/// HostConfig.Ulimits ([]*units.Ulimit). dockerd stores any entry and fails only at start;
+/// the CLI (go-units ParseUlimit) refuses unknown names and soft > hard with the wording used
+/// here. A repeated name is refused too: the CLI keeps the last, but dockerd would hand both
+/// to the runtime, and the policy must judge the one value that applies. The broker checks
+/// all of this again.
+Result<void> writeUlimits(const JsonFields& host, wire::HostConfig::Builder out) {
+  std::vector<JsonFields> entries;
+  DOCKERBOX_TRY_ASSIGN(entries, host.getStructList("Ulimits"));
+  if (entries.size() > wire::MAX_ULIMITS) {
+    return fail(ErrorKind::BadRequest, "too many ulimits: at most " + std::to_string(wire::MAX_ULIMITS));
+  }
+  struct Item {
+    std::string name;
+    std::int64_t soft = 0;
+    std::int64_t hard = 0;
+  };
+  std::vector<Item> items;
+  for (const auto& entry : entries) {
+    Item u;
+    DOCKERBOX_TRY_ASSIGN(u.name, entry.getString("Name"));
+    DOCKERBOX_TRY_ASSIGN(u.soft, entry.getInt("Soft"));
+    DOCKERBOX_TRY_ASSIGN(u.hard, entry.getInt("Hard"));
+    if (!isUlimitName(u.name)) return fail(ErrorKind::BadRequest, "invalid ulimit type: " + u.name);
+    if (u.soft < -1 || u.hard < -1) {
+      return fail(ErrorKind::BadRequest, "invalid ulimit " + u.name + ": a limit must be -1 (unlimited) or at least 0");
+    }
+    if (u.hard != -1 && (u.soft == -1 || u.soft > u.hard)) {
+      return fail(ErrorKind::BadRequest, "ulimit soft limit must be less than or equal to hard limit: " +
+                                             limitText(u.soft) + " > " + limitText(u.hard));
+    }
+    if (std::any_of(items.begin(), items.end(), [&](const Item& seen) { return seen.name == u.name; })) {
+      return fail(ErrorKind::BadRequest, "ulimit " + u.name + " is given more than once");
+    }
+    items.push_back(std::move(u));
+  }
+  auto list = out.initUlimits(static_cast<unsigned>(items.size()));
+  for (unsigned i = 0; i < items.size(); ++i) {
+    list[i].setName(items[i].name);
+    list[i].setSoft(items[i].soft);
+    list[i].setHard(items[i].hard);
+  }
+  return {};
+}
+
+/// HostConfig.Init (*bool): null and absent stay "not given", which inspect keeps apart
+/// from false.
+Result<void> writeInit(const JsonFields& host, wire::HostConfig::Builder out) {
+  const json::value* v = host.find("Init");
+  if (v == nullptr) return {};
+  if (!v->is_bool()) return host.typeError("Init", *v, "bool");
+  out.setHasInit(true);
+  out.setInit(v->get_bool());
+  return {};
+}
+
 }  // namespace
 
 Result<BindSpec> parseBind(std::string_view bind) {
@@ -321,6 +385,8 @@ Result<void> parseHostConfig(const JsonFields& host, const std::vector<std::stri
   if (auto ok = writeDevices(host, out); !ok) return ok;
   if (auto ok = writePortBindings(host, out); !ok) return ok;
   if (auto ok = writeConsoleSize(host, out); !ok) return ok;
+  if (auto ok = writeUlimits(host, out); !ok) return ok;
+  if (auto ok = writeInit(host, out); !ok) return ok;
 
   auto restart = host.getStruct("RestartPolicy");
   if (!restart) return restart.error();

@@ -59,6 +59,17 @@ json::object portBindings(capnp::List<wire::PortBinding>::Reader bindings) {
   return out;
 }
 
+/// HostConfig.Ulimits as dockerd shows it with no daemon default ulimits: the client's list.
+/// The docker CLI sends [] when it has none, so that is what an empty list renders as (like
+/// Dns); only clients that send null would see null from dockerd.
+json::array ulimits(capnp::List<wire::Ulimit>::Reader list) {
+  json::array out;
+  for (auto u : list) {
+    out.push_back(json::object{{"Name", wireText(u.getName())}, {"Soft", u.getSoft()}, {"Hard", u.getHard()}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string networkName(std::string_view networkMode) {
@@ -146,7 +157,7 @@ json::object renderHostConfig(wire::HostConfig::Reader host) {
       {"MemorySwappiness", nullptr},
       {"OomKillDisable", host.getOomKillDisable()},
       {"PidsLimit", host.getPidsLimit() == 0 ? json::value(nullptr) : json::value(host.getPidsLimit())},
-      {"Ulimits", nullptr},
+      {"Ulimits", ulimits(host.getUlimits())},
       {"CpuCount", 0},
       {"CpuPercent", 0},
       {"IOMaximumIOps", 0},
@@ -157,6 +168,8 @@ json::object renderHostConfig(wire::HostConfig::Reader host) {
   if (!mounts.empty()) out["Mounts"] = std::move(mounts);
   if (host.getTmpfs().size() != 0) out["Tmpfs"] = keyValueObject(host.getTmpfs());
   if (host.getSysctls().size() != 0) out["Sysctls"] = keyValueObject(host.getSysctls());
+  // Init is *bool with omitempty: left out when not given, true or false when it was.
+  if (host.getHasInit()) out["Init"] = host.getInit();
   return out;
 }
 

@@ -265,7 +265,37 @@ struct HostConfig {
   shmSize @34 :Int64;
   consoleHeight @35 :UInt16;
   consoleWidth @36 :UInt16;
+  ulimits @37 :List(Ulimit);
+  # HostConfig.Ulimits, set by the frontend from the client's JSON, one entry per name (a
+  # repeated name is refused). At most maxUlimits entries; the broker checks names and
+  # bounds again. Applied by dockerbox-init inside the container.
+  init @38 :Bool;
+  # HostConfig.Init as the client gave it; meaningful only when hasInit. Set by the
+  # frontend. Whether dockerbox-init runs is dockerbox's decision, not the client's, so this
+  # changes nothing and is kept for inspect.
+  hasInit @39 :Bool;
+  # false: Init was null or absent (dockerd leaves it out of inspect then).
 }
+
+# One resource limit of HostConfig.Ulimits (setrlimit(2) inside the container).
+struct Ulimit {
+  name @0 :Text;
+  # Docker's name of the resource, one of ulimitNames ("nofile" is RLIMIT_NOFILE).
+  soft @1 :Int64;
+  # The soft limit in the resource's own unit (bytes, seconds, count...); -1 = unlimited
+  # (RLIM_INFINITY). Bound: -1..2^63-1, at most `hard` unless hard is -1.
+  hard @2 :Int64;
+  # The hard limit, same unit; -1 = unlimited. Bound: -1..2^63-1.
+}
+
+const maxUlimits :UInt32 = 32;
+# Entries of HostConfig.ulimits: Docker knows 15 names and each may appear once, so 32 is
+# never reached by a real client and keeps a forged list small.
+
+const ulimitNames :List(Text) = ["core", "cpu", "data", "fsize", "locks", "memlock",
+    "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+# The names Docker accepts (go-units ulimitNameMapping; "as" is left out there too), each
+# RLIMIT_ plus the upper-cased name.
 
 struct VersionRequest {}
 

@@ -91,6 +91,15 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
         c.binds.push_back({str(m.getSource()), str(m.getTarget()), m.getReadOnly()});
       }
     }
+    // What dockerbox-init applies. The blob holds what the decoder accepted (ulimit names
+    // and bounds were checked there); a config stored before Ulimits existed has none.
+    c.user = str(in.getUser());
+    c.hostname = str(in.getHostname());
+    c.capAdd = strings(host.getCapAdd());
+    c.capDrop = strings(host.getCapDrop());
+    c.securityOpt = strings(host.getSecurityOpt());
+    c.readonlyRootfs = host.getReadonlyRootfs();
+    for (auto u : host.getUlimits()) c.ulimits.push_back({str(u.getName()), u.getSoft(), u.getHard()});
     return c;
   });
 }

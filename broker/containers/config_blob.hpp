@@ -24,7 +24,9 @@ namespace dockerbox::broker::containers {
 [[nodiscard]] Result<CreateContainerOp> readStoredCreate(
     const state::Blob& blob, const std::function<Result<CreateContainerOp>(ipc::wire::ContainerConfig::Reader)>& decode);
 
-/// What starting the container needs, read back from its stored create config.
+/// What starting the container needs, read back from its stored create config, including
+/// what dockerbox-init applies: user, hostname, capAdd, capDrop, securityOpt, readonlyRootfs
+/// and ulimits (HostConfig.Init has no effect and is not read).
 [[nodiscard]] Result<RunConfig> readRunConfig(const state::Blob& blob);
 
 /// Copies the stored create config into an inspect reply.

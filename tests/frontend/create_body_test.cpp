@@ -1,5 +1,6 @@
 #include "frontend/create_body.hpp"
 
+#include "frontend/handlers.hpp"
 #include "frontend/strict_json.hpp"
 #include "test_support.hpp"
 
@@ -227,9 +228,8 @@ TEST(CreateBody, HostConfigSettingsArriveTyped) {
 
 TEST(CreateBody, SettingsMiniboxdCannotHonourAreRefusedUnlessDefault) {
   for (std::string_view body : {
-           R"({"Image":"a","HostConfig":{"Init":true}})",
            R"({"Image":"a","HostConfig":{"CpuQuota":50000}})",
-           R"({"Image":"a","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":1,"Hard":2}]}})",
+           R"({"Image":"a","HostConfig":{"OomScoreAdj":100}})",
            R"({"Image":"a","HostConfig":{"MaskedPaths":[]}})",
            R"({"Image":"a","HostConfig":{"MemorySwappiness":10}})",
            R"({"Image":"a","Healthcheck":{"Test":["CMD","true"]}})",
@@ -239,6 +239,146 @@ TEST(CreateBody, SettingsMiniboxdCannotHonourAreRefusedUnlessDefault) {
     EXPECT_NE(p.error().find("is not supported by dockerbox"), std::string::npos) << p.error();
   }
   EXPECT_TRUE(Parsed(R"({"Image":"a","HostConfig":{"Init":false,"CpuQuota":0,"Ulimits":[],"MemorySwappiness":-1}})").result);
+}
+
+TEST(CreateBody, SecuritySettingsArriveTyped) {
+  Parsed p(R"({"Image":"a","User":"1000:1000","Hostname":"box","HostConfig":{"CapAdd":["NET_ADMIN"],
+    "CapDrop":"ALL","SecurityOpt":["no-new-privileges"],"ReadonlyRootfs":true,"Init":true,
+    "Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048},{"Name":"core","Soft":-1,"Hard":-1},
+               {"Name":"nproc","Soft":10,"Hard":-1},{"Name":"stack"}]}})");
+  ASSERT_TRUE(p.result) << p.error();
+  auto config = p.config();
+  EXPECT_EQ(std::string(config.getUser().cStr()), "1000:1000");
+  EXPECT_EQ(std::string(config.getHostname().cStr()), "box");
+  auto host = config.getHost();
+  EXPECT_EQ(texts(host.getCapAdd()), std::vector<std::string>{"NET_ADMIN"});
+  EXPECT_EQ(texts(host.getCapDrop()), std::vector<std::string>{"ALL"});
+  EXPECT_EQ(texts(host.getSecurityOpt()), std::vector<std::string>{"no-new-privileges"});
+  EXPECT_TRUE(host.getReadonlyRootfs());
+  EXPECT_TRUE(host.getHasInit());
+  EXPECT_TRUE(host.getInit());
+  auto ulimits = host.getUlimits();
+  ASSERT_EQ(ulimits.size(), 4u);
+  EXPECT_EQ(std::string(ulimits[0].getName().cStr()), "nofile");
+  EXPECT_EQ(ulimits[0].getSoft(), 1024);
+  EXPECT_EQ(ulimits[0].getHard(), 2048);
+  EXPECT_EQ(ulimits[1].getSoft(), -1);
+  EXPECT_EQ(ulimits[1].getHard(), -1);
+  EXPECT_EQ(ulimits[2].getSoft(), 10);  // any soft limit under an unlimited hard one
+  EXPECT_EQ(ulimits[3].getSoft(), 0);   // absent limits are Go's zero
+  EXPECT_EQ(ulimits[3].getHard(), 0);
+}
+
+TEST(CreateBody, InitKeepsNotGivenApartFromFalse) {
+  for (std::string_view body : {R"({"Image":"a"})", R"({"Image":"a","HostConfig":{"Init":null}})"}) {
+    Parsed p(body);
+    ASSERT_TRUE(p.result) << p.error();
+    EXPECT_FALSE(p.config().getHost().getHasInit()) << body;
+    EXPECT_FALSE(p.config().getHost().getInit()) << body;
+  }
+  Parsed off(R"({"Image":"a","HostConfig":{"Init":false}})");
+  ASSERT_TRUE(off.result) << off.error();
+  EXPECT_TRUE(off.config().getHost().getHasInit());
+  EXPECT_FALSE(off.config().getHost().getInit());
+  Parsed wrong(R"({"Image":"a","HostConfig":{"Init":"yes"}})");
+  EXPECT_EQ(wrong.kind(), ErrorKind::BadRequest) << wrong.error();
+  EXPECT_NE(wrong.error().find("cannot unmarshal"), std::string::npos) << wrong.error();
+}
+
+TEST(CreateBody, UlimitsFollowDockersRules) {
+  struct Case {
+    std::string_view ulimits;
+    std::string_view error;  // empty: accepted
+  };
+  std::string tooMany = "[";
+  for (int i = 0; i < 33; ++i) tooMany += std::string(i ? "," : "") + R"({"Name":"nofile","Soft":1,"Hard":1})";
+  tooMany += "]";
+  const Case cases[] = {
+      {R"([])", ""},
+      {R"(null)", ""},
+      {R"([{"Name":"nofile","Soft":1024,"Hard":1024}])", ""},
+      {R"([{"Name":"rttime","Soft":0,"Hard":9223372036854775807}])", ""},
+      {R"([{"Name":"as","Soft":1,"Hard":1}])", "invalid ulimit type: as"},
+      {R"([{"Name":"NOFILE","Soft":1,"Hard":1}])", "invalid ulimit type: NOFILE"},
+      {R"([{"Name":"","Soft":1,"Hard":1}])", "invalid ulimit type: "},
+      {R"([{"Soft":1,"Hard":1}])", "invalid ulimit type: "},
+      {R"([null])", "invalid ulimit type: "},
+      {R"([{"Name":"nofile","Soft":2048,"Hard":1024}])",
+       "ulimit soft limit must be less than or equal to hard limit: 2048 > 1024"},
+      {R"([{"Name":"nofile","Soft":-1,"Hard":1024}])",
+       "ulimit soft limit must be less than or equal to hard limit: unlimited > 1024"},
+      {R"([{"Name":"nofile","Soft":-2,"Hard":1}])", "invalid ulimit nofile: a limit must be -1"},
+      {R"([{"Name":"nofile","Soft":1,"Hard":-5}])", "invalid ulimit nofile: a limit must be -1"},
+      {R"([{"Name":"nofile","Soft":1,"Hard":1},{"Name":"nofile","Soft":2,"Hard":2}])",
+       "ulimit nofile is given more than once"},
+      {R"([{"Name":"nofile","Soft":1.5,"Hard":2}])", "cannot unmarshal"},
+      {R"([{"Name":"nofile","Soft":"1","Hard":2}])", "cannot unmarshal"},
+      {R"([{"Name":"nofile","Soft":18446744073709551615,"Hard":2}])", "cannot unmarshal"},
+      {R"({"Name":"nofile"})", "cannot unmarshal"},
+      {R"("nofile=1:2")", "cannot unmarshal"},
+      {tooMany, "too many ulimits: at most 32"},
+  };
+  for (const auto& c : cases) {
+    std::string body = R"({"Image":"a","HostConfig":{"Ulimits":)" + std::string(c.ulimits) + "}}";
+    Parsed p(body);
+    if (c.error.empty()) {
+      EXPECT_TRUE(p.result) << c.ulimits << ": " << p.error();
+      continue;
+    }
+    EXPECT_EQ(p.kind(), ErrorKind::BadRequest) << c.ulimits << ": " << p.error();
+    EXPECT_NE(p.error().find(c.error), std::string::npos) << c.ulimits << ": " << p.error();
+  }
+  // Every name Docker knows, once each.
+  std::string all = "[";
+  for (std::string_view name : {"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+                                "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}) {
+    all += std::string(all.size() > 1 ? "," : "") + R"({"Name":")" + std::string(name) + R"(","Soft":1,"Hard":2})";
+  }
+  Parsed every(R"({"Image":"a","HostConfig":{"Ulimits":)" + all + "]}}");
+  ASSERT_TRUE(every.result) << every.error();
+  EXPECT_EQ(every.config().getHost().getUlimits().size(), 15u);
+}
+
+/// The inspect document of a created container whose create body was `body`.
+boost::json::value inspectAfterCreate(std::string_view body, std::string_view id) {
+  Parsed p(body);
+  EXPECT_TRUE(p.result) << p.error();
+  capnp::MallocMessageBuilder message;
+  auto reply = message.initRoot<wire::ContainerInspectReply>();
+  reply.setConfig(p.config());
+  reply.initSummary().setId(std::string(id));
+  return jsonBody(renderInspectContainer(reply.asReader(), RenderContext{}));
+}
+
+TEST(CreateBody, InspectShowsTheSecuritySettingsAsGiven) {
+  constexpr std::string_view kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  auto given = inspectAfterCreate(R"({"Image":"a","User":"nobody","Hostname":"box","HostConfig":{
+    "CapAdd":["NET_ADMIN"],"CapDrop":["ALL"],"SecurityOpt":["no-new-privileges"],"ReadonlyRootfs":true,
+    "Init":false,"Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048},{"Name":"core","Soft":-1,"Hard":-1}]}})",
+                                  kId);
+  const auto& host = given.at("HostConfig").as_object();
+  EXPECT_EQ(host.at("CapAdd"), boost::json::parse(R"(["NET_ADMIN"])"));
+  EXPECT_EQ(host.at("CapDrop"), boost::json::parse(R"(["ALL"])"));
+  EXPECT_EQ(host.at("SecurityOpt"), boost::json::parse(R"(["no-new-privileges"])"));
+  EXPECT_EQ(host.at("ReadonlyRootfs"), true);
+  EXPECT_EQ(host.at("Init"), false);
+  EXPECT_EQ(host.at("Ulimits"), boost::json::parse(R"([{"Name":"nofile","Soft":1024,"Hard":2048},
+                                                        {"Name":"core","Soft":-1,"Hard":-1}])"));
+  EXPECT_EQ(given.at("Config").at("User"), "nobody");
+  EXPECT_EQ(given.at("Config").at("Hostname"), "box");
+
+  // Nothing given: Init left out (*bool, omitempty), Ulimits as the CLI sent them ([]),
+  // and the hostname dockerd makes up, the short id.
+  auto plain = inspectAfterCreate(R"({"Image":"a"})", kId);
+  EXPECT_FALSE(plain.at("HostConfig").as_object().contains("Init"));
+  EXPECT_EQ(plain.at("HostConfig").at("Ulimits"), boost::json::array{});
+  EXPECT_EQ(plain.at("HostConfig").at("CapAdd"), nullptr);
+  EXPECT_EQ(plain.at("Config").at("Hostname"), "0123456789ab");
+  auto init = inspectAfterCreate(R"({"Image":"a","HostConfig":{"Init":true}})", kId);
+  EXPECT_EQ(init.at("HostConfig").at("Init"), true);
+  // dockerd takes the host's name for host networking, which a worker cannot know.
+  auto hostNet = inspectAfterCreate(R"({"Image":"a","HostConfig":{"NetworkMode":"host"}})", kId);
+  EXPECT_EQ(hostNet.at("Config").at("Hostname"), "");
 }
 
 TEST(CreateRoute, TakesNameFromTheQueryAndIgnoresTheRestOfIt) {
