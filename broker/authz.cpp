@@ -193,7 +193,11 @@ Authorization authorize(const PolicyHolder& holder, const Identity& who, const O
     out.injectMemory = decision.injectMemory;
     out.injectNanoCpus = decision.injectNanoCpus;
     out.detail = decision.detail;
-    if (decision.allowed()) out.resolvedBinds = std::move(input->resolvedBinds);
+    if (decision.allowed()) {
+      out.resolvedBinds = std::move(input->resolvedBinds);
+      out.privileged = decision.privileged;
+      out.rootUser = decision.rootUser;
+    }
     return out;
   } catch (const std::exception& e) {
     // Fail closed (style.md §4.5): an error while deciding is a denial, never an allow.

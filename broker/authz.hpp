@@ -90,6 +90,9 @@ struct Authorization {
   std::optional<std::uint64_t> injectMemory;    // containers.create: set Memory when unset
   std::optional<std::uint64_t> injectNanoCpus;  // containers.create: set NanoCpus when unset
   std::vector<ResolvedBind> resolvedBinds;      // allowed create: mount these paths
+  /// The deciding rule's grants (allowed requests only), for the confinement of a run or exec.
+  policy::Privileged privileged = policy::Privileged::Denied;
+  policy::RootUser rootUser = policy::RootUser::Denied;
   std::string detail;  // for the broker's log only: may name resolved host paths
 };
 

@@ -7,15 +7,12 @@
 // process with a deadline, so that a hung file system cannot hang the broker and the access
 // check is made by the kernel with the caller's credentials, not guessed from mode bits.
 //
-// Remaining TOCTOU: the path is checked here and mounted later by miniboxd, which takes a
-// path, not a descriptor. Between the two, the caller can swap a component they own (a
-// directory under their home) for a symlink. The handler must therefore mount the RESOLVED
-// path (Authorization::resolvedBinds, applyAuthorization), which had no symlink in it when
-// checked; and because create and start are split, start must re-check each stored path
-// with stillResolvesTo() (as the creator) before miniboxd mounts it.
-// TODO(security): mount through an O_PATH descriptor (/proc/self/fd/N) once miniboxd can
-// take one; until then a caller who owns a directory on the resolved path can still race
-// the mount by replacing that directory with a symlink between check and mount.
+// What is checked here is not what gets mounted: the caller may swap a directory they own
+// for a symlink at any time. So a create stores the RESOLVED path (Authorization::
+// resolvedBinds, applyAuthorization), and each start pins it (bind_pin.hpp): opened with no
+// symlink allowed, checked again as the caller, and mounted from that descriptor onto a
+// root-only path that miniboxd is given. Unconfined runs (privileged rules only) still
+// mount by path and re-check with stillResolvesTo() just before.
 #pragma once
 
 #include "broker/peer.hpp"

@@ -16,12 +16,21 @@
 
 namespace dockerbox::broker {
 
+/// What the rule that decided a request grants beyond Docker's default container. The
+/// broker builds the confinement of every run and exec from these (containers/confinement.hpp);
+/// a caller built without a decision has none.
+struct Grants {
+  policy::Privileged privileged = policy::Privileged::Denied;
+  policy::RootUser rootUser = policy::RootUser::Denied;
+};
+
 struct Caller : Identity {
   /// Own unless the policy said more: a caller built without a decision sees only their own.
   policy::Visibility visibility = policy::Visibility::Own;
+  Grants grants;
 
   Caller() = default;
-  Caller(Identity who, policy::Visibility v) : Identity(std::move(who)), visibility(v) {}
+  Caller(Identity who, policy::Visibility v, Grants g = {}) : Identity(std::move(who)), visibility(v), grants(g) {}
 
   /// Whether an object created by (uid, gid) exists for this caller.
   [[nodiscard]] bool canSee(std::uint32_t ownerUid, std::uint32_t ownerGid) const {

@@ -54,15 +54,15 @@ Result<void> resolveFrontendUser(Config& config) {
   return {};
 }
 
-std::string defaultFrontendPath(const char* argv0) {
+/// A helper binary beside dockerboxd (installed), or in ../<buildDir>/ of the build tree.
+std::string defaultHelperPath(const char* argv0, const char* name, const char* buildDir) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::filesystem::path dir = ec ? std::filesystem::path(argv0).parent_path() : self.parent_path();
-  // In the build tree the frontend lives in ../frontend; installed, beside dockerboxd.
-  for (const auto& candidate : {dir / "dockerbox-frontend", dir / ".." / "frontend" / "dockerbox-frontend"}) {
+  for (const auto& candidate : {dir / name, dir / ".." / buildDir / name}) {
     if (std::filesystem::exists(candidate, ec)) return std::filesystem::weakly_canonical(candidate).string();
   }
-  return (dir / "dockerbox-frontend").string();
+  return (dir / name).string();
 }
 
 }  // namespace
@@ -92,6 +92,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (auto v = env("DOCKERBOX_FRONTEND_USER")) config.frontendUserName = *v;
   if (auto v = env("DOCKERBOX_FRONTEND_PATH")) config.frontendPath = *v;
   if (auto v = env("DOCKERBOX_STATE_DIR")) config.stateDir = *v;
+  if (auto v = env("DOCKERBOX_RUN_DIR")) config.runDir = *v;
+  if (auto v = env("DOCKERBOX_INIT_PATH")) config.initPath = *v;
   if (auto v = env("DOCKERBOX_POLICY")) config.policyPath = *v;
   if (auto v = env("DOCKERBOX_AUDIT_LOG")) config.auditLogPath = *v;
   if (auto v = env("DOCKERBOX_LOG_LEVEL")) config.logLevel = *v;
@@ -107,6 +109,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   app.add_option("--frontend-user", config.frontendUserName, "user the frontend drops to (DOCKERBOX_FRONTEND_USER)");
   app.add_option("--frontend-path", config.frontendPath, "dockerbox-frontend binary (DOCKERBOX_FRONTEND_PATH)");
   app.add_option("--state-dir", config.stateDir, "durable state (DOCKERBOX_STATE_DIR)");
+  app.add_option("--run-dir", config.runDir, "runtime files: pinned bind mounts (DOCKERBOX_RUN_DIR)");
+  app.add_option("--init-path", config.initPath, "dockerbox-init binary mounted into containers (DOCKERBOX_INIT_PATH)");
   app.add_option("--policy", config.policyPath, "policy file (DOCKERBOX_POLICY)");
   app.add_option("--audit-log", config.auditLogPath, "audit log (DOCKERBOX_AUDIT_LOG)");
   app.add_option("--max-connections-per-uid", maxConn, "open connections one uid may hold (DOCKERBOX_MAX_CONNECTIONS_PER_UID)");
@@ -142,7 +146,11 @@ Result<Config> loadConfig(int argc, char** argv) {
     config.maxConnectionsPerUid = std::stoul(maxConn);
   }
   if (auto r = resolveFrontendUser(config); !r) return r.error();
-  if (config.frontendPath.empty()) config.frontendPath = defaultFrontendPath(argv[0]);
+  if (config.frontendPath.empty()) config.frontendPath = defaultHelperPath(argv[0], "dockerbox-frontend", "frontend");
+  if (config.initPath.empty()) config.initPath = defaultHelperPath(argv[0], "dockerbox-init", "init");
+  if (config.runDir.empty() || config.runDir.front() != '/') {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_RUN_DIR must be an absolute path");
+  }
   return config;
 }
 
@@ -157,6 +165,8 @@ std::vector<std::string> describe(const Config& c) {
       "frontend=" + c.frontendPath,
       "frontend_user=" + c.frontendUserName + " (uid " + std::to_string(c.frontendUid) + ", gid " + std::to_string(c.frontendGid) + ")",
       "state_dir=" + c.stateDir,
+      "run_dir=" + c.runDir,
+      "init=" + c.initPath,
       "policy=" + c.policyPath,
       "audit_log=" + c.auditLogPath,
       "max_connections_per_uid=" + std::to_string(c.maxConnectionsPerUid),

@@ -26,6 +26,12 @@ struct Config {
   uid_t frontendUid = 65534;
   gid_t frontendGid = 65534;
   std::string stateDir = "/var/lib/dockerbox";
+  /// Runtime files only root may write: the per-container directories holding pinned bind
+  /// mounts (bind_pin.hpp). Must be visible in the host's mount namespace (miniboxd's).
+  std::string runDir = "/run/dockerbox";
+  /// The static dockerbox-init, bind-mounted read-only into every confined container
+  /// (default: beside dockerboxd). Checked at start: root-owned, not group/other-writable.
+  std::string initPath;
   std::string policyPath = "/etc/dockerbox/policy.toml";
   std::string auditLogPath = "/var/log/dockerbox/audit.log";
   std::size_t maxConnectionsPerUid = 64;

@@ -91,7 +91,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
     renderError(ticket.error(), out.initResult());
     co_return;
   }
-  const Caller caller(who, authz.visibility);
+  const Caller caller(who, authz.visibility, Grants{authz.privileged, authz.rootUser});
   // A create runs what was judged: resolved bind sources, injected limits (authz.hpp).
   const Operation* op = &request.op;
   std::optional<Operation> applied;

@@ -3,6 +3,7 @@
 
 #include "broker/authz.hpp"
 #include "broker/bind_check.hpp"
+#include "broker/bind_pin.hpp"
 #include "broker/containers/config_blob.hpp"
 #include "broker/decode_fields.hpp"
 
@@ -60,14 +61,26 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
   options.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
   };
-  options.rejudge = [policy](const Caller& who, const state::Container& container) -> Result<void> {
+  options.initPath = config.initPath;
+  options.pinBinds = [runDir = config.runDir](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
+                                              const Identity& who) {
+    std::vector<BindToPin> toPin;
+    for (const auto& b : binds) {
+      toPin.push_back({b.hostPath, b.readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite});
+    }
+    return pinBinds(runDir, dockerId, toPin, who);
+  };
+  options.unpinBinds = [runDir = config.runDir](const std::string& dockerId, std::size_t count) {
+    unpinBinds(runDir, dockerId, count);
+  };
+  options.rejudge = [policy](const Caller& who, const state::Container& container) -> Result<Grants> {
     if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
     auto stored = containers::readStoredCreate(
         container.config, [](ipc::wire::ContainerConfig::Reader in) { return decode::createContainer(in); });
     if (!stored) return stored.error();
     const Operation op(std::in_place_type<CreateContainerOp>, std::move(*stored));
     Authorization authz = authorize(*policy, who, op);
-    if (authz.gate.allowed) return {};
+    if (authz.gate.allowed) return Grants{authz.privileged, authz.rootUser};
     policy::Decision decision;
     decision.rule = authz.gate.rule;
     decision.reason = authz.gate.reason;
@@ -138,6 +151,13 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Caller& who, const Info
   reply.setMiniboxProtocol(protocolName(*protocol));
   reply.setEngineId(engineId(host_.hostname, config_.stateDir));
   reply.setDockerRootDir(config_.stateDir);
+  // What dockerd shows for its defaults, where dockerbox-init applies them (confinement.hpp);
+  // nothing where containers cannot be confined here.
+  if (containers_ && co_await containers_->canConfine()) {
+    auto options = reply.initSecurityOptions(2);
+    options.set(0, "name=seccomp,profile=builtin");
+    options.set(1, "name=no-new-privileges");
+  }
   co_return Result<void>{};
 }
 

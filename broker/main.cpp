@@ -4,6 +4,7 @@
 #include "broker/audit/audit_log.hpp"
 #include "broker/audit/verify_cli.hpp"
 #include "broker/authz.hpp"
+#include "broker/bind_pin.hpp"
 #include "broker/frontend_launcher.hpp"
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
@@ -20,11 +21,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <functional>
 #include <string_view>
@@ -43,6 +46,19 @@ void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher) {
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) launcher.childExited(pid, status);
     reapChildren(signals, launcher);
   });
+}
+
+/// dockerbox-init runs as host root inside every container before anything is confined: only
+/// root may be able to change it or the directory holding it. Otherwise confinement is off
+/// (and runs are refused to everyone whose rule is not privileged), never half on.
+bool initBinaryTrusted(const std::string& path) {
+  struct stat file {};
+  struct stat dir {};
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  if (::lstat(path.c_str(), &file) != 0 || ::stat(parent.c_str(), &dir) != 0) return false;
+  auto rootOnly = [](const struct stat& st) { return st.st_uid == 0 && (st.st_mode & 022) == 0; };
+  return S_ISREG(file.st_mode) && rootOnly(file) && (file.st_mode & 0111) != 0 && S_ISDIR(dir.st_mode) &&
+         rootOnly(dir);
 }
 
 }  // namespace
@@ -84,6 +100,22 @@ int main(int argc, char** argv) {
     spdlog::critical("event=startup_failed error=\"logs {}: {} {}\"", config->stateDir, logStore.error().message,
                      logStore.error().context);
     return 1;
+  }
+
+  // Runtime directory for pinned bind mounts (bind_pin.hpp); leftovers of a broker that died
+  // mid-start are detached.
+  std::error_code dirError;
+  std::filesystem::create_directories(config->runDir, dirError);
+  if (dirError) {
+    spdlog::critical("event=startup_failed error=\"run dir {}: {}\"", config->runDir, dirError.message());
+    return 1;
+  }
+  clearPinned(config->runDir);
+  if (!initBinaryTrusted(config->initPath)) {
+    spdlog::error("event=init_untrusted path={} detail=\"missing, not a root-owned executable, or writable by "
+                  "others (or its directory is): containers cannot be confined, only privileged rules may run them\"",
+                  config->initPath);
+    config->initPath.clear();
   }
 
   ConnectionCounter counter(config->maxConnectionsPerUid);  // outlives io: see Server

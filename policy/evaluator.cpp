@@ -123,6 +123,8 @@ Decision decide(const Policy& policy, const Subject& subject, const Request& req
     }
     d.injectMemory = checked.injectMemory;
     d.injectNanoCpus = checked.injectNanoCpus;
+    d.privileged = rule.privileged;
+    d.rootUser = rule.rootUser;
     return d;
   }
 

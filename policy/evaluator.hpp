@@ -23,6 +23,11 @@ struct Decision {
   Visibility visibility = Visibility::Own;      // for list/inspect/logs/...; see canSee()
   std::optional<std::uint64_t> injectMemory;    // set HostConfig.Memory to this (bytes)
   std::optional<std::uint64_t> injectNanoCpus;  // set HostConfig.NanoCpus to this
+  /// What the deciding rule grants beyond Docker's default container (allowed decisions
+  /// only): the broker builds each container's confinement from them. `privileged` also
+  /// means "may run unconfined where miniboxd cannot take dockerbox-init".
+  Privileged privileged = Privileged::Denied;
+  RootUser rootUser = RootUser::Denied;
 
   [[nodiscard]] bool allowed() const { return effect == Effect::Allow; }
 };

@@ -70,6 +70,8 @@ enum class RunLink {
              // code comes from miniboxd's `stopped` event; output is no longer captured
 };
 
+enum class RunConfinement { Unknown, Init, Unconfined };
+
 struct LiveContainer {
   LiveContainer(boost::asio::any_io_executor executor, std::string id)
       : dockerId(std::move(id)), changed(std::move(executor)) {}
@@ -85,6 +87,10 @@ struct LiveContainer {
   /// A restart is stopping the container: its exit must not trigger AutoRemove (Docker
   /// keeps a restarted --rm container).
   bool restarting = false;
+  /// How the current (or last) run reached miniboxd: an exec goes the same way. Unknown for
+  /// a container adopted after a broker restart (its execs then go through the init, which
+  /// fails closed if the run had none).
+  RunConfinement confinement = RunConfinement::Unknown;
   std::vector<OutputTap*> taps;
 
   /// A chunk time strictly after every earlier one of this container (wall clock based).

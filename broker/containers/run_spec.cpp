@@ -1,6 +1,7 @@
 // Runs as root, in the broker. Input: validated create and exec requests.
 #include "broker/containers/run_spec.hpp"
 
+#include "broker/containers/confinement.hpp"
 #include "broker/minibox/image_ref.hpp"
 
 #include <algorithm>
@@ -18,9 +19,6 @@ Error unsupported(std::string what) {
 std::string unsupportedHostSetting(const ContainerSpec& spec) {
   const HostSpec& h = spec.host;
   auto namespaceMode = [](const std::string& m) { return !m.empty() && m != "private" && m != "default"; };
-  if (!h.capAdd.empty()) return "add capabilities (--cap-add): miniboxd has no capability settings";
-  if (!h.capDrop.empty()) return "drop capabilities (--cap-drop): miniboxd has no capability settings";
-  if (!h.securityOpt.empty()) return "apply security options (--security-opt): miniboxd has none";
   if (!h.devices.empty() || h.hasDeviceRequests || h.hasDeviceCgroupRules) {
     return "give a container devices (--device, --gpus): miniboxd has no device settings";
   }
@@ -32,7 +30,6 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
   }
   if (!h.cgroupParent.empty()) return "set a cgroup parent: miniboxd places containers itself";
   if (!h.runtime.empty() && h.runtime != "runc") return "use runtime " + h.runtime + ": miniboxd has only its own";
-  if (h.readonlyRootfs) return "make the root filesystem read-only (--read-only): miniboxd has no such setting";
   if (h.oomKillDisable) return "disable the OOM killer: miniboxd has no such setting";
   if (!h.restartPolicy.empty() && h.restartPolicy != "no") {
     return "apply restart policy \"" + h.restartPolicy + "\": restart policies are not implemented";
@@ -43,11 +40,49 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
   if (!h.dns.empty()) return "set DNS servers (--dns): miniboxd has no DNS settings";
   if (h.pidsLimit > 0) return "limit processes (--pids-limit): miniboxd has no pids limit";
   if (h.shmSize > 0) return "size /dev/shm (--shm-size): miniboxd has no such setting";
-  if (!spec.hostname.empty()) return "set the hostname (--hostname): miniboxd names the host itself";
-  if (!spec.user.empty() && spec.user != "root" && spec.user != "0" && spec.user != "0:0") {
-    return "run as user \"" + spec.user + "\": miniboxd cannot switch users";
+  if (h.privileged) {
+    // A privileged container runs as miniboxd runs it, without dockerbox-init, so nothing
+    // the init applies can be honoured for it.
+    constexpr std::string_view kRaw = ": --privileged containers run without dockerbox-init";
+    if (!spec.user.empty() && spec.user != "root" && spec.user != "0" && spec.user != "0:0") {
+      return "run a privileged container as user \"" + spec.user + "\"" + std::string(kRaw);
+    }
+    if (!spec.hostname.empty()) return "set the hostname of a privileged container" + std::string(kRaw);
+    if (h.readonlyRootfs) return "make a privileged container's root read-only" + std::string(kRaw);
+    if (!h.ulimits.empty()) return "set ulimits of a privileged container" + std::string(kRaw);
   }
   return {};
+}
+
+/// Environment entries in first-seen order, later ones replacing earlier ones of the same name.
+class EnvBuilder {
+ public:
+  void add(const std::string& entry) {
+    std::string name = entry.substr(0, entry.find('='));
+    if (auto it = index_.find(name); it != index_.end()) {
+      env_[it->second] = entry;
+    } else {
+      index_.emplace(name, env_.size());
+      env_.push_back(entry);
+    }
+  }
+  void add(const std::vector<std::string>& entries) {
+    for (const auto& e : entries) add(e);
+  }
+  std::vector<std::string> take() { return std::move(env_); }
+
+ private:
+  std::vector<std::string> env_;
+  std::map<std::string, std::size_t, std::less<>> index_;
+};
+
+/// [init path, records..., "--", argv...]
+Result<std::vector<std::string>> initCommand(const init::InitConfig& confinement) {
+  auto records = init::encodeInitArgs(confinement);
+  if (!records) return records.error();
+  std::vector<std::string> command{std::string(init::kInitPathInContainer)};
+  command.insert(command.end(), records->begin(), records->end());
+  return command;
 }
 
 }  // namespace
@@ -70,6 +105,13 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   for (const auto& m : spec.host.mounts) {
     if (m.type == MountType::Bind) c.binds.push_back({m.source, m.target, m.access == MountAccess::ReadOnly});
   }
+  c.user = spec.user;
+  c.hostname = spec.hostname;
+  c.capAdd = spec.host.capAdd;
+  c.capDrop = spec.host.capDrop;
+  c.securityOpt = spec.host.securityOpt;
+  c.readonlyRootfs = spec.host.readonlyRootfs;
+  c.ulimits = spec.host.ulimits;
   return c;
 }
 
@@ -96,6 +138,7 @@ Result<void> checkCreatable(const ContainerSpec& spec) {
     }
   }
   if (auto what = unsupportedHostSetting(spec); !what.empty()) return unsupported(what);
+  if (auto confinable = checkConfinable(runConfigOf(spec)); !confinable) return confinable.error();
   if (auto network = networkModeOf(spec.host.networkMode); !network) return network.error();
   auto image = minibox::ImageRef::parse(spec.image);
   if (!image) return image.error();
@@ -158,26 +201,62 @@ Result<minibox::RunSpec> runSpecOf(const RunConfig& config) {
 }
 
 minibox::ExecSpec execSpecOf(std::string miniboxId, const RunConfig& container, const CreateExecOp& exec) {
-  // Later entries replace earlier ones of the same name, keeping first-seen order.
-  std::vector<std::string> env;
-  std::map<std::string, std::size_t, std::less<>> index;
-  auto add = [&](const std::string& entry) {
-    std::string name = entry.substr(0, entry.find('='));
-    if (auto it = index.find(name); it != index.end()) {
-      env[it->second] = entry;
-    } else {
-      index.emplace(name, env.size());
-      env.push_back(entry);
-    }
-  };
-  add(std::string(kDefaultPath));
-  if (exec.tty) add("TERM=xterm");
-  for (const auto& e : container.env) add(e);
-  for (const auto& e : exec.env) add(e);
+  EnvBuilder env;
+  env.add(std::string(kDefaultPath));
+  if (exec.tty) env.add("TERM=xterm");
+  env.add(container.env);
+  env.add(exec.env);
   minibox::ExecSpec spec;
   spec.containerId = std::move(miniboxId);
   spec.cmd = commandForMinibox(exec.cmd, exec.workingDir.empty() ? container.workingDir : exec.workingDir);
-  spec.env = std::move(env);
+  spec.env = env.take();
+  spec.tty = exec.tty;
+  return spec;
+}
+
+Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitConfig confinement,
+                                           const InitPlacement& placement) {
+  if (placement.pinnedSources.size() != config.binds.size()) {
+    return fail(ErrorKind::Internal, "internal error", "pinned binds do not match the container's binds");
+  }
+  RunConfig raw = config;
+  raw.binds.clear();  // mounted below from their pinned sources
+  raw.cmd.reset();
+  raw.entrypoint.reset();
+  auto spec = runSpecOf(raw);
+  if (!spec) return spec.error();
+  EnvBuilder env;
+  env.add(std::string(kDefaultPath));
+  env.add("HOSTNAME=" + confinement.hostname);
+  if (config.tty) env.add("TERM=xterm");
+  env.add(config.env);
+  confinement.env = env.take();
+  confinement.argv = userCommand(config);
+  DOCKERBOX_TRY_ASSIGN(spec->command, initCommand(confinement));
+  spec->env.clear();  // miniboxd adds PATH and TERM; the init uses only its records
+  spec->mounts.push_back({placement.initHostPath, std::string(init::kInitPathInContainer), minibox::MountAccess::ReadOnly});
+  for (std::size_t i = 0; i < config.binds.size(); ++i) {
+    const auto& b = config.binds[i];
+    spec->mounts.push_back({placement.pinnedSources[i], b.containerPath,
+                            b.readOnly ? minibox::MountAccess::ReadOnly : minibox::MountAccess::ReadWrite});
+  }
+  spec->privilege = minibox::Privilege::Unprivileged;
+  return spec;
+}
+
+Result<minibox::ExecSpec> confinedExecSpecOf(std::string miniboxId, const RunConfig& container,
+                                             const CreateExecOp& exec, init::InitConfig confinement) {
+  EnvBuilder env;
+  env.add(std::string(kDefaultPath));
+  if (exec.tty) env.add("TERM=xterm");
+  env.add(container.env);
+  env.add(exec.env);
+  confinement.env = env.take();
+  confinement.argv = exec.cmd;
+  minibox::ExecSpec spec;
+  spec.containerId = std::move(miniboxId);
+  DOCKERBOX_TRY_ASSIGN(spec.cmd, initCommand(confinement));
+  spec.env = {std::string(kExecLookupPath)};
   spec.tty = exec.tty;
   return spec;
 }

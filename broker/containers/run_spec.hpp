@@ -23,6 +23,7 @@
 #include "broker/minibox/types.hpp"
 #include "broker/request.hpp"
 #include "common/result.hpp"
+#include "init/config.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -54,6 +55,13 @@ struct RunConfig {
   bool autoRemove = false;
   bool privileged = false;
   std::vector<BindSpec> binds;
+  // What dockerbox-init applies (confinement.hpp). Judged by the policy at create and again
+  // at start; the init, not miniboxd, enforces them.
+  std::string user;      // Docker's User: "", name, uid, name:group, uid:gid
+  std::string hostname;  // "" = the first 12 hex digits of the id, as Docker
+  std::vector<std::string> capAdd, capDrop, securityOpt;
+  bool readonlyRootfs = false;
+  std::vector<UlimitSpec> ulimits;
 };
 
 /// The environment miniboxd gives a Run (protocol 7.1); an Exec gets nothing unless we pass it.
@@ -88,6 +96,27 @@ inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/loca
 /// (later entries replace earlier ones with the same name), working dir defaulting to the
 /// container's.
 [[nodiscard]] minibox::ExecSpec execSpecOf(std::string miniboxId, const RunConfig& container, const CreateExecOp& exec);
+
+/// Where a confined run finds dockerbox-init and its pinned bind sources.
+struct InitPlacement {
+  std::string initHostPath;                // the installed dockerbox-init, mounted read-only
+  std::vector<std::string> pinnedSources;  // per bind of the RunConfig, in order (bind_pin.hpp)
+};
+
+/// The PATH miniboxd gets for a confined exec: it looks `nsenter` up in the request's PATH
+/// and runs it as host root (protocol section 11), so only root-owned directories.
+inline constexpr std::string_view kExecLookupPath = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A confined Run: miniboxd starts dockerbox-init (mounted read-only at
+/// init::kInitPathInContainer) with `confinement`, the command and its environment as data;
+/// binds come from their pinned mounts. miniboxd's own env is irrelevant to the init.
+[[nodiscard]] Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitConfig confinement,
+                                                         const InitPlacement& placement);
+
+/// A confined Exec: miniboxd runs `nsenter ... -- dockerbox-init ...` with only
+/// kExecLookupPath; the caller's command, env, user and working dir reach the init as data.
+[[nodiscard]] Result<minibox::ExecSpec> confinedExecSpecOf(std::string miniboxId, const RunConfig& container,
+                                                           const CreateExecOp& exec, init::InitConfig confinement);
 
 /// Arguments joined with spaces, as Docker's `Command` column shows them.
 [[nodiscard]] std::string joinCommand(const std::vector<std::string>& argv);

@@ -22,6 +22,7 @@
 
 #include "broker/containers/event_bus.hpp"
 #include "broker/containers/live.hpp"
+#include "broker/containers/run_spec.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/caller.hpp"
 #include "broker/request.hpp"
@@ -63,8 +64,20 @@ struct ServiceOptions {
   std::function<bool(std::string_view hostPath, bool readOnly, const Identity& who)> bindStillValid;
   /// Judges a stored container again, as a create of its stored config by `who` under the
   /// current policy, before each start: a policy tightened since the create applies.
-  /// An error (403 with the deciding rule) refuses the start. Unset: every start is refused.
-  std::function<Result<void>(const Caller& who, const state::Container& container)> rejudge;
+  /// An error (403 with the deciding rule) refuses the start; otherwise the deciding rule's
+  /// grants build the run's confinement. Unset: every start is refused.
+  std::function<Result<Grants>(const Caller& who, const state::Container& container)> rejudge;
+  /// The installed dockerbox-init (checked by main: root-owned, not group/other-writable).
+  /// Empty: containers cannot be confined, so only callers whose rule has `privileged` may
+  /// run them (as miniboxd runs them); everyone else is refused, saying why.
+  std::string initPath;
+  /// Pins a confined container's bind sources as `who` (bind_pin.hpp) and returns the host
+  /// paths miniboxd must mount. Unset: confined runs with binds are refused.
+  std::function<Result<std::vector<std::string>>(const std::string& dockerId, const std::vector<BindSpec>& binds,
+                                                 const Identity& who)>
+      pinBinds;
+  /// Detaches a container's pinned mounts once miniboxd has mounted them (or failed to).
+  std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
 };
 
 class ContainerService {
@@ -86,6 +99,9 @@ class ContainerService {
   /// Passes of reconcile() that completed (tests wait for the first one).
   [[nodiscard]] std::uint64_t reconcilePasses() const { return reconcilePasses_; }
   EventBus& events() { return bus_; }
+  /// Whether miniboxd can take dockerbox-init's bind mount: an init is installed, miniboxd is
+  /// HEAD (v0.19 refuses every mount) and it has not refused bind mounts.
+  boost::asio::awaitable<bool> canConfine();
 
   using Out = ReplyBuilder;
   using Task = boost::asio::awaitable<Result<void>>;
@@ -123,14 +139,25 @@ class ContainerService {
 
   // service_run.cpp
   boost::asio::awaitable<Result<void>> startRun(const Caller& who, const state::Container& container);
+  /// The miniboxd Run for one start, confined through dockerbox-init unless the container is
+  /// --privileged or (for callers whose rule allows it) confinement is impossible here.
+  boost::asio::awaitable<Result<minibox::RunSpec>> runSpecFor(const Caller& judged, const state::Container& container,
+                                                              const RunConfig& config, LiveContainer& live);
+  /// The Forbidden error for a caller who may not run unconfined where confinement is impossible.
+  [[nodiscard]] Error cannotConfine() const;
   /// miniboxd v0.19 only: waits (bounded) until the container it just reported created has a
   /// process, so that a start returns a running container as Docker's does.
   boost::asio::awaitable<void> awaitSpawned(const std::string& miniboxId);
   boost::asio::awaitable<void> runContainer(std::string dockerId, minibox::RunSpec spec,
-                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter);
+                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter,
+                                            std::size_t pinned);
   /// Records an exit (state, event `die`, waiters, taps) and applies AutoRemove. Synchronous,
   /// so no other coroutine observes a half-recorded exit.
   void containerExited(const std::string& dockerId, int exitCode, bool oomKilled, const std::string& error);
+  // service_exec.cpp
+  /// The miniboxd Exec for one exec start (see the comment in service_exec.cpp).
+  [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const state::Container& container,
+                                                      const RunConfig& config, const CreateExecOp& exec);
   // service_lifecycle.cpp
   boost::asio::awaitable<Result<void>> stopAndWait(const state::Container& container, int signal);
   /// Deletes the record and its logs, emits `destroy`, wakes `removed` waiters.
@@ -169,6 +196,9 @@ class ContainerService {
   LiveRegistry live_;
   EventBus bus_;
   std::uint64_t reconcilePasses_ = 0;
+  /// miniboxd answered a Run with "bind mounts are not allowed" (HEAD without
+  /// MINIBOX_ALLOW_BIND_MOUNTS): no confined run is possible until the broker restarts.
+  bool bindMountsRefused_ = false;
 };
 
 /// Reads and drops the client's stdin until it half-closes, then parks until cancelled.

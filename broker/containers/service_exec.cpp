@@ -5,10 +5,11 @@
 // client leaves (or used -d), the process still finishes and its exit code is recorded for
 // `docker exec`'s inspect. Limits of miniboxd (protocol 7.8, 7.10):
 // - stdout and stderr are kept apart here, but miniboxd sends all stdout before any stderr;
-// - stdin and terminal resize do not reach the process; User and Privileged are refused;
+// - stdin and terminal resize do not reach the process;
 // - the exec's pid is not reported (Pid is 0);
 // - a signal death is reported as -1 without the signal: ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
+#include "broker/containers/confinement.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
@@ -65,8 +66,6 @@ void finish(const std::shared_ptr<ExecStream>& stream) {
   stream->changed.notifyAll();
 }
 
-bool isRoot(const std::string& user) { return user.empty() || user == "root" || user == "0" || user == "0:0"; }
-
 Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away"); }
 
 }  // namespace
@@ -79,10 +78,6 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is paused, unpause the container before exec");
   }
   if (c->state != state::ContainerState::Running) co_return notRunning(c->dockerId);
-  if (!isRoot(op.user)) {
-    co_return fail(ErrorKind::NotImplemented, "dockerbox cannot exec as user \"" + op.user + "\": miniboxd cannot switch users");
-  }
-  if (op.privileged) co_return fail(ErrorKind::NotImplemented, "dockerbox cannot run a privileged exec: miniboxd has none");
   state::NewExec record{c->dockerId, who.uid, who.gid, writeExecConfig(op), nowNanos()};
   auto created = state_.createExec(record);
   if (!created) co_return created.error();
@@ -133,6 +128,33 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
 
 }  // namespace
 
+Result<minibox::ExecSpec> ContainerService::execSpecFor(const Caller& who, const state::Container& c,
+                                                        const RunConfig& container, const CreateExecOp& exec) {
+  const bool mayRunUnconfined = who.grants.privileged == policy::Privileged::Allowed;
+  // An exec goes the way its container's run went: through dockerbox-init, or (privileged
+  // containers, and where miniboxd could not take the init) as miniboxd runs it, as host
+  // root with every capability, which only a rule with `privileged` may ask for. A
+  // --privileged exec is the same.
+  const auto confinement = live_.get(c.dockerId)->confinement;
+  if (container.privileged || exec.privileged || confinement == RunConfinement::Unconfined) {
+    if (!mayRunUnconfined) {
+      return fail(ErrorKind::Forbidden, container.privileged || confinement == RunConfinement::Unconfined
+                                            ? "denied by policy: container " + c.dockerId +
+                                                  " runs unconfined; only a rule with privileged = true may exec in it"
+                                            : "denied by policy: a privileged exec needs a rule with privileged = true");
+    }
+    const auto& user = exec.user;
+    if (!(user.empty() || user == "root" || user == "0" || user == "0:0")) {
+      return fail(ErrorKind::NotImplemented, "dockerbox cannot run an unconfined exec as user \"" + user +
+                                                 "\": miniboxd runs it as root, without dockerbox-init");
+    }
+    return execSpecOf(*c.miniboxId, container, exec);
+  }
+  auto init = execConfinement(container, exec, who);
+  if (!init) return init.error();
+  return confinedExecSpecOf(*c.miniboxId, container, exec, std::move(*init));
+}
+
 asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& who, const StartExecOp& op,
                                                                 StreamSink& sink, Out out) {
   auto exec = visibleExec(who, op.id);
@@ -146,13 +168,14 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
   if (!config) co_return config.error();
   auto containerConfig = readRunConfig(c->config);
   if (!containerConfig) co_return containerConfig.error();
-  auto spec = execSpecOf(*c->miniboxId, *containerConfig, *config);
+  auto spec = execSpecFor(who, *c, *containerConfig, *config);
+  if (!spec) co_return spec.error();
   if (auto running = state_.setExecRunning(op.id, 0); !running) co_return running.error();
   const std::string command = joinCommand(config->cmd);
   bus_.publish(containerEvent(*c, "exec_start: " + command, {{"execID", op.id}}));
   std::shared_ptr<ExecStream> stream;
   if (!op.detach) stream = std::make_shared<ExecStream>(executor_);
-  asio::co_spawn(executor_, runExec(minibox_, state_, bus_, op.id, c->dockerId, std::move(spec), stream),
+  asio::co_spawn(executor_, runExec(minibox_, state_, bus_, op.id, c->dockerId, std::move(*spec), stream),
                  asio::detached);
   if (op.detach) {
     out.setOk();

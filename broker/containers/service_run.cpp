@@ -2,6 +2,7 @@
 // the broker holds for each running container (ContainerCreated, output chunks written by
 // the container process, ContainerStopped).
 #include "broker/containers/config_blob.hpp"
+#include "broker/containers/confinement.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
@@ -34,7 +35,14 @@ asio::awaitable<Result<void>> ContainerService::handleStartContainer(const Calle
   auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto started = co_await startRun(who, *c);
-  if (!started) co_return started.error();
+  if (!started) {
+    // As dockerd: an AutoRemove container that fails to start is removed, so that a client
+    // waiting for its removal (`docker run --rm`) is not left waiting forever.
+    if (auto now = state_.getContainer(c->dockerId); now && now->autoRemove && now->state == state::ContainerState::Created) {
+      removeRecord(*now);
+    }
+    co_return started.error();
+  }
   out.setOk();
   co_return Result<void>();
 }
@@ -48,37 +56,102 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
     co_return fail(ErrorKind::Conflict, "removal of container " + c.dockerId + " is already in progress");
   }
   if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
-  if (auto judged = options_.rejudge(who, c); !judged) co_return judged.error();
+  auto grants = options_.rejudge(who, c);
+  if (!grants) co_return grants.error();
+  // The confinement comes from the rule that judged the stored config just now, never from
+  // the record itself.
+  const Caller judged(who, who.visibility, *grants);
   auto config = readRunConfig(c.config);
   if (!config) co_return config.error();
-  auto spec = runSpecOf(*config);
-  if (!spec) co_return spec.error();
-  // Between create and start the creator had all the time in the world to swap a directory
-  // they own on a bind's path for a symlink: what is mounted must still be what was judged.
-  for (const auto& b : config->binds) {
-    if (!options_.bindStillValid || !options_.bindStillValid(b.hostPath, b.readOnly, who)) {
-      co_return fail(ErrorKind::Forbidden, "denied by policy: the bind source for " + b.containerPath +
-                                               " changed since the container was created, or is no longer "
-                                               "accessible to you; re-create the container");
+  // A refused bind mount is learned from miniboxd's answer; a caller whose rule allows
+  // unconfined runs then gets one, once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool refusedBefore = bindMountsRefused_;
+    auto spec = co_await runSpecFor(judged, c, *config, *live);
+    if (!spec) co_return spec.error();
+    const std::size_t pinned = live->confinement == RunConfinement::Init ? config->binds.size() : 0;
+    live->link = RunLink::Starting;
+    auto waiter = std::make_shared<StartWaiter>(executor_);
+    // The run is not part of this request: it lives as long as the container, even when the
+    // client that started it goes away.
+    asio::co_spawn(executor_, runContainer(c.dockerId, std::move(*spec), live, waiter, pinned), asio::detached);
+    while (!waiter->outcome) {
+      if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
+        co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");
+      }
     }
+    if (*waiter->outcome || refusedBefore || !bindMountsRefused_) co_return *waiter->outcome;
+    if (judged.grants.privileged != policy::Privileged::Allowed) co_return cannotConfine();
   }
-  live->link = RunLink::Starting;
-  auto waiter = std::make_shared<StartWaiter>(executor_);
-  // The run is not part of this request: it lives as long as the container, even when the
-  // client that started it goes away.
-  asio::co_spawn(executor_, runContainer(c.dockerId, std::move(*spec), live, waiter), asio::detached);
-  while (!waiter->outcome) {
-    if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
-      co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");
+  co_return cannotConfine();
+}
+
+asio::awaitable<bool> ContainerService::canConfine() {
+  if (options_.initPath.empty() || bindMountsRefused_) co_return false;
+  auto protocol = co_await minibox_.probe();
+  co_return protocol && *protocol == minibox::Protocol::Head;
+}
+
+Error ContainerService::cannotConfine() const {
+  return fail(ErrorKind::Forbidden,
+              "denied by policy: dockerbox cannot confine containers on this miniboxd (it needs miniboxd 0.28.6 or "
+              "later started with MINIBOX_ALLOW_BIND_MOUNTS=1 to mount dockerbox-init" +
+                  std::string(options_.initPath.empty() ? ", and dockerbox-init installed" : "") +
+                  "); until the administrator enables that, only callers whose policy rule sets privileged = true "
+                  "may run containers or execs");
+}
+
+asio::awaitable<Result<minibox::RunSpec>> ContainerService::runSpecFor(const Caller& judged, const state::Container& c,
+                                                                       const RunConfig& config, LiveContainer& live) {
+  const bool mayRunUnconfined = judged.grants.privileged == policy::Privileged::Allowed;
+  // --privileged gets what miniboxd gives (the policy allows it only with `privileged`); so
+  // does any container of such a caller where miniboxd cannot take the init.
+  if (config.privileged || !co_await canConfine()) {
+    if (!mayRunUnconfined) co_return cannotConfine();
+    if (!config.privileged) {
+      spdlog::warn("event=unconfined_run id={} uid={} reason=\"miniboxd cannot take dockerbox-init\"", c.dockerId,
+                   judged.uid);
     }
+    // Mounted by path: between create and start the creator had all the time in the world
+    // to swap a directory they own on a bind's path for a symlink, so check it again.
+    for (const auto& b : config.binds) {
+      if (!options_.bindStillValid || !options_.bindStillValid(b.hostPath, b.readOnly, judged)) {
+        co_return fail(ErrorKind::Forbidden, "denied by policy: the bind source for " + b.containerPath +
+                                                 " changed since the container was created, or is no longer "
+                                                 "accessible to you; re-create the container");
+      }
+    }
+    live.confinement = RunConfinement::Unconfined;
+    co_return runSpecOf(config);
   }
-  co_return *waiter->outcome;
+  auto confinement = runConfinement(config, judged, c.dockerId);
+  if (!confinement) co_return confinement.error();
+  InitPlacement placement{options_.initPath, {}};
+  if (!config.binds.empty()) {
+    if (!options_.pinBinds) co_return fail(ErrorKind::Forbidden, "denied by policy: bind mounts cannot be pinned here");
+    auto pinned = options_.pinBinds(c.dockerId, config.binds, judged);
+    if (!pinned) co_return pinned.error();
+    placement.pinnedSources = std::move(*pinned);
+  }
+  auto spec = confinedRunSpecOf(config, std::move(*confinement), placement);
+  if (!spec) {
+    if (options_.unpinBinds && !config.binds.empty()) options_.unpinBinds(c.dockerId, config.binds.size());
+    co_return spec.error();
+  }
+  live.confinement = RunConfinement::Init;
+  co_return spec;
 }
 
 asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minibox::RunSpec spec,
                                                      std::shared_ptr<LiveContainer> live,
-                                                     std::shared_ptr<StartWaiter> waiter) {
+                                                     std::shared_ptr<StartWaiter> waiter, std::size_t pinned) {
   bool created = false;
+  // miniboxd has mounted the pinned sources into the container's own namespace once it
+  // reports the container created (or has given up): the host side is no longer needed.
+  auto unpin = [&] {
+    if (pinned > 0 && options_.unpinBinds) options_.unpinBinds(dockerId, pinned);
+    pinned = 0;
+  };
   auto finishStart = [&waiter](Result<void> outcome) {
     waiter->outcome = std::move(outcome);
     waiter->notifier.notifyAll();
@@ -91,6 +164,7 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
     // after `docker start` returned would find no pid. Docker's start returns a running
     // container, so wait (bounded) until miniboxd lists a pid.
     co_await awaitSpawned(miniboxId);
+    unpin();
     created = true;
     live->link = RunLink::Held;
     live->miniboxId = miniboxId;
@@ -118,7 +192,12 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
   }
+  unpin();
   if (!created) {
+    if (!exit && exit.error().message.find("bind mounts are not allowed") != std::string::npos) {
+      bindMountsRefused_ = true;  // startRun explains it, or runs unconfined where allowed
+      spdlog::warn("event=bind_mounts_refused id={} error=\"{}\"", dockerId, exit.error().message);
+    }
     live->link = RunLink::None;
     live->miniboxId.clear();
     live->changed.notifyAll();

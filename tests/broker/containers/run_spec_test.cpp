@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace dockerbox::broker::containers {
 namespace {
 
@@ -92,10 +94,24 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/tcp", "", ""}); }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Volume, "data", "/data"}); }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Tmpfs, "", "/t"}); }));
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.capAdd = {"NET_ADMIN"}; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.user = "nobody"; }));
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.readonlyRootfs = true; }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.securityOpt = {"seccomp=/tmp/profile.json"}; }));
+  // dockerbox-init applies these, except to --privileged containers, which run without it.
+  for (auto change : std::vector<void (*)(ContainerSpec&)>{
+           [](ContainerSpec& s) { s.host.capAdd = {"NET_ADMIN"}; }, [](ContainerSpec& s) { s.user = "nobody"; },
+           [](ContainerSpec& s) { s.host.readonlyRootfs = true; }, [](ContainerSpec& s) { s.hostname = "box"; },
+           [](ContainerSpec& s) { s.host.securityOpt = {"no-new-privileges"}; }}) {
+    ContainerSpec s = spec;
+    change(s);
+    EXPECT_TRUE(checkCreatable(s));
+    s.host.privileged = true;
+    if (s.host.capAdd.empty() && s.host.securityOpt.empty()) {
+      EXPECT_TRUE(refused([&](ContainerSpec& t) { t = s; }));
+    }
+  }
+  ContainerSpec badCap = spec;
+  badCap.host.capAdd = {"NET_ADMINN"};
+  EXPECT_EQ(checkCreatable(badCap).error().kind, ErrorKind::BadRequest);
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.extraHosts = {"db:10.0.0.2"}; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.dns = {"8.8.8.8"}; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.pidsLimit = 100; }));

@@ -27,7 +27,13 @@ void ServiceTest::open() {
   };
   // The real re-check (bind_check.cpp) has its own tests; here every stored bind passes.
   options.bindStillValid = [](std::string_view, bool, const Identity&) { return true; };
-  options.rejudge = [](const Caller&, const state::Container&) { return Result<void>(); };
+  // The simulator here runs containers as host processes (no image root to mount
+  // dockerbox-init into), so no init is configured and the caller's rule may run containers
+  // unconfined, as miniboxd runs them. Confinement has its own tests (confinement_test.cpp,
+  // tests/e2e/test_confinement.py).
+  options.rejudge = [](const Caller&, const state::Container&) {
+    return Result<Grants>(Grants{policy::Privileged::Allowed, policy::RootUser::Allowed});
+  };
   options.exitWait = 15s;
   options.retryMin = 50ms;
   options.retryMax = 500ms;

@@ -151,7 +151,9 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<minibox::Client> client_;
   std::unique_ptr<ContainerService> service_;
-  Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own};
+  /// A rule that may run unconfined: the simulator here cannot take dockerbox-init (see open()).
+  Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own,
+              Grants{policy::Privileged::Allowed, policy::RootUser::Allowed}};
 };
 
 }  // namespace dockerbox::broker::containers::testing

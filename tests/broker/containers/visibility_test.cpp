@@ -12,7 +12,8 @@ using S = ContainerService;
 using policy::Visibility;
 
 Caller as(uid_t uid, gid_t gid, Visibility v, std::vector<gid_t> groups = {}) {
-  return Caller(Identity{uid, gid, 1, std::move(groups), std::nullopt}, v);
+  return Caller(Identity{uid, gid, 1, std::move(groups), std::nullopt}, v,
+                Grants{policy::Privileged::Allowed, policy::RootUser::Allowed});
 }
 
 class VisibilityTest : public ServiceTest {

@@ -1,0 +1,164 @@
+// Tests of broker/containers/confinement.cpp and the confined run/exec specs of run_spec.cpp:
+// what the broker asks dockerbox-init to apply, for each policy grant.
+#include "broker/containers/confinement.hpp"
+
+#include "broker/containers/run_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <span>
+#include <string_view>
+
+namespace dockerbox::broker::containers {
+namespace {
+
+using Argv = std::vector<std::string>;
+
+Caller member(std::uint32_t uid = 1000, std::uint32_t gid = 1000) {
+  Identity who{};
+  who.uid = uid;
+  who.gid = gid;
+  return Caller(who, policy::Visibility::Own, Grants{});
+}
+
+Caller privileged() {
+  Identity who{};
+  return Caller(who, policy::Visibility::All, Grants{policy::Privileged::Allowed, policy::RootUser::Allowed});
+}
+
+TEST(Confinement, CapabilitiesFollowMobysRules) {
+  EXPECT_EQ(*capabilitySet({}, {}), init::kDockerDefaultCaps);
+  EXPECT_EQ(*capabilitySet({}, {"ALL"}), 0U);
+  EXPECT_EQ(*capabilitySet({"cap_sys_admin"}, {}), init::kDockerDefaultCaps | (1ULL << 21));
+  EXPECT_EQ(*capabilitySet({"NET_ADMIN"}, {"ALL"}), 1ULL << 12);
+  EXPECT_EQ(*capabilitySet({}, {"CHOWN", "CAP_KILL"}), init::kDockerDefaultCaps & ~1ULL & ~(1ULL << 5));
+  EXPECT_EQ(*capabilitySet({"ALL"}, {"SYS_ADMIN"}), ((1ULL << 41) - 1) & ~(1ULL << 21));
+  EXPECT_EQ(capabilitySet({"NOPE"}, {}).error().kind, ErrorKind::BadRequest);
+}
+
+TEST(Confinement, SecurityOptions) {
+  EXPECT_EQ(*seccompOf({"no-new-privileges", "no-new-privileges:true", "label=disable"}), init::Seccomp::Default);
+  EXPECT_EQ(*seccompOf({"seccomp=unconfined"}), init::Seccomp::Unconfined);
+  EXPECT_EQ(*seccompOf({"seccomp:unconfined"}), init::Seccomp::Unconfined);
+  EXPECT_EQ(seccompOf({"seccomp=/etc/p.json"}).error().kind, ErrorKind::NotImplemented);
+  EXPECT_EQ(seccompOf({"systempaths=unconfined"}).error().kind, ErrorKind::NotImplemented);
+}
+
+TEST(Confinement, DefaultsAreDockersDefaultContainer) {
+  RunConfig config;
+  auto c = runConfinement(config, member(), "0123456789abcdef0123");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->capabilities, init::kDockerDefaultCaps);
+  EXPECT_EQ(c->seccomp, init::Seccomp::Default);
+  EXPECT_EQ(c->user, "");
+  EXPECT_EQ(c->userCheck, init::UserCheck::Any);
+  EXPECT_EQ(c->hostname, "0123456789ab");
+  EXPECT_EQ(c->rlimitRaise, init::RlimitRaise::Refuse);
+}
+
+TEST(Confinement, WritableBindRunsAsTheCaller) {
+  RunConfig config;
+  config.binds = {{"/home/a/d", "/d", false}};
+  auto c = runConfinement(config, member(1000, 1001), "abc");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "1000:1001");
+  config.user = "1000";
+  EXPECT_EQ(runConfinement(config, member(1000, 1001), "abc")->user, "1000:1001");
+  for (const char* other : {"0", "root", "1001", "1000:0", "app"}) {
+    config.user = other;
+    auto refused = runConfinement(config, member(1000, 1001), "abc");
+    ASSERT_FALSE(refused) << other;
+    EXPECT_EQ(refused.error().kind, ErrorKind::Forbidden);
+  }
+  // Read-only binds keep the image's user; root_user lifts the rule.
+  config.user = "";
+  config.binds[0].readOnly = true;
+  EXPECT_EQ(runConfinement(config, member(), "abc")->user, "");
+  config.binds[0].readOnly = false;
+  config.user = "0";
+  EXPECT_EQ(runConfinement(config, privileged(), "abc")->user, "0");
+}
+
+TEST(Confinement, NamedUserMustNotBeRootInTheImage) {
+  RunConfig config;
+  config.user = "app";
+  EXPECT_EQ(runConfinement(config, member(), "abc")->userCheck, init::UserCheck::NotRoot);
+  EXPECT_EQ(runConfinement(config, privileged(), "abc")->userCheck, init::UserCheck::Any);
+}
+
+TEST(Confinement, UnconfinedSeccompNeedsPrivileged) {
+  RunConfig config;
+  config.securityOpt = {"seccomp=unconfined"};
+  EXPECT_EQ(runConfinement(config, member(), "abc").error().kind, ErrorKind::Forbidden);
+  EXPECT_EQ(runConfinement(config, privileged(), "abc")->seccomp, init::Seccomp::Unconfined);
+}
+
+TEST(Confinement, ExecInheritsTheContainersConfinement) {
+  RunConfig container;
+  container.capDrop = {"ALL"};
+  container.workingDir = "/app";
+  container.binds = {{"/h", "/h", false}};
+  CreateExecOp exec;
+  exec.cmd = {"id"};
+  auto c = execConfinement(container, exec, member(1000, 1000));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->mode, init::Mode::Exec);
+  EXPECT_EQ(c->capabilities, 0U);
+  EXPECT_EQ(c->user, "1000:1000");
+  EXPECT_EQ(c->workingDir, "/app");
+  exec.user = "root";
+  EXPECT_FALSE(execConfinement(container, exec, member()));
+}
+
+TEST(Confinement, ConfinedRunSendsOnlyTheInitAndPinnedMounts) {
+  RunConfig config;
+  config.image = "alpine";
+  config.cmd = Argv{"echo", "hi"};
+  config.env = {"A=1", "PATH=/opt/bin"};
+  config.binds = {{"/home/a/d", "/d", true}};
+  auto confinement = runConfinement(config, member(), "0123456789abcdef");
+  ASSERT_TRUE(confinement);
+  auto spec = confinedRunSpecOf(config, *confinement, {"/usr/lib/dockerbox/dockerbox-init", {"/run/dbx/pinned/x/b0"}});
+  ASSERT_TRUE(spec) << spec.error().message;
+  ASSERT_FALSE(spec->command.empty());
+  EXPECT_EQ(spec->command.front(), init::kInitPathInContainer);
+  EXPECT_TRUE(spec->env.empty());
+  ASSERT_EQ(spec->mounts.size(), 2U);
+  EXPECT_EQ(spec->mounts[0].hostPath, "/usr/lib/dockerbox/dockerbox-init");
+  EXPECT_EQ(spec->mounts[0].access, minibox::MountAccess::ReadOnly);
+  EXPECT_EQ(spec->mounts[1].hostPath, "/run/dbx/pinned/x/b0");  // never the client's path
+  EXPECT_EQ(spec->mounts[1].containerPath, "/d");
+  // What the init will parse: the command and env travel as data, the client's PATH wins.
+  std::vector<std::string_view> args(spec->command.begin() + 1, spec->command.end());
+  auto parsed = init::parseInitArgs(args);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->argv, (Argv{"echo", "hi"}));
+  EXPECT_NE(std::find(parsed->env.begin(), parsed->env.end(), "PATH=/opt/bin"), parsed->env.end());
+  EXPECT_NE(std::find(parsed->env.begin(), parsed->env.end(), "A=1"), parsed->env.end());
+  EXPECT_FALSE(confinedRunSpecOf(config, *confinement, {"/i", {}}));  // pins must match binds
+}
+
+TEST(Confinement, ConfinedExecCarriesNothingTheCallerChoseToTheHost) {
+  RunConfig container;
+  CreateExecOp exec;
+  exec.cmd = {"sh", "-c", "id"};
+  exec.env = {"PATH=/tmp/evil", "LD_PRELOAD=/tmp/evil.so"};
+  exec.workingDir = "/tmp";
+  auto confinement = execConfinement(container, exec, member());
+  ASSERT_TRUE(confinement);
+  auto spec = confinedExecSpecOf("0123456789abcdef", container, exec, *confinement);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->env, (Argv{std::string(kExecLookupPath)}));
+  EXPECT_FALSE(spec->workingDir.has_value());
+  EXPECT_EQ(spec->cmd.front(), init::kInitPathInContainer);
+  std::vector<std::string_view> args(spec->cmd.begin() + 1, spec->cmd.end());
+  auto parsed = init::parseInitArgs(args);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->mode, init::Mode::Exec);
+  EXPECT_EQ(parsed->workingDir, "/tmp");
+  EXPECT_NE(std::find(parsed->env.begin(), parsed->env.end(), "LD_PRELOAD=/tmp/evil.so"), parsed->env.end());
+}
+
+}  // namespace
+}  // namespace dockerbox::broker::containers
