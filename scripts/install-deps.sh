@@ -9,6 +9,10 @@ packages=(
   capnproto libcapnp-dev libseccomp-dev libcap-dev libspdlog-dev libgtest-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libcli11-dev libssl-dev
   python3 python3-docker util-linux passwd
+  # The simulator's miniboxd process model runs containers on image roots built from
+  # busybox-static (tests/e2e/rootfs.py); dockerbox-init is linked statically (libc6-dev,
+  # libseccomp-dev and libcap-dev ship the archives).
+  busybox-static
   # tests/e2e/schema.py reads the Engine API spec (YAML) to validate what dockerbox sends.
   python3-yaml
   # Debian's docker-compose (1.29, Python) for the Compose flows of tests/e2e/test_compose.py.

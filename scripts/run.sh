@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs dockerbox: installs and builds what is missing, then starts dockerboxd in the
 # foreground. With no miniboxd socket present it first starts the bundled minibox
-# simulator (test double: containers are host processes run as 'nobody').
+# simulator in miniboxd's process model (test double: containers run as miniboxd runs them,
+# in namespaces on an overlay of a busybox image root built here; dockerbox-init confines
+# them), which can run the images alpine, busybox and noshell.
 #
 # Settings come from the environment (see README): DOCKERBOX_SOCKET, DOCKERBOX_SOCKET_GROUP,
 # DOCKERBOX_SOCKET_MODE, MINIBOX_SOCKET_PATH, ...
@@ -17,12 +19,24 @@ export MINIBOX_SOCKET_PATH=$minibox
 sim_pid=
 if [ ! -S "$minibox" ]; then
   echo "run.sh: no miniboxd at $minibox; starting the bundled minibox simulator"
+  roots=$(mktemp -d /tmp/dbxroots.XXXXXX)
+  python3 - "$roots" <<'PY'
+import os, sys
+sys.path.insert(0, "tests/e2e")
+import rootfs
+roots = sys.argv[1]
+rootfs.build_busybox_rootfs(os.path.join(roots, "busybox"))
+os.symlink("busybox", os.path.join(roots, "alpine"))
+rootfs.build_noshell_rootfs(os.path.join(roots, "noshell"))
+PY
   fifo=$(mktemp -u /tmp/dbxready.XXXXXX); mkfifo "$fifo"
-  "$build_dir/tests/minibox_sim/minibox-sim" --socket "$minibox" --ready-fd 8 8>"$fifo" &
+  "$build_dir/tests/minibox_sim/minibox-sim" --socket "$minibox" --ready-fd 8 \
+    --process-model miniboxd --rootfs-dir "$roots" --allow-bind-mounts \
+    --registry library/alpine:latest,library/busybox:latest,library/noshell:latest 8>"$fifo" &
   sim_pid=$!
   read -r -n 1 _ <"$fifo" || true
   rm -f "$fifo"
-  trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null' EXIT
+  trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$roots"' EXIT
 fi
 # The policy decides every request; without one everything is denied. Install the shipped
 # default once (as a package would), with the socket group as the members' group.

@@ -29,6 +29,11 @@ DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerb
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
 RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
+INIT = os.environ.get("DOCKERBOX_INIT", os.path.join(BUILD, "init", "dockerbox-init"))
+# Test helpers (tests/e2e/helpers): a static syscall probe for container roots, and an
+# LD_PRELOAD library that leaves a marker file when something loads it.
+PROBE = os.path.join(BUILD, "tests", "e2e", "dbx-probe")
+PRELOAD = os.path.join(BUILD, "tests", "e2e", "libdbx_preload.so")
 # The docker CLI the tests drive. run_with_cli.py (what ctest runs) sets it to the CLI of one
 # variant (see find_cli); run directly, the modules use $DOCKERBOX_TEST_DOCKER or `docker`.
 DOCKER = os.environ.get("DOCKERBOX_TEST_DOCKER", shutil.which("docker") or "docker")
@@ -39,6 +44,10 @@ SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 SHIPPED_POLICY = os.path.join(SOURCE, "deploy", "policy.toml")
 
 START_TIMEOUT = 20.0
+# Images the simulator can pull in the miniboxd process model (each needs a root under
+# --rootfs-dir: busybox, alpine -> busybox, noshell).
+SIM_REGISTRY = ("library/alpine:latest,library/busybox:latest,library/noshell:latest,"
+                "library/nginx:latest,library/hello-world:latest")
 COMMAND_TIMEOUT = 60.0
 
 
@@ -157,7 +166,11 @@ class Stack:
     root-owned and 0644 as the broker requires."""
 
     def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None,
-                 policy=None):
+                 policy=None, process_model="miniboxd"):
+        """`process_model`: "miniboxd" (default) runs the simulator as miniboxd runs containers
+        (root, every capability, namespaces, an overlay of a busybox image root, the host's
+        /dev), so every container goes through dockerbox-init; "host" is the simulator's plain
+        mode (host processes as nobody, no image root), where nothing can be confined."""
         self.dir = tempfile.mkdtemp(prefix="dbx", dir="/tmp")
         os.chmod(self.dir, 0o755)  # test users must reach the socket inside
         self.socket = os.path.join(self.dir, "d.sock")
@@ -166,6 +179,7 @@ class Stack:
         self.sim_log = os.path.join(self.dir, "sim.log")
         self.sim = None
         self.broker = None
+        self.process_model = process_model
         self._broker_args = (socket_group, socket_mode, extra_env or {})
         self.notify = None
         self.policy_path = os.path.join(self.dir, "policy.toml")
@@ -179,6 +193,16 @@ class Stack:
             raise
 
     def _start_simulator(self, sim_args):
+        if self.process_model == "miniboxd":
+            import rootfs
+            roots = os.path.join(self.dir, "roots")
+            busybox = rootfs.build_busybox_rootfs(os.path.join(roots, "busybox"))
+            if os.path.exists(PROBE):
+                shutil.copy(PROBE, os.path.join(busybox, "bin", "dbx-probe"))
+            os.symlink("busybox", os.path.join(roots, "alpine"))
+            rootfs.build_noshell_rootfs(os.path.join(roots, "noshell"))
+            sim_args = ["--process-model", "miniboxd", "--rootfs-dir", roots, "--allow-bind-mounts",
+                        "--registry", SIM_REGISTRY, *sim_args]
         r, w = os.pipe()
         with open(self.sim_log, "wb") as log:
             self.sim = subprocess.Popen([SIMULATOR, "--socket", self.minibox_socket, "--ready-fd", str(w), *sim_args],
@@ -233,6 +257,8 @@ class Stack:
             "MINIBOX_SOCKET_PATH": self.minibox_socket,
             "DOCKERBOX_FRONTEND_PATH": FRONTEND,
             "DOCKERBOX_STATE_DIR": os.path.join(self.dir, "state"),
+            "DOCKERBOX_RUN_DIR": os.path.join(self.dir, "run"),
+            "DOCKERBOX_INIT_PATH": INIT,
             "DOCKERBOX_AUDIT_LOG": os.path.join(self.dir, "audit.log"),
             "DOCKERBOX_POLICY": os.path.join(self.dir, "policy.toml"),
             "DOCKERBOX_LOG_LEVEL": "debug",
@@ -299,7 +325,9 @@ class Stack:
     def minibox(self, request):
         """Sends one request straight to the simulator (as root, like the broker) and returns
         its replies, up to the terminal one (or ContainerCreated, which ends a detached Run)."""
-        terminal = {"Success", "Error", "ContainerStopped", "ContainerList", "ImageList", "ContainerCreated"}
+        terminal = {"Success", "Error", "ContainerStopped", "ContainerList", "ImageList"}
+        if not request.get("ephemeral"):
+            terminal.add("ContainerCreated")
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(COMMAND_TIMEOUT)
             s.connect(self.minibox_socket)
