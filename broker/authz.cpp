@@ -2,6 +2,8 @@
 // and the root-owned policy file.
 #include "broker/authz.hpp"
 
+#include "broker/child_probe.hpp"
+
 #include "broker/dispatch.hpp"
 
 #include <capnp/message.h>
@@ -166,9 +168,15 @@ Result<policy::Subject> subjectFor(const Identity& who) {
   return subject;
 }
 
-Authorization authorize(const PolicyHolder& holder, const Identity& who, const Operation& op) {
-  return authorize(holder, who, op, [&who](std::string_view source, MountAccess access) {
-    return checkBindSource(source, who, access);
+Authorization authorize(const PolicyHolder& holder, const Identity& who, const Operation& op,
+                        const std::string& miniboxSocket) {
+  std::optional<UniqueFd> view;  // looked up for the first bind only
+  return authorize(holder, who, op, [&](std::string_view source, MountAccess access) {
+    if (!view) {
+      auto miniboxd = miniboxProcess(miniboxSocket);
+      view.emplace(miniboxd ? std::move(*miniboxd) : UniqueFd());
+    }
+    return checkBindSource(source, who, access, kBindCheckDeadline, *view ? view->get() : -1);
   });
 }
 

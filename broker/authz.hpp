@@ -96,8 +96,11 @@ struct Authorization {
   std::string detail;  // for the broker's log only: may name resolved host paths
 };
 
-/// Decides one request with the caller's own bind-source checks (checkBindSource).
-[[nodiscard]] Authorization authorize(const PolicyHolder& holder, const Identity& who, const Operation& op);
+/// Decides one request with the caller's own bind-source checks (checkBindSource), made in
+/// the mount namespace of the miniboxd behind `miniboxSocket` (the broker's own when it
+/// cannot be reached: the start pins in miniboxd's anyway).
+[[nodiscard]] Authorization authorize(const PolicyHolder& holder, const Identity& who, const Operation& op,
+                                      const std::string& miniboxSocket);
 /// The same with another probe (tests, explain).
 [[nodiscard]] Authorization authorize(const PolicyHolder& holder, const Identity& who, const Operation& op,
                                       const BindProbe& probe);

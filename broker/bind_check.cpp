@@ -35,6 +35,7 @@ struct ChildInput {
   const char* path;
   CallerIds caller;
   MountAccess access;
+  int mountView;  // pidfd of miniboxd, or -1
 };
 
 // "/proc/self/fd/<fd>" without snprintf (not async-signal-safe).
@@ -55,6 +56,8 @@ void fdLinkPath(int fd, std::array<char, 32>& buf) {
 // Async-signal-safe: runs in the forked child (child_probe.hpp).
 [[noreturn]] void childMain(const void* raw, int out) {
   const auto& in = *static_cast<const ChildInput*>(raw);
+  // 0. miniboxd's view of the file system when the broker has another one.
+  if (in.mountView >= 0 && !asyncsafe::joinMountNamespace(in.mountView)) finish(out, kUnresolved);
   // 1. Resolve as root, following symlinks the way the mount will. Magic links
   //    (/proc/<pid>/root, /proc/<pid>/fd/N) are refused: they lead outside our view of the
   //    file system and their readlink text does not name what they point to.
@@ -93,7 +96,7 @@ void fdLinkPath(int fd, std::array<char, 32>& buf) {
 }  // namespace
 
 BindSourceFacts checkBindSource(std::string_view source, const Identity& caller, MountAccess access,
-                                std::chrono::milliseconds deadline) {
+                                std::chrono::milliseconds deadline, int mountView) {
   BindSourceFacts facts;
   // A relative source is not a host path (in Binds it names a volume); NUL would cut the
   // path short in the kernel; longer than PATH_MAX cannot resolve.
@@ -104,7 +107,7 @@ BindSourceFacts checkBindSource(std::string_view source, const Identity& caller,
   auto ids = callerIds(caller);
   if (!ids) return facts;
   const std::string path(source);
-  const ChildInput input{path.c_str(), *ids, access};
+  const ChildInput input{path.c_str(), *ids, access, mountView};
   auto report = runChildProbe(&childMain, &input, deadline, PATH_MAX + 1, "bind_check");
   if (!report || report->empty()) return facts;
   const char verdict = report->front();

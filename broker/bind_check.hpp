@@ -45,8 +45,12 @@ struct BindSourceFacts {
 
 /// Resolves `source` on the host and checks the caller's access to it. Never throws on
 /// input; every failure gives resolved = nullopt or access = Denied (the policy denies).
+/// `mountView`: a pidfd of miniboxd (child_probe.hpp, miniboxProcess) whose mount namespace
+/// the check runs in, so that it sees what miniboxd will mount (the broker's own namespace
+/// may be a systemd unit's, with /home read-only); -1 checks in the broker's own.
 [[nodiscard]] BindSourceFacts checkBindSource(std::string_view source, const Identity& caller, MountAccess access,
-                                              std::chrono::milliseconds deadline = kBindCheckDeadline);
+                                              std::chrono::milliseconds deadline = kBindCheckDeadline,
+                                              int mountView = -1);
 
 /// Whether a path that was checked earlier (a stored, resolved bind source) still resolves
 /// to itself, so no symlink has been swapped in since, and `caller` can still access it.

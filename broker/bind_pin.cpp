@@ -2,14 +2,16 @@
 // directories) and kernel identities. See bind_pin.hpp.
 //
 // One child per bind (child_probe.hpp). The child stays root (it must mount) and:
+//   0. joins miniboxd's mount namespace (the broker's may be a systemd unit's own, where
+//      /home is read-only and a mount is invisible to miniboxd): every step below sees the
+//      file system as miniboxd will;
 //   1. opens the stored path with no symlink and no magic link allowed on it (O_PATH);
 //   2. forks a grandchild that becomes the caller and checks that the same path reaches the
 //      same object and that the kernel grants the bind's mode: this is the check, and the
 //      object it checked is the descriptor from step 1;
 //   3. clones that object's mount tree (open_tree on the descriptor), sets nosuid,nodev (and
 //      read-only) on the whole clone (mount_setattr);
-//   4. joins the host's mount namespace when the broker is not in it;
-//   5. attaches the clone onto <runDir>/pinned/<id>/b<N> (move_mount), after checking that
+//   4. attaches the clone onto <runDir>/pinned/<id>/b<N> (move_mount), after checking that
 //      both directories are root's and not writable by anyone else.
 // Nothing after step 1 looks the client's path up again.
 #include "broker/bind_pin.hpp"
@@ -53,14 +55,14 @@ struct PinInput {
   const char* target;  // <runDir>/pinned/<id>/b<N>
   CallerIds caller;
   MountAccess access;
-  int hostNs;  // /proc/1/ns/mnt when the broker is in another mount namespace, else -1
+  int miniboxd;  // pidfd of miniboxd, whose mount namespace the child joins
 };
 
 struct UnpinInput {
   const char* dir;
   const char* const* targets;
   std::size_t count;
-  int hostNs;
+  int miniboxd;
 };
 
 // Async-signal-safe from here to the end of unpinChild.
@@ -86,6 +88,8 @@ bool rootOnlyDirectory(const char* path) {
 
 [[noreturn]] void pinChild(const void* raw, int out) {
   const auto& in = *static_cast<const PinInput*>(raw);
+  // 0. miniboxd's view of the file system.
+  if (!asyncsafe::joinMountNamespace(in.miniboxd)) finish(out, kMountFailed);
   // 1. The object, with no symlink anywhere on the stored (resolved) path.
   int fd = asyncsafe::openPath(in.source, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) finish(out, kUnresolved);
@@ -110,9 +114,7 @@ bool rootOnlyDirectory(const char* path) {
   if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     finish(out, kMountFailed);
   }
-  // 4. miniboxd resolves the path in the host's mount namespace.
-  if (in.hostNs >= 0 && ::setns(in.hostNs, CLONE_NEWNS) != 0) finish(out, kMountFailed);
-  // 5. Attach where only root can write.
+  // 4. Attach where only root can write.
   if (!rootOnlyDirectory(in.base) || !rootOnlyDirectory(in.dir)) finish(out, kUnsafeDirectory);
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(in.target, 0700) != 0 && errno != EEXIST) finish(out, kMountFailed);
@@ -129,7 +131,7 @@ bool rootOnlyDirectory(const char* path) {
 
 [[noreturn]] void unpinChild(const void* raw, int out) {
   const auto& in = *static_cast<const UnpinInput*>(raw);
-  if (in.hostNs >= 0 && ::setns(in.hostNs, CLONE_NEWNS) != 0) finish(out, kMountFailed);
+  if (!asyncsafe::joinMountNamespace(in.miniboxd)) finish(out, kMountFailed);
   for (std::size_t i = 0; i < in.count; ++i) {
     // A target may hold nothing (a failed pin) or be absent: both are fine.
     (void)::umount2(in.targets[i], MNT_DETACH | UMOUNT_NOFOLLOW);
@@ -144,15 +146,6 @@ bool rootOnlyDirectory(const char* path) {
 std::string pinnedBase(const std::string& runDir) { return runDir + "/pinned"; }
 std::string pinnedDir(const std::string& runDir, const std::string& id) { return pinnedBase(runDir) + "/" + id; }
 
-/// /proc/1/ns/mnt when it is not the broker's own mount namespace, else an empty fd.
-UniqueFd hostMountNamespace() {
-  struct stat ours {};
-  struct stat host {};
-  if (::stat("/proc/self/ns/mnt", &ours) != 0 || ::stat("/proc/1/ns/mnt", &host) != 0) return {};
-  if (ours.st_ino == host.st_ino && ours.st_dev == host.st_dev) return {};
-  return UniqueFd(::open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC));
-}
-
 const char* verdictText(char verdict) {
   switch (verdict) {
     case kUnresolved: return "no longer resolves without a symlink";
@@ -164,26 +157,28 @@ const char* verdictText(char verdict) {
 
 }  // namespace
 
-Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::string& containerId,
-                                          const std::vector<BindToPin>& binds, const Identity& caller) {
+Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::string& miniboxSocket,
+                                          const std::string& containerId, const std::vector<BindToPin>& binds,
+                                          const Identity& caller) {
   std::vector<std::string> pinned;
   if (binds.empty()) return pinned;
   auto ids = callerIds(caller);
   if (!ids) return fail(ErrorKind::Forbidden, "denied by policy: the caller's ids cannot be used for a bind check");
-  unpinBinds(runDir, containerId, binds.size());  // a broker that died mid-start may have left some
-  UniqueFd hostNs = hostMountNamespace();
+  auto miniboxd = miniboxProcess(miniboxSocket);
+  if (!miniboxd) return miniboxd.error();
+  unpinBinds(runDir, miniboxSocket, containerId, binds.size());  // a broker that died mid-start may have left some
   const std::string base = pinnedBase(runDir);
   const std::string dir = pinnedDir(runDir, containerId);
   for (std::size_t i = 0; i < binds.size(); ++i) {
     const std::string target = dir + "/b" + std::to_string(i);
     const PinInput input{binds[i].resolvedSource.c_str(), base.c_str(), dir.c_str(), target.c_str(), *ids,
-                         binds[i].access, hostNs ? hostNs.get() : -1};
+                         binds[i].access, miniboxd->get()};
     auto report = runChildProbe(&pinChild, &input, kPinDeadline, 1, "bind_pin");
     const char verdict = report && report->size() == 1 ? report->front() : kUnresolved;
     if (verdict != kPinned) {
       spdlog::warn("event=bind_pin_failed id={} index={} source=\"{}\" verdict={}", containerId, i,
                    binds[i].resolvedSource, verdict);
-      unpinBinds(runDir, containerId, binds.size());
+      unpinBinds(runDir, miniboxSocket, containerId, binds.size());
       return fail(ErrorKind::Forbidden, "denied by policy: bind mount #" + std::to_string(i + 1) + " " +
                                             verdictText(verdict) + "; re-create the container");
     }
@@ -192,19 +187,24 @@ Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::
   return pinned;
 }
 
-void unpinBinds(const std::string& runDir, const std::string& containerId, std::size_t count) {
+void unpinBinds(const std::string& runDir, const std::string& miniboxSocket, const std::string& containerId,
+                std::size_t count) {
   const std::string dir = pinnedDir(runDir, containerId);
   std::vector<std::string> targets;
   for (std::size_t i = 0; i < count; ++i) targets.push_back(dir + "/b" + std::to_string(i));
   std::vector<const char*> raw;
   for (const auto& t : targets) raw.push_back(t.c_str());
-  UniqueFd hostNs = hostMountNamespace();
-  const UnpinInput input{dir.c_str(), raw.data(), raw.size(), hostNs ? hostNs.get() : -1};
+  auto miniboxd = miniboxProcess(miniboxSocket);
+  if (!miniboxd) {
+    spdlog::warn("event=bind_unpin_failed id={} error=\"{}\"", containerId, miniboxd.error().message);
+    return;
+  }
+  const UnpinInput input{dir.c_str(), raw.data(), raw.size(), miniboxd->get()};
   auto report = runChildProbe(&unpinChild, &input, kPinDeadline, 1, "bind_unpin");
   if (!report || *report != std::string(1, kPinned)) spdlog::warn("event=bind_unpin_failed id={}", containerId);
 }
 
-void clearPinned(const std::string& runDir) {
+void clearPinned(const std::string& runDir, const std::string& miniboxSocket) {
   std::error_code ec;
   const std::filesystem::path base = pinnedBase(runDir);
   if (!std::filesystem::is_directory(base, ec)) return;
@@ -214,7 +214,7 @@ void clearPinned(const std::string& runDir) {
       (void)inner;
       ++count;
     }
-    unpinBinds(runDir, entry.path().filename().string(), std::max<std::size_t>(count, 1));
+    unpinBinds(runDir, miniboxSocket, entry.path().filename().string(), std::max<std::size_t>(count, 1));
   }
 }
 

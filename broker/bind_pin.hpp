@@ -9,8 +9,9 @@
 // (open_tree), marks it nosuid,nodev (and read-only) and attaches it (move_mount) onto a
 // per-container path under <runDir>/pinned/<container id>/ that only root can write. miniboxd
 // is given that path: nothing the caller does to their own directories can change what it
-// mounts. The mounts are made in the host's mount namespace (miniboxd's), joined through
-// /proc/1/ns/mnt when the broker runs in a private one (systemd's PrivateMounts=, ...).
+// mounts. The mounts are made in miniboxd's own mount namespace, joined through a pidfd of
+// the process behind its socket, whatever namespace the broker runs in (systemd's
+// ProtectHome=, PrivateMounts=, ... give it a private one).
 #pragma once
 
 #include "broker/peer.hpp"
@@ -36,13 +37,16 @@ inline constexpr std::chrono::milliseconds kPinDeadline{2000};
 /// mount, in order. Any failure (a symlink on the path, the caller cannot reach it, a mount
 /// error) unpins what was done and is a Forbidden error naming the container path's bind
 /// index, never the host path (which the caller may not be allowed to learn).
-[[nodiscard]] Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::string& containerId,
+[[nodiscard]] Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::string& miniboxSocket,
+                                                        const std::string& containerId,
                                                         const std::vector<BindToPin>& binds, const Identity& caller);
 
 /// Detaches and removes the pinned mounts of one container. Safe to call when none exist.
-void unpinBinds(const std::string& runDir, const std::string& containerId, std::size_t count);
+void unpinBinds(const std::string& runDir, const std::string& miniboxSocket, const std::string& containerId,
+                std::size_t count);
 
-/// At start-up: detaches every pinned mount left by a broker that died mid-start.
-void clearPinned(const std::string& runDir);
+/// At start-up: detaches every pinned mount left by a broker that died mid-start (when
+/// miniboxd is reachable; otherwise the next start of each container does).
+void clearPinned(const std::string& runDir, const std::string& miniboxSocket);
 
 }  // namespace dockerbox::broker

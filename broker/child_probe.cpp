@@ -9,6 +9,9 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sched.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/syscall.h>
@@ -17,6 +20,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 
 namespace dockerbox::broker {
 
@@ -65,6 +69,8 @@ bool hasCapabilities() {
   return false;
 }
 }  // namespace
+
+bool joinMountNamespace(int pidfd) { return ::setns(pidfd, CLONE_NEWNS) == 0; }
 
 bool becomeCaller(const CallerIds& ids) {
   // Raw syscalls: glibc's wrappers broadcast the change to every thread of the process; this
@@ -123,6 +129,35 @@ std::optional<std::string> readReport(const UniqueFd& in, std::chrono::milliseco
 }
 
 }  // namespace
+
+Result<UniqueFd> miniboxProcess(const std::string& socketPath) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socketPath.size() >= sizeof addr.sun_path) return fail(ErrorKind::Internal, "miniboxd socket path too long");
+  std::memcpy(addr.sun_path, socketPath.data(), socketPath.size());
+  auto fd = DOCKERBOX_SYSCALL(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
+  if (!fd) return fd.error();
+  UniqueFd sock(*fd);
+  auto connected = DOCKERBOX_SYSCALL(::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),
+                                     "connect " + socketPath);
+  if (!connected) return fail(ErrorKind::Unavailable, "cannot reach miniboxd at " + socketPath, connected.error().context);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (auto r = DOCKERBOX_SYSCALL(::getsockopt(sock.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len), "SO_PEERCRED"); !r) {
+    return r.error();
+  }
+  auto pidfd = DOCKERBOX_SYSCALL(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)), "pidfd_open miniboxd");
+  if (!pidfd) return pidfd.error();
+  UniqueFd process(*pidfd);
+  // The pid named the process at accept(); while its end of our connection is open it is
+  // still that process, so the pidfd cannot name a successor that reused the pid.
+  pollfd p{sock.get(), POLLRDHUP, 0};
+  auto ready = DOCKERBOX_SYSCALL(::poll(&p, 1, 0), "poll miniboxd connection");
+  if (!ready || (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+    return fail(ErrorKind::Unavailable, "miniboxd went away while dockerbox looked for its mount namespace");
+  }
+  return process;
+}
 
 std::optional<CallerIds> callerIds(const Identity& caller) {
   // -1 tells setres[ug]id "leave unchanged", which would leave the child root.

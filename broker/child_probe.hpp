@@ -8,6 +8,8 @@
 #pragma once
 
 #include "broker/peer.hpp"
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -41,6 +43,13 @@ struct CallerIds {
 };
 [[nodiscard]] std::optional<CallerIds> callerIds(const Identity& caller);
 
+/// A pidfd of the process serving `socketPath` (miniboxd), from SO_PEERCRED on a fresh
+/// connection, taken while that connection is still open (so the pid is still that
+/// process). A child that mounts for miniboxd joins its mount namespace through it first:
+/// a systemd unit with ProtectHome=, PrivateTmp=, ... runs the broker in a namespace of its
+/// own, where mounts would be invisible to miniboxd. An error when miniboxd is unreachable.
+[[nodiscard]] Result<UniqueFd> miniboxProcess(const std::string& socketPath);
+
 namespace asyncsafe {
 
 /// openat2(O_PATH | O_CLOEXEC) with `resolve` flags; -1 on error.
@@ -50,6 +59,8 @@ bool sameObject(const struct stat& st, const char* path, std::uint64_t resolve);
 void writeAll(int fd, const char* data, std::size_t size);
 /// Writes `verdict` and the optional text to `out`, then _exit(0).
 [[noreturn]] void finish(int out, char verdict, const char* text = nullptr, std::size_t length = 0);
+/// Joins the mount namespace of the process `pidfd` (from miniboxProcess). False on failure.
+bool joinMountNamespace(int fd);
 /// Becomes the caller in this (single-threaded) child: supplementary groups, gid, uid, in
 /// that order (after setresuid the groups could no longer change), then checks that a
 /// non-root caller holds no capability. False on any failure.

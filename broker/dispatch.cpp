@@ -80,7 +80,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
   auto name = operationName(request.op);
   // Decide (P2) and record (P6) before anything is done. Every path but an explicit allow by
   // a loaded policy is a denial (authorize()).
-  Authorization authz = authorize(gate.policy(), who, request.op);
+  Authorization authz = authorize(gate.policy(), who, request.op, handlers.config().miniboxSocket);
   if (!authz.detail.empty()) {
     // May name resolved host paths: the broker's log only, never the client or the audit log.
     spdlog::debug("event=policy_detail op={} uid={} detail=\"{}\"", name, who.uid, authz.detail);

@@ -62,24 +62,24 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
   };
   options.initPath = config.initPath;
-  options.pinBinds = [runDir = config.runDir](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
-                                              const Identity& who) {
+  options.pinBinds = [&config](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
+                               const Identity& who) {
     std::vector<BindToPin> toPin;
     for (const auto& b : binds) {
       toPin.push_back({b.hostPath, b.readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite});
     }
-    return pinBinds(runDir, dockerId, toPin, who);
+    return pinBinds(config.runDir, config.miniboxSocket, dockerId, toPin, who);
   };
-  options.unpinBinds = [runDir = config.runDir](const std::string& dockerId, std::size_t count) {
-    unpinBinds(runDir, dockerId, count);
+  options.unpinBinds = [&config](const std::string& dockerId, std::size_t count) {
+    unpinBinds(config.runDir, config.miniboxSocket, dockerId, count);
   };
-  options.rejudge = [policy](const Caller& who, const state::Container& container) -> Result<Grants> {
+  options.rejudge = [policy, &config](const Caller& who, const state::Container& container) -> Result<Grants> {
     if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
     auto stored = containers::readStoredCreate(
         container.config, [](ipc::wire::ContainerConfig::Reader in) { return decode::createContainer(in); });
     if (!stored) return stored.error();
     const Operation op(std::in_place_type<CreateContainerOp>, std::move(*stored));
-    Authorization authz = authorize(*policy, who, op);
+    Authorization authz = authorize(*policy, who, op, config.miniboxSocket);
     if (authz.gate.allowed) return Grants{authz.privileged, authz.rootUser};
     policy::Decision decision;
     decision.rule = authz.gate.rule;

@@ -41,6 +41,7 @@ class Handlers {
            state::LogStore& logs, const PolicyHolder* policy);
   ~Handlers();
 
+  [[nodiscard]] const Config& config() const { return config_; }
   /// The container, exec, event and image service; nullptr without state.
   [[nodiscard]] containers::ContainerService* containers() { return containers_.get(); }
 

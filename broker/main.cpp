@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     spdlog::critical("event=startup_failed error=\"run dir {}: {}\"", config->runDir, dirError.message());
     return 1;
   }
-  clearPinned(config->runDir);
+  clearPinned(config->runDir, config->miniboxSocket);
   if (!initBinaryTrusted(config->initPath)) {
     spdlog::error("event=init_untrusted path={} detail=\"missing, not a root-owned executable, or writable by "
                   "others (or its directory is): containers cannot be confined, only privileged rules may run them\"",

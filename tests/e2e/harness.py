@@ -166,7 +166,7 @@ class Stack:
     root-owned and 0644 as the broker requires."""
 
     def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None,
-                 policy=None, process_model="miniboxd"):
+                 policy=None, process_model="miniboxd", broker_wrapper=()):
         """`process_model`: "miniboxd" (default) runs the simulator as miniboxd runs containers
         (root, every capability, namespaces, an overlay of a busybox image root, the host's
         /dev), so every container goes through dockerbox-init; "host" is the simulator's plain
@@ -180,6 +180,7 @@ class Stack:
         self.sim = None
         self.broker = None
         self.process_model = process_model
+        self.broker_wrapper = list(broker_wrapper)  # argv run before dockerboxd (it must exec it)
         self._broker_args = (socket_group, socket_mode, extra_env or {})
         self.notify = None
         self.policy_path = os.path.join(self.dir, "policy.toml")
@@ -273,7 +274,8 @@ class Stack:
             env["DOCKERBOX_SOCKET_MODE"] = socket_mode
         env.update(extra_env)
         with open(self.broker_log, "wb") as log:
-            self.broker = subprocess.Popen([DOCKERBOXD], stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.broker = subprocess.Popen([*self.broker_wrapper, DOCKERBOXD], stdout=log, stderr=subprocess.STDOUT,
+                                           env=env)
         self._wait_notify("READY=1", "start-up")
 
     def kill9_and_restart_broker(self):

@@ -169,6 +169,14 @@ class Confinement(unittest.TestCase):
     def test_private_dev_with_only_the_standard_nodes(self):
         _, raw = self.raw(["/bin/sh", "-c", "ls /dev; cat /proc/self/mountinfo"])
         self.assertEqual(mounts(raw)["/dev"][1], "devtmpfs")
+        # The host's disks are there in the raw model (this machine's device controller would
+        # refuse reading them even to root, so their presence is what is checked).
+        disks = [d for d in os.listdir("/sys/block") if not d.startswith(("loop", "ram"))]
+        if disks:
+            self.assertIn(disks[0], raw.split())
+            out = self.docker("run", "--rm", "alpine", "sh", "-c",
+                              f"dd if=/dev/{disks[0]} of=/dev/null bs=512 count=1; echo rc=$?").stdout
+            self.assertNotIn("rc=0", out)
         confined = self.run_member("alpine", "sh", "-c", "ls -A /dev; echo ---; cat /proc/self/mountinfo")
         listing, _, info = confined.partition("---")
         allowed = {"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "mqueue", "fd",
@@ -350,6 +358,52 @@ class Confinement(unittest.TestCase):
         out = self.docker("info", "--format", "{{json .SecurityOptions}}", check=True).stdout
         self.assertIn("name=seccomp,profile=builtin", out)
         self.assertIn("name=no-new-privileges", out)
+
+
+class PinnedFromAPrivateMountNamespace(unittest.TestCase):
+    """The shipped systemd unit (ProtectHome=read-only, ...) runs the broker in a mount
+    namespace of its own, where /home is read-only and mounts made there would be invisible
+    to miniboxd. Pins are made in the host's namespace (pid 1's): a writable bind of a
+    member's home still works, and what is written lands on the host."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.users = Users()
+        cls.stack = None
+        try:
+            cls.group = cls.users.group("pns")
+            cls.member = cls.users.user("pnsm", groups=[cls.group])
+            pw = subprocess.run(["getent", "passwd", cls.member], stdout=subprocess.PIPE, text=True,
+                                check=True).stdout.split(":")
+            cls.uid, cls.gid, cls.home = int(pw[2]), int(pw[3]), pw[5]
+            os.makedirs(cls.home, exist_ok=True)
+            os.chown(cls.home, cls.uid, cls.gid)
+            wrapper = ["unshare", "--mount", "--propagation", "slave", "--", "sh", "-c",
+                       'mount --bind /home /home && mount -o remount,bind,ro /home && exec "$0"']
+            cls.stack = Stack(socket_group=cls.group, broker_wrapper=wrapper)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.stack:
+            cls.stack.stop()
+        if getattr(cls, "home", None) and cls.home.startswith("/home/dbx"):
+            shutil.rmtree(cls.home, ignore_errors=True)
+        cls.users.cleanup()
+
+    def test_writable_bind_lands_on_the_host(self):
+        broker_ns = os.readlink(f"/proc/{self.stack.broker.pid}/ns/mnt")
+        self.assertNotEqual(broker_ns, os.readlink(f"/proc/{self.stack.sim.pid}/ns/mnt"))
+        proc = self.stack.docker("run", "--rm", "-v", f"{self.home}:/w", "alpine", "sh", "-c",
+                                 "echo written > /w/out; grep ' /w ' /proc/self/mountinfo", user=self.member)
+        self.assertEqual(proc.returncode, 0, proc.stderr + self.stack.log()[-2000:])
+        self.assertIn("rw,nosuid,nodev", proc.stdout)
+        path = os.path.join(self.home, "out")
+        with open(path) as f:
+            self.assertEqual(f.read(), "written\n")
+        self.assertEqual(os.stat(path).st_uid, self.uid)
 
 
 class NoConfinementPossible(unittest.TestCase):
