@@ -50,6 +50,7 @@ constexpr char kUnsafeDirectory = 'D';
 
 struct PinInput {
   const char* source;
+  const char* runDir;
   const char* base;    // <runDir>/pinned
   const char* dir;     // <runDir>/pinned/<id>
   const char* target;  // <runDir>/pinned/<id>/b<N>
@@ -114,7 +115,9 @@ bool rootOnlyDirectory(const char* path) {
   if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     finish(out, kMountFailed);
   }
-  // 4. Attach where only root can write.
+  // 4. Attach where only root can write (the run directory may not exist yet in miniboxd's
+  //    namespace when the broker's is private).
+  if (::mkdir(in.runDir, 0755) != 0 && errno != EEXIST) finish(out, kUnsafeDirectory);
   if (!rootOnlyDirectory(in.base) || !rootOnlyDirectory(in.dir)) finish(out, kUnsafeDirectory);
   if (S_ISDIR(st.st_mode)) {
     if (::mkdir(in.target, 0700) != 0 && errno != EEXIST) finish(out, kMountFailed);
@@ -171,7 +174,7 @@ Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::
   const std::string dir = pinnedDir(runDir, containerId);
   for (std::size_t i = 0; i < binds.size(); ++i) {
     const std::string target = dir + "/b" + std::to_string(i);
-    const PinInput input{binds[i].resolvedSource.c_str(), base.c_str(), dir.c_str(), target.c_str(), *ids,
+    const PinInput input{binds[i].resolvedSource.c_str(), runDir.c_str(), base.c_str(), dir.c_str(), target.c_str(), *ids,
                          binds[i].access, miniboxd->get()};
     auto report = runChildProbe(&pinChild, &input, kPinDeadline, 1, "bind_pin");
     const char verdict = report && report->size() == 1 ? report->front() : kUnresolved;
