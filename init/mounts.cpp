@@ -5,6 +5,7 @@
 
 #include "common/unique_fd.hpp"
 #include "init/mount_check.hpp"
+#include "init/read_file.hpp"
 #include "init/sys_error.hpp"
 
 #include <fcntl.h>
@@ -200,17 +201,7 @@ Result<std::string> readMountInfo() {
   constexpr std::string_view what = "read /proc/self/mountinfo";
   UniqueFd fd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
   if (!fd) return sysError(what, errno);
-  std::string text;
-  std::array<char, 16384> buffer{};
-  for (;;) {
-    long n = 0;
-    DOCKERBOX_TRY_ASSIGN(n, sysRetry(what, [&] {
-      return ::read(fd.get(), buffer.data(), buffer.size());
-    }));
-    if (n == 0) return text;
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-    if (text.size() > kMaxMountInfoSize) return fail(ErrorKind::Internal, "mount table too large");
-  }
+  return readToEnd(fd.get(), kMaxMountInfoSize, what);
 }
 
 Result<void> expectFlags(const std::string& path, unsigned long flags) {

@@ -2,6 +2,8 @@
 // /etc/group text from the container (see passwd.hpp).
 #include "init/passwd.hpp"
 
+#include "init/read_file.hpp"
+
 #include "common/unique_fd.hpp"
 #include "init/limits.hpp"
 #include "init/sys_error.hpp"
@@ -219,20 +221,7 @@ Result<std::string> readAccountFile(const char* path) {
   struct stat st {};
   if (auto ok = sysCheck(::fstat(fd.get(), &st), what); !ok) return ok.error();
   if (!S_ISREG(st.st_mode)) return fail(ErrorKind::Internal, what + ": not a regular file");
-  std::string text;
-  std::array<char, 16384> buffer{};
-  for (;;) {
-    long n = 0;
-    DOCKERBOX_TRY_ASSIGN(n, sysRetry(what, [&] {
-      return ::read(fd.get(), buffer.data(), buffer.size());
-    }));
-    if (n == 0) break;
-    if (text.size() + static_cast<std::size_t>(n) > kMaxAccountFileSize) {
-      return fail(ErrorKind::Internal, what + ": file too large");
-    }
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  return text;
+  return readToEnd(fd.get(), kMaxAccountFileSize, what);
 }
 
 }  // namespace dockerbox::init

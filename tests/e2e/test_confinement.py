@@ -41,7 +41,12 @@ def mounts(text):
     return out
 
 
-class Confinement(unittest.TestCase):
+class MemberWithHome(unittest.TestCase):
+    """A socket group, a member with a home directory of their own (the shipped policy's
+    bind sources), and a stack; all removed afterwards."""
+    stack_args = {}
+    subdirs = ()
+
     @classmethod
     def setUpClass(cls):
         cls.users = Users()
@@ -53,15 +58,11 @@ class Confinement(unittest.TestCase):
             pw = subprocess.run(["getent", "passwd", cls.member], stdout=subprocess.PIPE, text=True,
                                 check=True).stdout.split(":")
             cls.uid, cls.gid, cls.home = int(pw[2]), int(pw[3]), pw[5]
-            os.makedirs(cls.home, exist_ok=True)
-            os.chown(cls.home, cls.uid, cls.gid)
-            os.chmod(cls.home, 0o755)
-            for sub in ("ro", "rw"):
-                os.makedirs(os.path.join(cls.home, sub), exist_ok=True)
-                os.chown(os.path.join(cls.home, sub), cls.uid, cls.gid)
-            cls.stack = Stack(socket_group=cls.group)
-            cls.stack.docker("pull", "alpine", check=True)
-            cls.stack.docker("pull", "noshell", check=True)
+            for path in (cls.home, *(os.path.join(cls.home, sub) for sub in cls.subdirs)):
+                os.makedirs(path, exist_ok=True)
+                os.chown(path, cls.uid, cls.gid)
+                os.chmod(path, 0o755)
+            cls.stack = Stack(socket_group=cls.group, **cls.stack_args)
         except BaseException:
             cls.tearDownClass()
             raise
@@ -74,6 +75,20 @@ class Confinement(unittest.TestCase):
             shutil.rmtree(cls.home, ignore_errors=True)
         shutil.rmtree(cls.tmp, ignore_errors=True)
         cls.users.cleanup()
+
+
+class Confinement(MemberWithHome):
+    subdirs = ("ro", "rw")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            cls.stack.docker("pull", "alpine", check=True)
+            cls.stack.docker("pull", "noshell", check=True)
+        except BaseException:
+            cls.tearDownClass()
+            raise
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -360,38 +375,13 @@ class Confinement(unittest.TestCase):
         self.assertIn("name=no-new-privileges", out)
 
 
-class PinnedFromAPrivateMountNamespace(unittest.TestCase):
+class PinnedFromAPrivateMountNamespace(MemberWithHome):
     """The shipped systemd unit (ProtectHome=read-only, ...) runs the broker in a mount
     namespace of its own, where /home is read-only and mounts made there would be invisible
-    to miniboxd. Pins are made in the host's namespace (pid 1's): a writable bind of a
+    to miniboxd. Checks and pins are made in miniboxd's namespace: a writable bind of a
     member's home still works, and what is written lands on the host."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.users = Users()
-        cls.stack = None
-        try:
-            cls.group = cls.users.group("pns")
-            cls.member = cls.users.user("pnsm", groups=[cls.group])
-            pw = subprocess.run(["getent", "passwd", cls.member], stdout=subprocess.PIPE, text=True,
-                                check=True).stdout.split(":")
-            cls.uid, cls.gid, cls.home = int(pw[2]), int(pw[3]), pw[5]
-            os.makedirs(cls.home, exist_ok=True)
-            os.chown(cls.home, cls.uid, cls.gid)
-            wrapper = ["unshare", "--mount", "--propagation", "slave", "--", "sh", "-c",
-                       'mount --bind /home /home && mount -o remount,bind,ro /home && exec "$0"']
-            cls.stack = Stack(socket_group=cls.group, broker_wrapper=wrapper)
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.stack:
-            cls.stack.stop()
-        if getattr(cls, "home", None) and cls.home.startswith("/home/dbx"):
-            shutil.rmtree(cls.home, ignore_errors=True)
-        cls.users.cleanup()
+    stack_args = {"broker_wrapper": ["unshare", "--mount", "--propagation", "slave", "--", "sh", "-c",
+                                     'mount --bind /home /home && mount -o remount,bind,ro /home && exec "$0"']}
 
     def test_writable_bind_lands_on_the_host(self):
         broker_ns = os.readlink(f"/proc/{self.stack.broker.pid}/ns/mnt")
@@ -406,26 +396,9 @@ class PinnedFromAPrivateMountNamespace(unittest.TestCase):
         self.assertEqual(os.stat(path).st_uid, self.uid)
 
 
-class NoConfinementPossible(unittest.TestCase):
+class NoConfinementPossible(MemberWithHome):
     """miniboxd v0.19 refuses every bind mount, so dockerbox-init cannot be mounted."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.users = Users()
-        cls.stack = None
-        try:
-            cls.group = cls.users.group("v019")
-            cls.member = cls.users.user("v019m", groups=[cls.group])
-            cls.stack = Stack(socket_group=cls.group, process_model="host", sim_args=["--mode", "v0.19"])
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.stack:
-            cls.stack.stop()
-        cls.users.cleanup()
+    stack_args = {"process_model": "host", "sim_args": ["--mode", "v0.19"]}
 
     def test_members_are_refused_with_the_reason_and_root_still_runs(self):
         proc = self.stack.docker("run", "--rm", "alpine", "true", user=self.member)
