@@ -94,7 +94,7 @@ PolicyHolder::PolicyHolder(std::string path, policy::FileTrust trust)
   } else {
     // Loud on purpose: the broker serves, but every request will be refused.
     spdlog::critical("event=policy_load_failed file={} effect=\"no valid policy: every request is DENIED until a "
-                     "valid file is loaded (fix it, check with `dockerboxd check-policy`, then SIGHUP)\"",
+                     "valid file is loaded (fix it, check with `dockerboxctl check-policy`, then SIGHUP)\"",
                      path_);
     spdlog::critical("event=policy_diagnostics file={} diagnostics=\"{}\"", path_, startup_.error().message);
   }

@@ -2,7 +2,6 @@
 // components, wire them together, run.
 #include "broker/config.hpp"
 #include "broker/audit/audit_log.hpp"
-#include "broker/audit/verify_cli.hpp"
 #include "broker/authz.hpp"
 #include "broker/bind_pin.hpp"
 #include "broker/frontend_launcher.hpp"
@@ -10,7 +9,6 @@
 #include "broker/handlers.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/listener.hpp"
-#include "broker/policy_cli.hpp"
 #include "broker/server.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
@@ -38,6 +36,12 @@ using namespace dockerbox::broker;
 
 namespace {
 
+/// The administrators' commands that moved to dockerboxctl: a clear answer instead of an
+/// unknown flag for scripts that still call dockerboxd.
+bool isMovedAdminCommand(std::string_view name) {
+  return name == "check-policy" || name == "explain" || name == "audit-verify";
+}
+
 void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher) {
   signals.async_wait([&signals, &launcher](const boost::system::error_code& ec, int) {
     if (ec) return;
@@ -64,8 +68,11 @@ bool initBinaryTrusted(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "audit-verify") return audit::runAuditVerify(argc - 1, argv + 1);
-  if (argc >= 2 && isAdminCommand(argv[1])) return runAdminCommand(argc, argv);
+  if (argc >= 2 && isMovedAdminCommand(argv[1])) {
+    std::fprintf(stderr, "dockerboxd: %s is a command of dockerboxctl now (the daemon does not carry the "
+                         "administrators' tools): dockerboxctl %s ...\n", argv[1], argv[1]);
+    return 2;
+  }
   auto config = loadConfig(argc, argv);
   if (!config) {
     std::fprintf(stderr, "dockerboxd: %s\n", config.error().message.c_str());

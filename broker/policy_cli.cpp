@@ -287,18 +287,18 @@ bool isAdminCommand(std::string_view name) { return name == "check-policy" || na
 
 int runAdminCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || !isAdminCommand(args[0])) {
-    err << "usage: dockerboxd check-policy FILE | dockerboxd explain --help\n";
+    err << "usage: dockerboxctl check-policy FILE | dockerboxctl explain --help\n";
     return kExitUsage;
   }
   if (args[0] == "check-policy") {
     CLI::App app{"Validates a policy file; prints OK or file:line:column: message per problem.",
-                 "dockerboxd check-policy"};
+                 "dockerboxctl check-policy"};
     std::string file;
     app.add_option("FILE", file, "the policy file")->required();
     return parseAndRun(app, args, out, err, [&] { return checkPolicy(file, out); });
   }
   CLI::App app{"Shows which policy rule decides a user's request, and why (for administrators).",
-               "dockerboxd explain"};
+               "dockerboxctl explain"};
   ExplainArgs a;
   app.add_option("--policy", a.policyPath, "policy file (default: $DOCKERBOX_POLICY or /etc/dockerbox/policy.toml)");
   app.add_option("--user", a.user, "the caller: user name or uid")->required();

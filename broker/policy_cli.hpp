@@ -1,12 +1,12 @@
-// Runs as the administrator's `dockerboxd check-policy` and `dockerboxd explain` (usually
+// Runs as the administrator's `dockerboxctl check-policy` and `dockerboxctl explain` (usually
 // root; never the serving broker). Input: command-line arguments and the policy file they
 // name (trusted, hand-edited: every mistake is reported with its line and column).
 //
-//   dockerboxd check-policy FILE
+//   dockerboxctl check-policy FILE
 //     Validates FILE as the broker would (any owner: drafts may live anywhere). Prints
 //     "OK: ..." or one "file:line:column: message" per problem. Exit 0 valid, 1 invalid,
 //     2 usage error.
-//   dockerboxd explain [--policy FILE] --user NAME|UID OPERATION [--image REF]
+//   dockerboxctl explain [--policy FILE] --user NAME|UID OPERATION [--image REF]
 //       [--privileged] [--bind SRC:DST[:ro]]... [--network MODE] [--memory SIZE]
 //       [--user-in-container U]
 //     Builds the request the broker would judge for that user (bind sources resolved and

@@ -53,7 +53,7 @@ struct RuleTrace {
 };
 
 /// The decision plus, for every rule in file order, what happened to it
-/// (`dockerboxd explain`). Meant for administrators: it includes resolved host paths.
+/// (`dockerboxctl explain`). Meant for administrators: it includes resolved host paths.
 struct Explanation {
   Decision decision;
   std::vector<RuleTrace> trace;

@@ -45,7 +45,7 @@ if [ ! -e "$policy" ]; then
   install -d -m 0755 "$(dirname "$policy")"
   sed "s/\"dockerbox-users\"/\"${DOCKERBOX_SOCKET_GROUP:-dockerbox-users}\"/" deploy/policy.toml >"$policy.new"
   chown root:root "$policy.new" && chmod 0644 "$policy.new" && mv "$policy.new" "$policy"
-  echo "run.sh: installed the default policy at $policy (edit it, check it with dockerboxd check-policy, SIGHUP)"
+  echo "run.sh: installed the default policy at $policy (edit it, check it with dockerboxctl check-policy, SIGHUP)"
 fi
 export DOCKERBOX_POLICY=$policy
 socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}

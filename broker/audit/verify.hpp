@@ -1,4 +1,4 @@
-// Runs as the administrator's `dockerboxd audit-verify` (usually root), not in the serving
+// Runs as the administrator's `dockerboxctl audit-verify` (usually root), not in the serving
 // broker. Input: untrusted audit log files (anyone who could write them may have edited them).
 //
 // Checks a set of audit files as one chain: every line is a valid record whose own hash

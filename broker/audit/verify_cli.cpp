@@ -16,7 +16,7 @@ namespace dockerbox::broker::audit {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dockerboxd audit-verify [--accept-breaks] FILE...\n"
+    "usage: dockerboxctl audit-verify [--accept-breaks] FILE...\n"
     "  Verifies audit log FILEs as one hash chain, oldest first. With a single FILE, its\n"
     "  rotated siblings FILE.1, FILE.2, ... are verified before it.\n"
     "  --accept-breaks  let a chain_break record excuse the torn lines just before it\n"

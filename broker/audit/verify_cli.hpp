@@ -1,4 +1,4 @@
-// Runs as the administrator's `dockerboxd audit-verify` (usually root, never the serving
+// Runs as the administrator's `dockerboxctl audit-verify` (usually root, never the serving
 // broker). Input: command-line arguments and the audit files they name (untrusted content).
 #pragma once
 
@@ -8,7 +8,7 @@
 
 namespace dockerbox::broker::audit {
 
-/// `dockerboxd audit-verify [--accept-breaks] FILE...`, called by the broker's main with
+/// `dockerboxctl audit-verify [--accept-breaks] FILE...`, called by dockerboxctl's main with
 /// argv[0] = "audit-verify" (ignored). FILEs are one chain, oldest first. With exactly one
 /// FILE, its rotated siblings FILE.1, FILE.2, ... (up to the first missing number) are
 /// verified before it, oldest first. --accept-breaks lets a chain_break record excuse the

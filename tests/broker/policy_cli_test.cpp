@@ -1,4 +1,4 @@
-// `dockerboxd check-policy` and `dockerboxd explain`, called the way main() calls them.
+// `dockerboxctl check-policy` and `dockerboxctl explain`, called the way main() calls them.
 #include "broker/policy_cli.hpp"
 
 #include "authz_test_support.hpp"

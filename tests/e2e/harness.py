@@ -26,6 +26,7 @@ import unittest
 
 BUILD = os.environ.get("DOCKERBOX_BUILD_DIR", "")
 DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerboxd"))
+DOCKERBOXCTL = os.environ.get("DOCKERBOXCTL", os.path.join(BUILD, "ctl", "dockerboxctl"))
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
 RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))

@@ -1,5 +1,5 @@
 """P6: every request that reaches the broker leaves exactly one hash-chained audit record,
-and `dockerboxd audit-verify` detects a deleted, edited or swapped line."""
+and `dockerboxctl audit-verify` detects a deleted, edited or swapped line."""
 import json
 import os
 import pwd
@@ -7,11 +7,11 @@ import shutil
 import subprocess
 import unittest
 
-from harness import DOCKERBOXD, Stack, Users, COMMAND_TIMEOUT
+from harness import DOCKERBOXCTL, Stack, Users, COMMAND_TIMEOUT
 
 
 def verify(path):
-    return subprocess.run([DOCKERBOXD, "audit-verify", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.run([DOCKERBOXCTL, "audit-verify", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=COMMAND_TIMEOUT)
 
 

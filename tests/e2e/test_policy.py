@@ -1,5 +1,5 @@
-"""Issue 4, tools for administrators: `dockerboxd check-policy FILE` reports every problem as
-file:line:column and exits non-zero; `dockerboxd explain` shows which rule decides a real
+"""Issue 4, tools for administrators: `dockerboxctl check-policy FILE` reports every problem as
+file:line:column and exits non-zero; `dockerboxctl explain` shows which rule decides a real
 user's request and why, with bind sources resolved and access-checked as that user.
 
 Needs root (it creates users and groups, and explain drops to the user for the bind checks).
@@ -14,14 +14,14 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import DOCKERBOXD, Users, COMMAND_TIMEOUT
+from harness import DOCKERBOXCTL, DOCKERBOXD, Users, COMMAND_TIMEOUT
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIPPED = os.path.join(SOURCE, "deploy", "policy.toml")
 
 
 def admin(*args):
-    return subprocess.run([DOCKERBOXD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.run([DOCKERBOXCTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=COMMAND_TIMEOUT)
 
 
@@ -81,6 +81,17 @@ class CheckPolicy(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("cannot open", proc.stdout)
         self.assertEqual(admin("check-policy").returncode, 2)
+
+    def test_the_daemon_does_not_carry_the_tools(self):
+        for command in ("check-policy", "explain", "audit-verify"):
+            proc = subprocess.run([DOCKERBOXD, command, SHIPPED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, timeout=COMMAND_TIMEOUT)
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("dockerboxctl", proc.stderr)
+        symbols = subprocess.run(["nm", "-C", DOCKERBOXD], stdout=subprocess.PIPE, text=True, check=True,
+                                 timeout=COMMAND_TIMEOUT).stdout
+        for name in ("runAdminCommand", "runAuditVerify", "ChainChecker"):
+            self.assertNotIn(name, symbols)
 
 
 class Explain(unittest.TestCase):

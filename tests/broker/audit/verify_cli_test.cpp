@@ -1,4 +1,4 @@
-// Tests broker/audit/verify_cli: `dockerboxd audit-verify` output and exit status.
+// Tests broker/audit/verify_cli: `dockerboxctl audit-verify` output and exit status.
 #include "broker/audit/verify_cli.hpp"
 
 #include <gtest/gtest.h>
