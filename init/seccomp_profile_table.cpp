@@ -168,22 +168,30 @@ constexpr std::string_view kBpf[] = {"bpf"};
 // CAP_PERFMON: perf_event_open (split out of CAP_SYS_ADMIN in Linux 5.8).
 constexpr std::string_view kPerfmon[] = {"perf_event_open"};
 
-// AF_ALG (kernel crypto sockets) and AF_VSOCK (host/guest sockets) are refused; the three
-// socket rules below allow every family below, between and above them.
-// TODO(security): on x86_64 and x32 seccomp compares all 64 bits of the argument while
-// the kernel reads an int, so socket((1UL << 32) | AF_VSOCK) passes the "> AF_VSOCK" rule
-// and reaches AF_VSOCK. moby's profile (with runc) has the same gap; closing it means
-// replacing the three rules with masked-equality rules on the low 32 bits.
+// AF_ALG (kernel crypto sockets) and AF_VSOCK (host/guest sockets) are refused; the socket
+// rules below allow every family below, between and above them. Beyond moby: seccomp
+// compares all 64 bits of the argument while the kernel reads an int, so moby's
+// "> AF_VSOCK" rule lets socket((1UL << 32) | AF_VSOCK) reach AF_VSOCK. The families above
+// AF_VSOCK are therefore allowed by masked equality on the low 32 bits only (41, 42-43,
+// 44-47, 48-63; the kernel has none at 64 or above), and the two rules below AF_VSOCK are
+// exact 64-bit comparisons that a high bit cannot satisfy.
 static_assert(AF_ALG == 38 && AF_VSOCK == 40, "the socket rules assume AF_ALG=38, AF_VSOCK=40");
 
 constexpr ArgCheck argIs(std::uint64_t value) { return {0, SCMP_CMP_EQ, value, 0}; }
+/// (arg0 & mask) == value: only the bits of the mask (within the low 32) count.
+constexpr ArgCheck lowBitsAre(std::uint64_t mask, std::uint64_t value) {
+  return {0, SCMP_CMP_MASKED_EQ, mask, value};
+}
 
 constexpr ProfileRule kRules[] = {
     {.names = kAlwaysAllowed},
     {.names = kPtraceSinceKernel48, .when = kernelAtLeast(4, 8)},
     {.names = kSocket, .arg = ArgCheck{0, SCMP_CMP_LT, AF_ALG, 0}},
     {.names = kSocket, .arg = argIs(AF_ALG + 1)},
-    {.names = kSocket, .arg = ArgCheck{0, SCMP_CMP_GT, AF_VSOCK, 0}},
+    {.names = kSocket, .arg = lowBitsAre(0xffffffff, AF_VSOCK + 1)},  // 41
+    {.names = kSocket, .arg = lowBitsAre(0xfffffffe, 42)},            // 42-43
+    {.names = kSocket, .arg = lowBitsAre(0xfffffffc, 44)},            // 44-47
+    {.names = kSocket, .arg = lowBitsAre(0xfffffff0, 48)},            // 48-63
     // personality: only the plain Linux persona, 32-bit (PER_LINUX32), UNAME26 variants of
     // both, and 0xffffffff (a query that changes nothing). Not ADDR_NO_RANDOMIZE & co.
     {.names = kPersonality, .arg = argIs(PER_LINUX)},

@@ -211,7 +211,19 @@ TEST(DockerDefaultSeccomp, SocketRefusesAlgAndVsockOnly) {
   EXPECT_EQ(underDefault(socketProbe(AF_ALG)), EPERM);
   // The family between them (39, AF_NFC) and those above reach the kernel.
   EXPECT_NE(underDefault(socketProbe(AF_NFC)), EPERM);
-  EXPECT_NE(underDefault(socketProbe(AF_VSOCK + 1)), EPERM);
+  for (int family = AF_VSOCK + 1; family < 64; ++family) {
+    EXPECT_NE(underDefault(socketProbe(family)), EPERM) << family;
+  }
+  EXPECT_NE(underDefault(socketProbe(AF_UNIX)), EPERM);
+  // The kernel reads an int: a high bit must not smuggle AF_VSOCK or AF_ALG past the filter.
+  auto wideProbe = [](std::uint64_t family) {
+    return [family] {
+      long fd = ::syscall(SYS_socket, family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      return fd < 0 ? errno : (::close(static_cast<int>(fd)), kSucceeded);
+    };
+  };
+  EXPECT_EQ(underDefault(wideProbe((std::uint64_t{1} << 32) | AF_VSOCK)), EPERM);
+  EXPECT_EQ(underDefault(wideProbe((std::uint64_t{1} << 32) | AF_ALG)), EPERM);
 }
 
 TEST(DockerDefaultSeccomp, MostNamesAreKnownToLibseccomp) {
