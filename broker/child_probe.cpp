@@ -135,7 +135,9 @@ Result<UniqueFd> miniboxProcess(const std::string& socketPath) {
   addr.sun_family = AF_UNIX;
   if (socketPath.size() >= sizeof addr.sun_path) return fail(ErrorKind::Internal, "miniboxd socket path too long");
   std::memcpy(addr.sun_path, socketPath.data(), socketPath.size());
-  auto fd = DOCKERBOX_SYSCALL(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket");
+  // Non-blocking: a Unix connect to a full backlog fails at once (EAGAIN) instead of blocking
+  // the broker's thread without a deadline.
+  auto fd = DOCKERBOX_SYSCALL(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), "socket");
   if (!fd) return fd.error();
   UniqueFd sock(*fd);
   auto connected = DOCKERBOX_SYSCALL(::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr),
