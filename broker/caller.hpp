@@ -11,6 +11,7 @@
 #include "policy/evaluator.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct Caller : Identity {
     subject.groups = groups;
     return policy::canSee(visibility, subject, policy::Owner{ownerUid, ownerGid});
   }
+
+  /// A create's or exec create's config as the policy judged it (the stored form): the
+  /// only config the monitor seals for this request (containers/monitor_port.hpp).
+  std::optional<std::vector<std::uint8_t>> judgedConfig;
 
   /// Handlers note what the request's references resolved to (the id behind "web", the id
   /// a create made); dispatch writes it into the request's outcome audit record. Mutable:

@@ -2,6 +2,7 @@
 #include "broker/dispatch.hpp"
 
 #include "broker/authz.hpp"
+#include "broker/containers/config_blob.hpp"
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/stream.hpp"
@@ -91,7 +92,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
     renderError(ticket.error(), out.initResult());
     co_return;
   }
-  const Caller caller(who, authz.visibility, Grants{authz.privileged, authz.rootUser});
+  Caller caller(who, authz.visibility, Grants{authz.privileged, authz.rootUser});
   // A create runs what was judged: resolved bind sources, injected limits (authz.hpp).
   const Operation* op = &request.op;
   std::optional<Operation> applied;
@@ -103,8 +104,11 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
       renderError(r.error(), out.initResult());
       co_return;
     }
+    caller.judgedConfig = containers::blobFromWords(judged.canonicalConfig);
     applied.emplace(std::move(judged));
     op = &*applied;
+  } else if (const auto* exec = std::get_if<CreateExecOp>(&request.op)) {
+    caller.judgedConfig = containers::writeExecConfig(*exec);
   }
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {

@@ -53,30 +53,29 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     : config_(config), host_(std::move(host)), minibox_(std::move(executor), config.miniboxSocket) {}
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
-                   state::LogStore& logs, const PolicyHolder* policy)
+                   state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer)
     : Handlers(executor, config, std::move(host)) {
   state_ = &state;
-  containers::ServiceOptions options;
-  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
-  options.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
+  monitor::MonitorOptions acts;
+  acts.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
   };
-  options.initPath = config.initPath;
-  options.pinBinds = [&config](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
-                               const Identity& who) {
+  acts.initPath = config.initPath;
+  acts.pinBinds = [&config](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
+                            const Identity& who) {
     std::vector<BindToPin> toPin;
     for (const auto& b : binds) {
       toPin.push_back({b.hostPath, b.readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite});
     }
     return pinBinds(config.runDir, config.miniboxSocket, dockerId, toPin, who);
   };
-  options.unpinBinds = [&config](const std::string& dockerId, std::size_t count) {
+  acts.unpinBinds = [&config](const std::string& dockerId, std::size_t count) {
     unpinBinds(config.runDir, config.miniboxSocket, dockerId, count);
   };
-  options.rejudge = [policy, &config](const Caller& who, const state::Container& container) -> Result<Grants> {
+  acts.rejudge = [policy, &config](const Caller& who, const state::Blob& storedConfig) -> Result<Grants> {
     if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
     auto stored = containers::readStoredCreate(
-        container.config, [](ipc::wire::ContainerConfig::Reader in) { return decode::createContainer(in); });
+        storedConfig, [](ipc::wire::ContainerConfig::Reader in) { return decode::createContainer(in); });
     if (!stored) return stored.error();
     const Operation op(std::in_place_type<CreateContainerOp>, std::move(*stored));
     Authorization authz = authorize(*policy, who, op, config.miniboxSocket);
@@ -86,7 +85,10 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     decision.reason = authz.gate.reason;
     return fail(ErrorKind::Forbidden, policy::denialMessage(decision), authz.detail);
   };
-  containers_ = std::make_unique<containers::ContainerService>(executor, minibox_, state, logs, std::move(options));
+  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, std::move(acts));
+  containers::ServiceOptions options;
+  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
+  containers_ = std::make_unique<containers::ContainerService>(executor, *monitor_, state, logs, std::move(options));
 }
 
 Handlers::~Handlers() = default;
@@ -153,7 +155,7 @@ asio::awaitable<Result<void>> Handlers::handleInfo(const Caller& who, const Info
   reply.setDockerRootDir(config_.stateDir);
   // What dockerd shows for its defaults, where dockerbox-init applies them (confinement.hpp);
   // nothing where containers cannot be confined here.
-  if (containers_ && co_await containers_->canConfine()) {
+  if (monitor_ && co_await monitor_->canConfine()) {
     auto options = reply.initSecurityOptions(2);
     options.set(0, "name=seccomp,profile=builtin");
     options.set(1, "name=no-new-privileges");

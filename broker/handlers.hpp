@@ -10,6 +10,7 @@
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
+#include "broker/monitor/monitor.hpp"
 #include "broker/caller.hpp"
 #include "broker/request.hpp"
 #include "broker/state/log_store.hpp"
@@ -34,11 +35,12 @@ class Handlers {
   /// Without dockerbox's state: system and image-list operations only; container operations
   /// answer Unavailable (tests of the channel use this).
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host);
-  /// With dockerbox's state (opened by main in config.stateDir): the container service too.
-  /// The stores and the policy must outlive the Handlers. `policy` re-judges a stored
-  /// container when it is started; without one every start is refused.
+  /// With dockerbox's state (opened by main in config.stateDir): the container service and
+  /// the monitor it acts through, sealing with `sealer`. The stores and the policy must
+  /// outlive the Handlers. `policy` re-judges a stored container when it is started; without
+  /// one every start is refused.
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
-           state::LogStore& logs, const PolicyHolder* policy);
+           state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer);
   ~Handlers();
 
   [[nodiscard]] const Config& config() const { return config_; }
@@ -57,7 +59,8 @@ class Handlers {
   const Config& config_;
   HostFacts host_;
   minibox::Client minibox_;
-  std::unique_ptr<containers::ContainerService> containers_;  // after minibox_: it uses it
+  std::unique_ptr<monitor::Monitor> monitor_;                  // after minibox_: it uses it
+  std::unique_ptr<containers::ContainerService> containers_;  // after monitor_: it uses it
   state::StateStore* state_ = nullptr;  // set when dockerbox's state is open
 };
 

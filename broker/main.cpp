@@ -154,7 +154,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   Gate gate(std::move(*auditLog), policy);
-  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore, &policy);
+  // The key of the monitor's seals (monitor/seal.hpp): one per state directory, root-only.
+  auto sealer = monitor::Sealer::open(config->stateDir + "/seal.key");
+  if (!sealer) {
+    spdlog::critical("event=startup_failed error=\"seal key: {} {}\"", sealer.error().message, sealer.error().context);
+    return 1;
+  }
+  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore, &policy, *sealer);
   // Reconciliation with miniboxd and its event subscription run in the background (retried
   // while miniboxd is away); requests are served meanwhile.
   if (auto started = handlers.containers()->start(); !started) {

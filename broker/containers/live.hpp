@@ -70,6 +70,9 @@ enum class RunLink {
              // code comes from miniboxd's `stopped` event; output is no longer captured
 };
 
+/// How a run reached miniboxd (the monitor's record of it): an exec goes the same way.
+/// Unknown for a run the monitor no longer holds (its execs then go through the init, which
+/// fails closed if the run had none).
 enum class RunConfinement { Unknown, Init, Unconfined };
 
 struct LiveContainer {
@@ -87,10 +90,6 @@ struct LiveContainer {
   /// A restart is stopping the container: its exit must not trigger AutoRemove (Docker
   /// keeps a restarted --rm container).
   bool restarting = false;
-  /// How the current (or last) run reached miniboxd: an exec goes the same way. Unknown for
-  /// a container adopted after a broker restart (its execs then go through the init, which
-  /// fails closed if the run had none).
-  RunConfinement confinement = RunConfinement::Unknown;
   std::vector<OutputTap*> taps;
 
   /// A chunk time strictly after every earlier one of this container (wall clock based).

@@ -44,7 +44,7 @@ asio::awaitable<void> ContainerService::backOff(std::chrono::milliseconds& delay
 }
 
 asio::awaitable<Result<void>> ContainerService::reconcile() {
-  auto listed = co_await minibox_.list();
+  auto listed = co_await monitor_.list();
   if (!listed) co_return listed.error();
   // Read after the List: a container started meanwhile is Held and skipped below.
   auto candidates = state_.containersNeedingReconcile();
@@ -92,7 +92,7 @@ asio::awaitable<void> ContainerService::watchMiniboxEvents() {
       onMiniboxEvent(event);
       co_return;
     };
-    auto ended = co_await minibox_.subscribeEvents(onEvent);
+    auto ended = co_await monitor_.subscribeEvents(onEvent);
     if (std::chrono::steady_clock::now() - since > kHealthySubscription) delay = options_.retryMin;
     spdlog::warn("event=minibox_events_lost error=\"{}\" retry_ms={}", ended ? "" : ended.error().message,
                  delay.count());
@@ -124,7 +124,7 @@ asio::awaitable<void> ContainerService::adoptOrForget(std::string dockerId) {
   live->link = RunLink::Adopted;
   auto c = state_.getContainer(dockerId);
   if (!c) co_return;
-  auto listed = co_await minibox_.list();
+  auto listed = co_await monitor_.list();
   if (live->link != RunLink::Adopted) co_return;  // the event came first
   if (!listed) co_return;  // miniboxd is away: reconciliation decides when it is back
   for (const auto& info : *listed) {

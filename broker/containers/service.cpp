@@ -10,10 +10,10 @@ namespace dockerbox::broker::containers {
 
 namespace asio = boost::asio;
 
-ContainerService::ContainerService(asio::any_io_executor executor, minibox::Client& minibox, state::StateStore& state,
+ContainerService::ContainerService(asio::any_io_executor executor, MonitorPort& monitor, state::StateStore& state,
                                    state::LogStore& logs, ServiceOptions options)
     : executor_(executor),
-      minibox_(minibox),
+      monitor_(monitor),
       state_(state),
       logs_(logs),
       options_(std::move(options)),
@@ -73,12 +73,20 @@ Error ContainerService::hideInvisibleHolder(const Caller& who, Error conflict, s
 }
 
 asio::awaitable<Result<std::optional<std::vector<std::string>>>> ContainerService::storeImages() {
-  auto protocol = co_await minibox_.probe();
+  auto protocol = co_await monitor_.probe();
   if (!protocol) co_return protocol.error();
   if (*protocol == minibox::Protocol::V019) co_return std::optional<std::vector<std::string>>();
-  auto images = co_await minibox_.listImages();
+  auto images = co_await monitor_.listImages();
   if (!images) co_return images.error();
   co_return std::optional<std::vector<std::string>>(std::move(*images));
+}
+
+SealedRecord sealedOf(const state::Container& c) {
+  return SealedRecord{c.dockerId, "", c.creatorUid, c.creatorGid, c.config, c.seal};
+}
+
+SealedRecord sealedOf(const state::Exec& e) {
+  return SealedRecord{e.execId, e.containerDockerId, e.creatorUid, e.creatorGid, e.config, e.seal};
 }
 
 Error notRunning(std::string_view dockerId) {

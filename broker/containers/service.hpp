@@ -22,6 +22,7 @@
 
 #include "broker/containers/event_bus.hpp"
 #include "broker/containers/live.hpp"
+#include "broker/containers/monitor_port.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/caller.hpp"
@@ -57,32 +58,11 @@ struct ServiceOptions {
   /// Back-off of the event subscription and of reconciliation while miniboxd is away.
   std::chrono::milliseconds retryMin{250};
   std::chrono::milliseconds retryMax{30'000};
-  /// Re-checks a stored bind source (the resolved host path the policy judged at create)
-  /// just before miniboxd mounts it: true when it still resolves to itself, so no symlink
-  /// was swapped in since create, and `who` (the caller starting it) can still reach it
-  /// (bind_check.hpp, stillResolvesTo). Unset: every start with a bind is refused.
-  std::function<bool(std::string_view hostPath, bool readOnly, const Identity& who)> bindStillValid;
-  /// Judges a stored container again, as a create of its stored config by `who` under the
-  /// current policy, before each start: a policy tightened since the create applies.
-  /// An error (403 with the deciding rule) refuses the start; otherwise the deciding rule's
-  /// grants build the run's confinement. Unset: every start is refused.
-  std::function<Result<Grants>(const Caller& who, const state::Container& container)> rejudge;
-  /// The installed dockerbox-init (checked by main: root-owned, not group/other-writable).
-  /// Empty: containers cannot be confined, so only callers whose rule has `privileged` may
-  /// run them (as miniboxd runs them); everyone else is refused, saying why.
-  std::string initPath;
-  /// Pins a confined container's bind sources as `who` (bind_pin.hpp) and returns the host
-  /// paths miniboxd must mount. Unset: confined runs with binds are refused.
-  std::function<Result<std::vector<std::string>>(const std::string& dockerId, const std::vector<BindSpec>& binds,
-                                                 const Identity& who)>
-      pinBinds;
-  /// Detaches a container's pinned mounts once miniboxd has mounted them (or failed to).
-  std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
 };
 
 class ContainerService {
  public:
-  ContainerService(boost::asio::any_io_executor executor, minibox::Client& minibox, state::StateStore& state,
+  ContainerService(boost::asio::any_io_executor executor, MonitorPort& monitor, state::StateStore& state,
                    state::LogStore& logs, ServiceOptions options = {});
   ~ContainerService();
   ContainerService(const ContainerService&) = delete;
@@ -99,9 +79,6 @@ class ContainerService {
   /// Passes of reconcile() that completed (tests wait for the first one).
   [[nodiscard]] std::uint64_t reconcilePasses() const { return reconcilePasses_; }
   EventBus& events() { return bus_; }
-  /// Whether miniboxd can take dockerbox-init's bind mount: an init is installed, miniboxd is
-  /// HEAD (v0.19 refuses every mount) and it has not refused bind mounts.
-  boost::asio::awaitable<bool> canConfine();
 
   using Out = ReplyBuilder;
   using Task = boost::asio::awaitable<Result<void>>;
@@ -139,27 +116,16 @@ class ContainerService {
 
   // service_run.cpp
   boost::asio::awaitable<Result<void>> startRun(const Caller& who, const state::Container& container);
-  /// The miniboxd Run for one start, confined through dockerbox-init unless the container is
-  /// --privileged or (for callers whose rule allows it) confinement is impossible here.
-  boost::asio::awaitable<Result<minibox::RunSpec>> runSpecFor(const Caller& judged, const state::Container& container,
-                                                              const RunConfig& config, LiveContainer& live);
-  /// The Forbidden error for a caller who may not run unconfined where confinement is impossible.
-  [[nodiscard]] Error cannotConfine() const;
   /// miniboxd v0.19 only: waits (bounded) until the container it just reported created has a
   /// process, so that a start returns a running container as Docker's does.
   boost::asio::awaitable<void> awaitSpawned(const std::string& miniboxId);
-  boost::asio::awaitable<void> runContainer(std::string dockerId, minibox::RunSpec spec,
-                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter,
-                                            std::size_t pinned);
+  boost::asio::awaitable<void> runContainer(Caller who, state::Container container,
+                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter);
   /// Records an exit (state, event `die`, waiters, taps) and applies AutoRemove. Synchronous,
   /// so no other coroutine observes a half-recorded exit.
   void containerExited(const std::string& dockerId, int exitCode, bool oomKilled, const std::string& error);
-  // service_exec.cpp
-  /// The miniboxd Exec for one exec start (see the comment in service_exec.cpp).
-  [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const state::Container& container,
-                                                      const RunConfig& config, const CreateExecOp& exec);
   // service_lifecycle.cpp
-  boost::asio::awaitable<Result<void>> stopAndWait(const state::Container& container, int signal);
+  boost::asio::awaitable<Result<void>> stopAndWait(const Caller& stopper, const state::Container& container, int signal);
   /// Deletes the record and its logs, emits `destroy`, wakes `removed` waiters.
   void removeRecord(const state::Container& container);
   // reconcile.cpp
@@ -189,17 +155,18 @@ class ContainerService {
   boost::asio::awaitable<Result<std::optional<std::vector<std::string>>>> storeImages();
 
   boost::asio::any_io_executor executor_;
-  minibox::Client& minibox_;
+  MonitorPort& monitor_;
   state::StateStore& state_;
   state::LogStore& logs_;
   ServiceOptions options_;
   LiveRegistry live_;
   EventBus bus_;
   std::uint64_t reconcilePasses_ = 0;
-  /// miniboxd answered a Run with "bind mounts are not allowed" (HEAD without
-  /// MINIBOX_ALLOW_BIND_MOUNTS): no confined run is possible until the broker restarts.
-  bool bindMountsRefused_ = false;
 };
+
+/// What the monitor is shown of a record (monitor_port.hpp).
+[[nodiscard]] SealedRecord sealedOf(const state::Container& container);
+[[nodiscard]] SealedRecord sealedOf(const state::Exec& exec);
 
 /// Reads and drops the client's stdin until it half-closes, then parks until cancelled.
 /// miniboxd cannot deliver input to a container or exec (protocol 7.10), but the channel's

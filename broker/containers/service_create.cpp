@@ -75,13 +75,19 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
     co_return fail(ErrorKind::NotFound, "No such image: " + image->dockerName());
   }
   state::NewContainer record;
+  auto id = state_.freshContainerId();
+  if (!id) co_return id.error();
+  record.dockerId = std::move(*id);
+  record.config = blobFromWords(op.canonicalConfig);
+  auto seal = monitor_.sealContainer(who, record.dockerId, record.config);
+  if (!seal) co_return seal.error();
+  record.seal = std::move(*seal);
   record.name = spec.name;
   record.image = spec.image;
   record.imageRef = image->registry() + "/" + image->path() + ":" + image->tag();
   for (const auto& [key, value] : spec.labels) record.labels.push_back({key, value});
   record.creatorUid = who.uid;
   record.creatorGid = who.gid;
-  record.config = blobFromWords(op.canonicalConfig);
   record.createdAt = nowNanos();
   record.autoRemove = spec.host.autoRemove;
   record.tty = spec.tty;
@@ -102,7 +108,7 @@ asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Cal
   std::int32_t pid = 0;
   if (isActive(found->state) && found->miniboxId) {
     // The pid is live information only miniboxd has. Inspect still answers without it.
-    if (auto listed = co_await minibox_.list()) {
+    if (auto listed = co_await monitor_.list()) {
       for (const auto& info : *listed) {
         if (info.id == *found->miniboxId && info.pid) pid = static_cast<std::int32_t>(*info.pid);
       }

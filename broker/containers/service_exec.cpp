@@ -9,7 +9,6 @@
 // - the exec's pid is not reported (Pid is 0);
 // - a signal death is reported as -1 without the signal: ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
-#include "broker/containers/confinement.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
@@ -78,7 +77,18 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is paused, unpause the container before exec");
   }
   if (c->state != state::ContainerState::Running) co_return notRunning(c->dockerId);
-  state::NewExec record{c->dockerId, who.uid, who.gid, writeExecConfig(op), nowNanos()};
+  state::NewExec record;
+  auto id = state_.freshExecId();
+  if (!id) co_return id.error();
+  record.execId = std::move(*id);
+  record.containerDockerId = c->dockerId;
+  record.creatorUid = who.uid;
+  record.creatorGid = who.gid;
+  record.config = writeExecConfig(op);
+  record.createdAt = nowNanos();
+  auto seal = monitor_.sealExec(who, record.execId, sealedOf(*c), record.config);
+  if (!seal) co_return seal.error();
+  record.seal = std::move(*seal);
   auto created = state_.createExec(record);
   if (!created) co_return created.error();
   who.noteResolved("exec", created->execId, "");
@@ -90,9 +100,8 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
 namespace {
 
 /// Runs one exec to its end and records its exit; output goes to `stream` while it is open.
-asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state, EventBus& bus, std::string execId,
-                              std::string dockerId, minibox::ExecSpec spec,
-                              std::shared_ptr<ExecStream> stream) {
+asio::awaitable<void> runExec(MonitorPort& monitor, state::StateStore& state, EventBus& bus, std::string execId,
+                              std::string dockerId, std::uint64_t ticket, std::shared_ptr<ExecStream> stream) {
   // Typed as the parameter, so the call passes it without a conversion (see send()).
   minibox::OutputHandler onOutput = [&stream](minibox::OutputStream from, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     auto kind = from == minibox::OutputStream::Stderr ? OutputKind::Stderr : OutputKind::Stdout;
@@ -104,7 +113,7 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
   };
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
-    exit = co_await minibox.exec(std::move(spec), onOutput);
+    exit = co_await monitor.runExec(ticket, onOutput);
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "exec failed", e.what());
   }
@@ -128,33 +137,6 @@ asio::awaitable<void> runExec(minibox::Client& minibox, state::StateStore& state
 
 }  // namespace
 
-Result<minibox::ExecSpec> ContainerService::execSpecFor(const Caller& who, const state::Container& c,
-                                                        const RunConfig& container, const CreateExecOp& exec) {
-  const bool mayRunUnconfined = who.grants.privileged == policy::Privileged::Allowed;
-  // An exec goes the way its container's run went: through dockerbox-init, or (privileged
-  // containers, and where miniboxd could not take the init) as miniboxd runs it, as host
-  // root with every capability, which only a rule with `privileged` may ask for. A
-  // --privileged exec is the same.
-  const auto confinement = live_.get(c.dockerId)->confinement;
-  if (container.privileged || exec.privileged || confinement == RunConfinement::Unconfined) {
-    if (!mayRunUnconfined) {
-      return fail(ErrorKind::Forbidden, container.privileged || confinement == RunConfinement::Unconfined
-                                            ? "denied by policy: container " + c.dockerId +
-                                                  " runs unconfined; only a rule with privileged = true may exec in it"
-                                            : "denied by policy: a privileged exec needs a rule with privileged = true");
-    }
-    const auto& user = exec.user;
-    if (!(user.empty() || user == "root" || user == "0" || user == "0:0")) {
-      return fail(ErrorKind::NotImplemented, "dockerbox cannot run an unconfined exec as user \"" + user +
-                                                 "\": miniboxd runs it as root, without dockerbox-init");
-    }
-    return execSpecOf(*c.miniboxId, container, exec);
-  }
-  auto init = execConfinement(container, exec, who);
-  if (!init) return init.error();
-  return confinedExecSpecOf(*c.miniboxId, container, exec, std::move(*init));
-}
-
 asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& who, const StartExecOp& op,
                                                                 StreamSink& sink, Out out) {
   auto exec = visibleExec(who, op.id);
@@ -166,16 +148,25 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
   if (c->state != state::ContainerState::Running || !c->miniboxId) co_return notRunning(c->dockerId);
   auto config = readExecConfig(exec->config);
   if (!config) co_return config.error();
-  auto containerConfig = readRunConfig(c->config);
-  if (!containerConfig) co_return containerConfig.error();
-  auto spec = execSpecFor(who, *c, *containerConfig, *config);
-  if (!spec) co_return spec.error();
-  if (auto running = state_.setExecRunning(op.id, 0); !running) co_return running.error();
+  // The monitor judges it: confined the way the container's run is, or refused.
+  auto ticket = co_await monitor_.prepareExec(who, sealedOf(*c), *c->miniboxId, sealedOf(*exec));
+  if (!ticket) co_return ticket.error();
+  // Another start of the same exec may have got here while the monitor judged this one.
+  auto again = state_.getExec(op.id);
+  if (!again || again->running || again->exitCode) {
+    monitor_.dropExec(*ticket);
+    if (!again) co_return again.error();
+    co_return fail(ErrorKind::Conflict, "Error: Exec command " + op.id + " is already running");
+  }
+  if (auto running = state_.setExecRunning(op.id, 0); !running) {
+    monitor_.dropExec(*ticket);
+    co_return running.error();
+  }
   const std::string command = joinCommand(config->cmd);
   bus_.publish(containerEvent(*c, "exec_start: " + command, {{"execID", op.id}}));
   std::shared_ptr<ExecStream> stream;
   if (!op.detach) stream = std::make_shared<ExecStream>(executor_);
-  asio::co_spawn(executor_, runExec(minibox_, state_, bus_, op.id, c->dockerId, std::move(*spec), stream),
+  asio::co_spawn(executor_, runExec(monitor_, state_, bus_, op.id, c->dockerId, *ticket, stream),
                  asio::detached);
   if (op.detach) {
     out.setOk();

@@ -65,7 +65,7 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& wh
   if (auto before = co_await storeImages(); before && *before) {
     present = std::find((*before)->begin(), (*before)->end(), ref->storeName()) != (*before)->end();
   }
-  if (auto pulled = co_await minibox_.pull(*ref); !pulled) co_return pulled.error();
+  if (auto pulled = co_await monitor_.pull(who, *ref); !pulled) co_return pulled.error();
   bus_.publish(imageEvent("pull", ref->dockerName(), repositoryOf(ref->dockerName()), who.uid, who.gid));
   auto reply = out.initImagePulled();
   reply.setReference(ref->registry() + "/" + ref->path() + ":" + ref->tag());
@@ -114,7 +114,7 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Caller& 
   }
   auto storeRef = minibox::ImageRef::parse(*name);
   if (!storeRef) co_return storeRef.error();
-  if (auto removed = co_await minibox_.removeImage(*storeRef); !removed) co_return removed.error();
+  if (auto removed = co_await monitor_.removeImage(who, *storeRef); !removed) co_return removed.error();
   const std::string dockerName = minibox::dockerNameFromStore(*name);
   bus_.publish(imageEvent("untag", id, repositoryOf(dockerName), who.uid, who.gid));
   bus_.publish(imageEvent("delete", id, repositoryOf(dockerName), who.uid, who.gid));

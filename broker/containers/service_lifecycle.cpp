@@ -32,7 +32,7 @@ Error cannotDeliver(int signal) {
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::stopAndWait(const state::Container& container, int signal) {
+asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stopper, const state::Container& container, int signal) {
   auto live = live_.get(container.dockerId);
   const auto deadline = std::chrono::steady_clock::now() + options_.exitWait;
   // A start in flight holds the miniboxd id we need: let it resolve first.
@@ -50,7 +50,7 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const state::Contain
     containerExited(c->dockerId, 255, false, "dockerbox had no miniboxd id for the running container");
     co_return Result<void>();
   }
-  auto stopped = co_await minibox_.stop(*c->miniboxId);
+  auto stopped = co_await monitor_.stop(stopper, sealedOf(*c), *c->miniboxId);
   if (!stopped) {
     if (stopped.error().kind == ErrorKind::Unavailable) co_return stopped.error();
     // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
@@ -78,7 +78,7 @@ asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Caller
   if (!isActive(c->state) && live->link != RunLink::Starting) {
     co_return fail(ErrorKind::NotModified, "container " + c->dockerId + " is already stopped");
   }
-  if (auto stopped = co_await stopAndWait(*c, SIGTERM); !stopped) co_return stopped.error();
+  if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
   if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
   out.setOk();
   co_return Result<void>();
@@ -90,7 +90,7 @@ asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Caller
   if (!c) co_return c.error();
   if (!isActive(c->state)) co_return notRunning(c->dockerId);
   if (!stopsContainer(op.signal)) co_return cannotDeliver(op.signal);
-  if (auto stopped = co_await stopAndWait(*c, op.signal); !stopped) co_return stopped.error();
+  if (auto stopped = co_await stopAndWait(who, *c, op.signal); !stopped) co_return stopped.error();
   out.setOk();
   co_return Result<void>();
 }
@@ -106,7 +106,7 @@ asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Cal
       LiveContainer& live;
       ~EndRestart() { live.restarting = false; }
     } endRestart{*live};
-    if (auto stopped = co_await stopAndWait(*c, SIGTERM); !stopped) co_return stopped.error();
+    if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
     if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
   }
   c = state_.getContainer(c->dockerId);
@@ -126,7 +126,7 @@ asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Calle
   }
   if (c->state != state::ContainerState::Running || !c->miniboxId) co_return notRunning(c->dockerId);
   const std::string miniboxId = *c->miniboxId;
-  if (auto paused = co_await minibox_.pause(miniboxId); !paused) co_return paused.error();
+  if (auto paused = co_await monitor_.pause(who, sealedOf(*c), miniboxId); !paused) co_return paused.error();
   c = state_.getContainer(c->dockerId);  // it may have exited while miniboxd answered
   if (!c) co_return c.error();
   if (c->state != state::ContainerState::Running || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);
@@ -145,7 +145,7 @@ asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Cal
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is not paused");
   }
   const std::string miniboxId = *c->miniboxId;
-  if (auto resumed = co_await minibox_.resume(miniboxId); !resumed) co_return resumed.error();
+  if (auto resumed = co_await monitor_.resume(who, sealedOf(*c), miniboxId); !resumed) co_return resumed.error();
   c = state_.getContainer(c->dockerId);
   if (!c) co_return c.error();
   if (c->state != state::ContainerState::Paused || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);
@@ -216,7 +216,7 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
                             : "You cannot remove a running container " + c->dockerId +
                                   ". Stop the container before attempting removal or force remove");
     }
-    if (auto stopped = co_await stopAndWait(*c, SIGKILL); !stopped) co_return stopped.error();
+    if (auto stopped = co_await stopAndWait(who, *c, SIGKILL); !stopped) co_return stopped.error();
   }
   // `op.volumes` has nothing to act on: miniboxd has no volumes (anonymous or named).
   if (auto current = state_.getContainer(c->dockerId)) removeRecord(*current);  // else AutoRemove got it

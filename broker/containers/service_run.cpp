@@ -1,9 +1,7 @@
-// Runs as root. Input: validated start requests, and miniboxd's replies on the ephemeral Run
-// the broker holds for each running container (ContainerCreated, output chunks written by
-// the container process, ContainerStopped).
+// Runs as root. Input: validated start requests, and what the monitor reports of the run it
+// holds for each running container (created, output chunks written by the container process,
+// the exit code).
 #include "broker/containers/config_blob.hpp"
-#include "broker/containers/confinement.hpp"
-#include "broker/containers/run_spec.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
 
@@ -55,116 +53,34 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
   if (c.state == state::ContainerState::Removing) {
     co_return fail(ErrorKind::Conflict, "removal of container " + c.dockerId + " is already in progress");
   }
-  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
-  auto grants = options_.rejudge(who, c);
-  if (!grants) co_return grants.error();
-  // The confinement comes from the rule that judged the stored config just now, never from
-  // the record itself.
-  const Caller judged(who, who.visibility, *grants);
-  auto config = readRunConfig(c.config);
-  if (!config) co_return config.error();
-  // A refused bind mount is learned from miniboxd's answer; a caller whose rule allows
-  // unconfined runs then gets one, once.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool refusedBefore = bindMountsRefused_;
-    auto spec = co_await runSpecFor(judged, c, *config, *live);
-    if (!spec) co_return spec.error();
-    const std::size_t pinned = live->confinement == RunConfinement::Init ? config->binds.size() : 0;
-    live->link = RunLink::Starting;
-    auto waiter = std::make_shared<StartWaiter>(executor_);
-    // The run is not part of this request: it lives as long as the container, even when the
-    // client that started it goes away.
-    asio::co_spawn(executor_, runContainer(c.dockerId, std::move(*spec), live, waiter, pinned), asio::detached);
-    while (!waiter->outcome) {
-      if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
-        co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");
-      }
+  live->link = RunLink::Starting;
+  auto waiter = std::make_shared<StartWaiter>(executor_);
+  // The run is not part of this request: it lives as long as the container, even when the
+  // client that started it goes away. The monitor judges it (the policy again, confinement).
+  asio::co_spawn(executor_, runContainer(who, c, live, waiter), asio::detached);
+  while (!waiter->outcome) {
+    if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
+      co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");
     }
-    if (*waiter->outcome || refusedBefore || !bindMountsRefused_) co_return *waiter->outcome;
-    if (judged.grants.privileged != policy::Privileged::Allowed) co_return cannotConfine();
   }
-  co_return cannotConfine();
+  co_return *waiter->outcome;
 }
 
-asio::awaitable<bool> ContainerService::canConfine() {
-  if (options_.initPath.empty() || bindMountsRefused_) co_return false;
-  auto protocol = co_await minibox_.probe();
-  co_return protocol && *protocol == minibox::Protocol::Head;
-}
-
-Error ContainerService::cannotConfine() const {
-  return fail(ErrorKind::Forbidden,
-              "denied by policy: dockerbox cannot confine containers on this miniboxd (it needs miniboxd 0.28.6 or "
-              "later started with MINIBOX_ALLOW_BIND_MOUNTS=1 to mount dockerbox-init" +
-                  std::string(options_.initPath.empty() ? ", and dockerbox-init installed" : "") +
-                  "); until the administrator enables that, only callers whose policy rule sets privileged = true "
-                  "may run containers or execs");
-}
-
-asio::awaitable<Result<minibox::RunSpec>> ContainerService::runSpecFor(const Caller& judged, const state::Container& c,
-                                                                       const RunConfig& config, LiveContainer& live) {
-  const bool mayRunUnconfined = judged.grants.privileged == policy::Privileged::Allowed;
-  // --privileged gets what miniboxd gives (the policy allows it only with `privileged`); so
-  // does any container of such a caller where miniboxd cannot take the init.
-  if (config.privileged || !co_await canConfine()) {
-    if (!mayRunUnconfined) co_return cannotConfine();
-    if (!config.privileged) {
-      spdlog::warn("event=unconfined_run id={} uid={} reason=\"miniboxd cannot take dockerbox-init\"", c.dockerId,
-                   judged.uid);
-    }
-    // Mounted by path: between create and start the creator had all the time in the world
-    // to swap a directory they own on a bind's path for a symlink, so check it again.
-    for (const auto& b : config.binds) {
-      if (!options_.bindStillValid || !options_.bindStillValid(b.hostPath, b.readOnly, judged)) {
-        co_return fail(ErrorKind::Forbidden, "denied by policy: the bind source for " + b.containerPath +
-                                                 " changed since the container was created, or is no longer "
-                                                 "accessible to you; re-create the container");
-      }
-    }
-    live.confinement = RunConfinement::Unconfined;
-    co_return runSpecOf(config);
-  }
-  auto confinement = runConfinement(config, judged, c.dockerId);
-  if (!confinement) co_return confinement.error();
-  InitPlacement placement{options_.initPath, {}};
-  if (!config.binds.empty()) {
-    if (!options_.pinBinds) co_return fail(ErrorKind::Forbidden, "denied by policy: bind mounts cannot be pinned here");
-    auto pinned = options_.pinBinds(c.dockerId, config.binds, judged);
-    if (!pinned) co_return pinned.error();
-    placement.pinnedSources = std::move(*pinned);
-  }
-  auto spec = confinedRunSpecOf(config, std::move(*confinement), placement);
-  if (!spec) {
-    if (options_.unpinBinds && !config.binds.empty()) options_.unpinBinds(c.dockerId, config.binds.size());
-    co_return spec.error();
-  }
-  live.confinement = RunConfinement::Init;
-  co_return spec;
-}
-
-asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minibox::RunSpec spec,
+asio::awaitable<void> ContainerService::runContainer(Caller who, state::Container container,
                                                      std::shared_ptr<LiveContainer> live,
-                                                     std::shared_ptr<StartWaiter> waiter, std::size_t pinned) {
+                                                     std::shared_ptr<StartWaiter> waiter) {
+  const std::string dockerId = container.dockerId;
   bool created = false;
-  // miniboxd has mounted the pinned sources into the container's own namespace once it
-  // reports the container created (or has given up): the host side is no longer needed.
-  auto unpin = [&] {
-    if (pinned > 0 && options_.unpinBinds) options_.unpinBinds(dockerId, pinned);
-    pinned = 0;
-  };
   auto finishStart = [&waiter](Result<void> outcome) {
     waiter->outcome = std::move(outcome);
     waiter->notifier.notifyAll();
   };
-  // Both handlers run inside runEphemeral below, so capturing this frame is safe. They are
-  // typed as its parameters: g++ 12 mishandles a coroutine argument converted from a
-  // temporary of another type (see service_exec.cpp).
-  minibox::CreatedHandler onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
+  RunHandlers handlers;
+  handlers.onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
     // miniboxd v0.19 replies before it has spawned the process (protocol 8.3): an exec right
     // after `docker start` returned would find no pid. Docker's start returns a running
     // container, so wait (bounded) until miniboxd lists a pid.
     co_await awaitSpawned(miniboxId);
-    unpin();
     created = true;
     live->link = RunLink::Held;
     live->miniboxId = miniboxId;
@@ -176,7 +92,7 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
     finishStart(Result<void>());
     co_return;
   };
-  minibox::OutputHandler onOutput = [&](minibox::OutputStream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+  handlers.onOutput = [&](minibox::OutputStream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     // miniboxd sends a Run's stdout and stderr through one pipe, labelled stdout (protocol
     // 8.5): dockerbox cannot tell them apart and records everything as stdout.
     OutputChunk chunk{live->nextChunkTime(), std::string(data.begin(), data.end())};
@@ -188,16 +104,11 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
   };
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
-    exit = co_await minibox_.runEphemeral(std::move(spec), onCreated, onOutput);
+    exit = co_await monitor_.run(who, sealedOf(container), std::move(handlers));
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
   }
-  unpin();
   if (!created) {
-    if (!exit && exit.error().message.find("bind mounts are not allowed") != std::string::npos) {
-      bindMountsRefused_ = true;  // startRun explains it, or runs unconfined where allowed
-      spdlog::warn("event=bind_mounts_refused id={} error=\"{}\"", dockerId, exit.error().message);
-    }
     live->link = RunLink::None;
     live->miniboxId.clear();
     live->changed.notifyAll();
@@ -215,13 +126,13 @@ asio::awaitable<void> ContainerService::runContainer(std::string dockerId, minib
 }
 
 asio::awaitable<void> ContainerService::awaitSpawned(const std::string& miniboxId) {
-  auto protocol = co_await minibox_.probe();
+  auto protocol = co_await monitor_.probe();
   if (!protocol || *protocol != minibox::Protocol::V019) co_return;
   // miniboxd offers no signal for the spawn but its List; it takes milliseconds.
   const auto deadline = std::chrono::steady_clock::now() + kSpawnWait;
   std::chrono::milliseconds delay{5};
   while (std::chrono::steady_clock::now() < deadline) {
-    auto listed = co_await minibox_.list();
+    auto listed = co_await monitor_.list();
     if (!listed) co_return;  // the run itself will report what is wrong
     auto it = std::find_if(listed->begin(), listed->end(), [&](const auto& c) { return c.id == miniboxId; });
     if (it == listed->end() || it->pid || it->state != minibox::ContainerState::Created) co_return;

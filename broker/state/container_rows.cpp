@@ -71,6 +71,7 @@ Result<std::vector<Container>> readContainerRows(Db& db, Stmt& stmt) {
     c.restartCount = stmt.int64(15);
     c.autoRemove = stmt.int64(16) != 0;
     c.tty = stmt.int64(17) != 0;
+    c.seal = stmt.text(18);
     out.push_back(std::move(c));
   }
   // Labels after the main query is done, one indexed lookup per container: simple, and a
@@ -87,13 +88,13 @@ Result<void> insertContainerLocked(Db& db, const Container& r) {
   auto inserted = db.exec(
       "INSERT INTO containers (docker_id, minibox_id, name, image, image_ref, creator_uid, "
       "creator_gid, config, state, exit_code, oom_killed, error, created_at, started_at, "
-      "finished_at, restart_count, auto_remove, tty) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+      "finished_at, restart_count, auto_remove, tty, seal) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
       r.dockerId, r.miniboxId, r.name, r.image, r.imageRef, std::int64_t{r.creatorUid},
       std::int64_t{r.creatorGid}, r.config, toString(r.state),
       r.exitCode ? std::optional<std::int64_t>(*r.exitCode) : std::nullopt,
       std::int64_t{r.oomKilled}, r.error, r.createdAt, r.startedAt, r.finishedAt, r.restartCount,
-      std::int64_t{r.autoRemove}, std::int64_t{r.tty});
+      std::int64_t{r.autoRemove}, std::int64_t{r.tty}, r.seal);
   if (!inserted) return inserted;
   auto stmt = db.prepare(
       "INSERT INTO container_labels (docker_id, position, key, value) VALUES (?1, ?2, ?3, ?4)");

@@ -39,6 +39,10 @@ struct NewContainer {
   std::int64_t createdAt = 0;  ///< unix nanoseconds, from the broker's clock
   bool autoRemove = false;
   bool tty = false;
+  std::string seal;  ///< the monitor's seal over id, owner and config (monitor_port.hpp)
+  /// 64 lowercase hex chosen by the caller (it is sealed before the record exists); empty:
+  /// the store picks one.
+  std::string dockerId;
 };
 
 struct Container {
@@ -62,6 +66,7 @@ struct Container {
   std::int64_t restartCount = 0;
   bool autoRemove = false;
   bool tty = false;
+  std::string seal;  ///< empty for records of schema version 1 (never sealed)
 };
 
 /// How a container stopped.
@@ -78,6 +83,8 @@ struct NewExec {
   std::uint32_t creatorGid = 0;
   Blob config;  ///< the broker's serialized exec config; opaque here
   std::int64_t createdAt = 0;
+  std::string seal;
+  std::string execId;  ///< 64 lowercase hex chosen by the caller; empty: the store picks one
 };
 
 struct Exec {
@@ -90,6 +97,7 @@ struct Exec {
   std::optional<int> exitCode = std::nullopt;
   std::optional<std::int64_t> pid = std::nullopt;
   std::int64_t createdAt = 0;
+  std::string seal;
 };
 
 struct NewEvent {

@@ -83,6 +83,14 @@ PRAGMA application_id = 1145196376;
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: the monitor's seals (broker/monitor/seal.hpp). Records of version 1 have none
+// and are refused by every act on them (re-create them).
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE containers ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+ALTER TABLE execs ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 2;
+)sql";
+
 struct Migration {
   int version;  // the user_version the script leaves behind
   Sql script;
@@ -91,6 +99,7 @@ struct Migration {
 // Append only. A released step is never edited: a new version gets a new entry.
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 

@@ -96,6 +96,16 @@ Result<std::string> StateStore::generateNameLocked() {
   return fail(ErrorKind::Internal, "name generation failed", "every candidate name was taken");
 }
 
+Result<std::string> StateStore::freshContainerId() {
+  std::lock_guard lock(mutex_);
+  return freshIdLocked("SELECT 1 FROM containers WHERE docker_id = ?1");
+}
+
+Result<std::string> StateStore::freshExecId() {
+  std::lock_guard lock(mutex_);
+  return freshIdLocked("SELECT 1 FROM execs WHERE exec_id = ?1");
+}
+
 Result<std::string> StateStore::generateName() {
   std::lock_guard lock(mutex_);
   return generateNameLocked();
@@ -120,8 +130,10 @@ Result<Container> StateStore::createContainer(const NewContainer& spec) {
     if (!holder) return holder.error();
     if (*holder) return nameConflict(name, (*holder)->dockerId);
   }
-  auto id = freshIdLocked("SELECT 1 FROM containers WHERE docker_id = ?1");
+  Result<std::string> id = spec.dockerId;
+  if (spec.dockerId.empty()) id = freshIdLocked("SELECT 1 FROM containers WHERE docker_id = ?1");
   if (!id) return id.error();
+  if (!isFullId(*id)) return fail(ErrorKind::Internal, "state database error", "bad container id " + *id);
 
   Container record;
   record.dockerId = std::move(*id);
@@ -136,6 +148,7 @@ Result<Container> StateStore::createContainer(const NewContainer& spec) {
   record.createdAt = spec.createdAt;
   record.autoRemove = spec.autoRemove;
   record.tty = spec.tty;
+  record.seal = spec.seal;
   auto inserted = insertContainerLocked(db_, record);
   if (!inserted) return inserted.error();
   auto committed = tx->commit();

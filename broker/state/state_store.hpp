@@ -47,6 +47,9 @@ class StateStore {
 
   /// A Docker-style `adjective_surname` name not held by any container right now.
   [[nodiscard]] Result<std::string> generateName();
+  /// A fresh container or exec id not used so far, for a record sealed before it is created.
+  [[nodiscard]] Result<std::string> freshContainerId();
+  [[nodiscard]] Result<std::string> freshExecId();
 
   /// Docker's lookup order: exact full id, exact name (with or without '/'), unique id
   /// prefix. Errors: BadRequest `invalid name or ID supplied: ""` for an empty ref,

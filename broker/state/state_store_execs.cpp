@@ -8,7 +8,7 @@ namespace {
 
 #define DOCKERBOX_EXEC_COLUMNS                                                                \
   "SELECT exec_id, container_id, creator_uid, creator_gid, config, running, exit_code, pid, " \
-  "created_at FROM execs "
+  "created_at, seal FROM execs "
 
 Result<std::vector<Exec>> readExecRows(Stmt& stmt) {
   std::vector<Exec> out;
@@ -26,6 +26,7 @@ Result<std::vector<Exec>> readExecRows(Stmt& stmt) {
     if (auto code = stmt.optionalInt64(6)) e.exitCode = static_cast<int>(*code);
     e.pid = stmt.optionalInt64(7);
     e.createdAt = stmt.int64(8);
+    e.seal = stmt.text(9);
     out.push_back(std::move(e));
   }
   return out;
@@ -45,13 +46,15 @@ Result<Exec> StateStore::createExec(const NewExec& spec) {
       existsLocked(db_, "SELECT 1 FROM containers WHERE docker_id = ?1", spec.containerDockerId);
   if (!container) return container.error();
   if (!*container) return noSuchContainer(spec.containerDockerId);
-  auto id = freshIdLocked("SELECT 1 FROM execs WHERE exec_id = ?1");
+  Result<std::string> id = spec.execId;
+  if (spec.execId.empty()) id = freshIdLocked("SELECT 1 FROM execs WHERE exec_id = ?1");
   if (!id) return id.error();
+  if (!isFullId(*id)) return fail(ErrorKind::Internal, "state database error", "bad exec id " + *id);
   auto inserted = db_.exec(
       "INSERT INTO execs (exec_id, container_id, creator_uid, creator_gid, config, running, "
-      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+      "created_at, seal) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
       *id, spec.containerDockerId, std::int64_t{spec.creatorUid}, std::int64_t{spec.creatorGid},
-      spec.config, spec.createdAt);
+      spec.config, spec.createdAt, spec.seal);
   if (!inserted) return inserted.error();
   // Keep the newest kMaxFinishedExecsPerContainer finished execs (the new one is not
   // running yet, so it counts and is the newest).
@@ -70,6 +73,7 @@ Result<Exec> StateStore::createExec(const NewExec& spec) {
   record.creatorGid = spec.creatorGid;
   record.config = spec.config;
   record.createdAt = spec.createdAt;
+  record.seal = spec.seal;
   return record;
 }
 

@@ -179,7 +179,8 @@ class ForgedRequestTest : public ChannelTest {
     auto logs = state::LogStore::open(dir_ + "/state");
     EXPECT_TRUE(logs);
     logs_ = std::move(*logs);
-    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{}, *state_, *logs_, policy_.get());
+    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{}, *state_, *logs_, policy_.get(),
+                                           monitor::Sealer(monitor::Sealer::Key{}));
     capnp::MallocMessageBuilder message;
     auto config = message.initRoot<wire::ContainerConfig>();
     config.setImage("alpine");

@@ -25,25 +25,31 @@ void ServiceTest::open() {
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return "sha256:" + std::string(hex) + std::string(48, '0');
   };
+  monitor::MonitorOptions acts;
   // The real re-check (bind_check.cpp) has its own tests; here every stored bind passes.
-  options.bindStillValid = [](std::string_view, bool, const Identity&) { return true; };
+  acts.bindStillValid = [](std::string_view, bool, const Identity&) { return true; };
   // The simulator here runs containers as host processes (no image root to mount
   // dockerbox-init into), so no init is configured and the caller's rule may run containers
   // unconfined, as miniboxd runs them. Confinement has its own tests (confinement_test.cpp,
   // tests/e2e/test_confinement.py).
-  options.rejudge = [](const Caller&, const state::Container&) {
+  acts.rejudge = [](const Caller&, const state::Blob&) {
     return Result<Grants>(Grants{policy::Privileged::Allowed, policy::RootUser::Allowed});
   };
+  // One key for the whole test, as one per state directory in production.
+  monitor::Sealer::Key key{};
+  key.fill(0x5a);
+  monitor_ = std::make_unique<monitor::Monitor>(*client_, monitor::Sealer(key), std::move(acts));
   options.exitWait = 15s;
   options.retryMin = 50ms;
   options.retryMax = 500ms;
-  service_ = std::make_unique<ContainerService>(io_->get_executor(), *client_, *state_, *logs_, options);
+  service_ = std::make_unique<ContainerService>(io_->get_executor(), *monitor_, *state_, *logs_, options);
   auto started = service_->start();
   ASSERT_TRUE(started) << started.error().context;
 }
 
 void ServiceTest::crash() {
   service_.reset();
+  monitor_.reset();
   client_.reset();
   io_.reset();
 }

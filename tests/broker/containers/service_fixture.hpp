@@ -3,8 +3,10 @@
 // frontend worker. Every wait is bounded; nothing sleeps to synchronise.
 #pragma once
 
+#include "broker/containers/config_blob.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/decode_fields.hpp"
+#include "broker/monitor/monitor.hpp"
 #include "tests/broker/state/temp_dir.hpp"
 #include "tests/minibox_sim/sim_client.hpp"
 
@@ -20,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -110,6 +113,9 @@ class ServiceTest : public ::testing::Test {
     call->op = stored;
     ContainerService* service = service_.get();
     Caller who = who_;
+    // As dispatch does: the config the policy judged is the one the monitor seals.
+    if constexpr (std::is_same_v<Op, CreateContainerOp>) who.judgedConfig = blobFromWords(stored->canonicalConfig);
+    if constexpr (std::is_same_v<Op, CreateExecOp>) who.judgedConfig = writeExecConfig(*stored);
     asio::co_spawn(
         *io_,
         [service, handler, call, stored, who]() -> asio::awaitable<void> {
@@ -150,6 +156,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<state::LogStore> logs_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<minibox::Client> client_;
+  std::unique_ptr<monitor::Monitor> monitor_;
   std::unique_ptr<ContainerService> service_;
   /// A rule that may run unconfined: the simulator here cannot take dockerbox-init (see open()).
   Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own,

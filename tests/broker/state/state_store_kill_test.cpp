@@ -54,7 +54,7 @@ std::string miniboxId(int iteration, int op) {
     auto c = (*store)->createContainer(spec);
     if (!c) ::_exit(3);
     if (!(*store)->setRunning(c->dockerId, miniboxId(iteration, op), op)) ::_exit(3);
-    auto exec = (*store)->createExec(NewExec{c->dockerId, 0, 0, Blob(64, 1), op});
+    auto exec = (*store)->createExec(NewExec{c->dockerId, 0, 0, Blob(64, 1), op, "", ""});
     if (!exec || !(*store)->setExecRunning(exec->execId, op)) ::_exit(3);
     NewEvent event{op, "container", "start", c->dockerId, {{"name", spec.name}}, 0, 0};
     if (!(*store)->appendEvent(event)) ::_exit(3);

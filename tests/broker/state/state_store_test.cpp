@@ -240,7 +240,7 @@ TEST_F(StoreTest, Rename) {
 
 TEST_F(StoreTest, ExecLifecycle) {
   Container c = create("cc");
-  NewExec spec{c.dockerId, 1000, 100, {9, 8}, 5};
+  NewExec spec{c.dockerId, 1000, 100, {9, 8}, 5, "", ""};
   auto exec = store_->createExec(spec);
   ASSERT_TRUE(exec);
   EXPECT_TRUE(isFullId(exec->execId));
@@ -260,15 +260,15 @@ TEST_F(StoreTest, ExecLifecycle) {
   auto missing = store_->getExec(std::string(64, 'e'));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message, "No such exec instance: " + std::string(64, 'e'));
-  auto orphan = store_->createExec(NewExec{std::string(64, 'e'), 0, 0, {}, 0});
+  auto orphan = store_->createExec(NewExec{std::string(64, 'e'), 0, 0, {}, 0, "", ""});
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().kind, ErrorKind::NotFound);
 }
 
 TEST_F(StoreTest, ClearRunningExecsAfterARestart) {
   Container c = create("cc");
-  auto one = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 1});
-  auto two = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 2});
+  auto one = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 1, "", ""});
+  auto two = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 2, "", ""});
   ASSERT_TRUE(one && two);
   ASSERT_TRUE(store_->setExecRunning(one->execId, 1));
   ASSERT_TRUE(store_->setExecRunning(two->execId, 2));
@@ -280,11 +280,11 @@ TEST_F(StoreTest, ClearRunningExecsAfterARestart) {
 
 TEST_F(StoreTest, PrunesOldFinishedExecsButNeverRunningOnes) {
   Container c = create("cc");
-  auto first = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 0});
+  auto first = store_->createExec(NewExec{c.dockerId, 0, 0, {}, 0, "", ""});
   ASSERT_TRUE(first);
   ASSERT_TRUE(store_->setExecRunning(first->execId, 1));
   for (int i = 0; i < kMaxFinishedExecsPerContainer + 10; ++i) {
-    ASSERT_TRUE(store_->createExec(NewExec{c.dockerId, 0, 0, {}, i + 1}));
+    ASSERT_TRUE(store_->createExec(NewExec{c.dockerId, 0, 0, {}, i + 1, "", ""}));
   }
   auto execs = store_->listExecs(c.dockerId);
   ASSERT_TRUE(execs);
@@ -299,8 +299,8 @@ TEST_F(StoreTest, RemoveCascadesToLabelsAndExecs) {
   auto c = store_->createContainer(s);
   ASSERT_TRUE(c);
   Container keep = create("keep");
-  auto exec = store_->createExec(NewExec{c->dockerId, 0, 0, {}, 1});
-  auto kept = store_->createExec(NewExec{keep.dockerId, 0, 0, {}, 1});
+  auto exec = store_->createExec(NewExec{c->dockerId, 0, 0, {}, 1, "", ""});
+  auto kept = store_->createExec(NewExec{keep.dockerId, 0, 0, {}, 1, "", ""});
   ASSERT_TRUE(exec && kept);
   ASSERT_TRUE(store_->removeContainer(c->dockerId));
   EXPECT_EQ(store_->getContainer(c->dockerId).error().kind, ErrorKind::NotFound);
@@ -319,7 +319,7 @@ TEST_F(StoreTest, EverythingSurvivesAReopen) {
   ASSERT_TRUE(c);
   ASSERT_TRUE(store_->setRunning(c->dockerId, "00000000000000aa", 88));
   ASSERT_TRUE(store_->setExited(c->dockerId, {3, 99, false, ""}));
-  auto exec = store_->createExec(NewExec{c->dockerId, 1, 2, {7}, 5});
+  auto exec = store_->createExec(NewExec{c->dockerId, 1, 2, {7}, 5, "", ""});
   ASSERT_TRUE(exec);
   reopen();
   auto got = store_->resolveContainer("persist");

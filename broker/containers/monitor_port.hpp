@@ -1,0 +1,102 @@
+// The container service's only door to privileged acts (issue 9, "a small root"): every
+// miniboxd request and every judgement of what a container may run goes through here. The
+// monitor (broker/monitor/) implements it; the service keeps Docker's semantics and its
+// records, and holds nothing that lets it act as root.
+//
+// The service is not trusted with what it passes: the monitor checks each act itself.
+// - Records carry a seal the monitor made when they were created (an HMAC over the id, the
+//   owner and the stored config, keyed by a root-only file); an act on a record whose seal
+//   does not verify is refused. So the owner and config the monitor acts on are the ones it
+//   judged, whatever the state database says.
+// - The caller of an act must be able to see the record's owner (P7), as for the request.
+// - Runs are built by the monitor from the sealed config and the current policy's judgement
+//   of it (start re-judges), confined through dockerbox-init as that judgement decides.
+// - An act on a running container names the miniboxd id the monitor started it under: the
+//   monitor's own table, or for a run it no longer holds (after a restart) miniboxd's List,
+//   where every run it starts carries the name `dbx-<docker id>-<nonce>`.
+// Today both sides run in dockerboxd; the interface is what will cross the process
+// boundary, so every argument is plain data.
+#pragma once
+
+#include "broker/caller.hpp"
+#include "broker/minibox/client.hpp"
+#include "broker/minibox/image_ref.hpp"
+#include "broker/minibox/types.hpp"
+#include "broker/state/sqlite.hpp"
+#include "common/result.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dockerbox::broker::containers {
+
+/// A container or exec record as the service holds it, with the monitor's seal.
+struct SealedRecord {
+  std::string id;      ///< 64 hex: the Docker id of the container, or the exec id
+  std::string parent;  ///< an exec's container id; empty for a container
+  std::uint32_t ownerUid = 0;
+  std::uint32_t ownerGid = 0;
+  state::Blob config;
+  std::string seal;  ///< 64 hex
+};
+
+/// What a held run reports while it lasts.
+struct RunHandlers {
+  /// miniboxd created the container (the start succeeded) under this id.
+  minibox::CreatedHandler onCreated;
+  /// Output of the container's process, as miniboxd sends it (stdout and stderr mixed).
+  minibox::OutputHandler onOutput;
+};
+
+class MonitorPort {
+ public:
+  virtual ~MonitorPort() = default;
+
+  // miniboxd's view, for reconciliation, lists and images (no act).
+  virtual boost::asio::awaitable<Result<std::vector<minibox::ContainerInfo>>> list() = 0;
+  virtual boost::asio::awaitable<Result<std::vector<std::string>>> listImages() = 0;
+  virtual boost::asio::awaitable<Result<minibox::Protocol>> probe() = 0;
+  /// Delivers miniboxd's container events until cancelled or the connection fails.
+  virtual boost::asio::awaitable<Result<void>> subscribeEvents(minibox::EventHandler onEvent) = 0;
+  /// Whether containers can be confined here (dockerbox-init installed, miniboxd HEAD and
+  /// taking bind mounts).
+  virtual boost::asio::awaitable<bool> canConfine() = 0;
+
+  /// The seal for a new container record of `who` with the config the policy judged for
+  /// this request (the decoder's canonical words); refused for any other config.
+  [[nodiscard]] virtual Result<std::string> sealContainer(const Caller& who, const std::string& dockerId,
+                                                          const state::Blob& config) = 0;
+  /// The seal for a new exec record of `who` in a sealed container the caller can see.
+  [[nodiscard]] virtual Result<std::string> sealExec(const Caller& who, const std::string& execId,
+                                                     const SealedRecord& container, const state::Blob& config) = 0;
+
+  /// Pull and image removal, for a caller the policy allowed to do so.
+  virtual boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) = 0;
+  virtual boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) = 0;
+
+  /// Starts the container for `who` and holds its run: returns the raw miniboxd exit code
+  /// when it ends, or an Error; before `onCreated` an Error means the start failed (the
+  /// policy refused it, it cannot be confined, miniboxd refused it).
+  virtual boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
+                                                           RunHandlers handlers) = 0;
+  /// Judges an exec in the container's current run (`miniboxId`), to be confined the way
+  /// that run was; returns a ticket for runExec, or why it may not run.
+  virtual boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,
+                                                                    std::string miniboxId, SealedRecord exec) = 0;
+  /// Runs a prepared exec (each ticket once): returns the raw exit code (-1 for a signal death).
+  virtual boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) = 0;
+  /// Forgets a prepared exec that will not run.
+  virtual void dropExec(std::uint64_t ticket) = 0;
+  virtual boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container,
+                                                    std::string miniboxId) = 0;
+  virtual boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,
+                                                     std::string miniboxId) = 0;
+  virtual boost::asio::awaitable<Result<void>> resume(const Caller& who, SealedRecord container,
+                                                      std::string miniboxId) = 0;
+};
+
+}  // namespace dockerbox::broker::containers

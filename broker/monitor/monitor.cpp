@@ -1,0 +1,132 @@
+// Runs as root. Input: see monitor.hpp.
+#include "broker/monitor/monitor.hpp"
+
+#include "broker/containers/config_blob.hpp"
+#include "broker/state/names.hpp"
+
+namespace dockerbox::broker::monitor {
+
+namespace asio = boost::asio;
+using containers::RunConfinement;
+using containers::SealedRecord;
+
+namespace {
+
+constexpr std::string_view kRunNamePrefix = "dbx-";
+
+bool alive(minibox::ContainerState s) {
+  return s == minibox::ContainerState::Running || s == minibox::ContainerState::Paused;
+}
+
+Error noSuchContainer(const SealedRecord& record) {
+  return fail(ErrorKind::NotFound, "No such container: " + record.id);
+}
+
+}  // namespace
+
+Monitor::Monitor(minibox::Client& minibox, Sealer sealer, MonitorOptions options)
+    : minibox_(minibox), sealer_(sealer), options_(std::move(options)) {}
+
+asio::awaitable<Result<std::vector<minibox::ContainerInfo>>> Monitor::list() { co_return co_await minibox_.list(); }
+
+asio::awaitable<Result<std::vector<std::string>>> Monitor::listImages() { co_return co_await minibox_.listImages(); }
+
+asio::awaitable<Result<minibox::Protocol>> Monitor::probe() { co_return co_await minibox_.probe(); }
+
+asio::awaitable<Result<void>> Monitor::subscribeEvents(minibox::EventHandler onEvent) {
+  co_return co_await minibox_.subscribeEvents(std::move(onEvent));
+}
+
+asio::awaitable<bool> Monitor::canConfine() {
+  if (options_.initPath.empty() || bindMountsRefused_) co_return false;
+  auto protocol = co_await minibox_.probe();
+  co_return protocol && *protocol == minibox::Protocol::Head;
+}
+
+Result<void> Monitor::checkRecord(const Caller& who, SealKind kind, const SealedRecord& record) const {
+  if (record.seal.empty()) {
+    return fail(ErrorKind::Conflict, (kind == SealKind::Container ? "container " : "exec ") + record.id +
+                                         " was created by an earlier dockerbox and cannot be run by this one; "
+                                         "remove it and create it again");
+  }
+  if (!sealer_.verify(kind, record)) {
+    // The service's record is not what the monitor sealed: its store was changed behind it.
+    return fail(ErrorKind::Internal, "internal error", "seal mismatch on " + record.id);
+  }
+  if (!who.canSee(record.ownerUid, record.ownerGid)) return noSuchContainer(record);
+  return {};
+}
+
+bool Monitor::isRunName(std::string_view name, std::string_view dockerId) {
+  // dbx-<64 hex>-<16 hex>
+  if (name.size() != kRunNamePrefix.size() + dockerId.size() + 1 + 16) return false;
+  return name.starts_with(kRunNamePrefix) && name.substr(kRunNamePrefix.size(), dockerId.size()) == dockerId &&
+         name[kRunNamePrefix.size() + dockerId.size()] == '-';
+}
+
+asio::awaitable<Result<RunConfinement>> Monitor::currentRun(const std::string& dockerId, const std::string& miniboxId) {
+  if (auto held = runs_.find(dockerId); held != runs_.end()) {
+    if (held->second.miniboxId.empty() || held->second.miniboxId != miniboxId) {
+      co_return fail(ErrorKind::Conflict, "Container " + dockerId + " is not running");
+    }
+    co_return held->second.confinement;
+  }
+  // A run this monitor no longer holds (a restart, a lost connection): miniboxd's List says
+  // which container carries a name this monitor gave that container's run. How it was
+  // confined is not known: execs then go through dockerbox-init, which fails closed.
+  auto listed = co_await minibox_.list();
+  if (!listed) co_return listed.error();
+  for (const auto& info : *listed) {
+    if (info.id == miniboxId && info.name && isRunName(*info.name, dockerId) && alive(info.state)) {
+      co_return RunConfinement::Unknown;
+    }
+  }
+  co_return fail(ErrorKind::Conflict, "Container " + dockerId + " is not running");
+}
+
+Result<std::string> Monitor::sealContainer(const Caller& who, const std::string& dockerId, const state::Blob& config) {
+  if (!state::isFullId(dockerId)) return fail(ErrorKind::Internal, "internal error", "bad container id to seal");
+  // Only what the policy judged for this request: the service cannot seal a config of its own.
+  if (!who.judgedConfig || *who.judgedConfig != config) {
+    return fail(ErrorKind::Internal, "internal error", "the config to seal is not the one the policy judged");
+  }
+  return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, config, ""});
+}
+
+Result<std::string> Monitor::sealExec(const Caller& who, const std::string& execId, const SealedRecord& container,
+                                      const state::Blob& config) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) return checked.error();
+  if (!state::isFullId(execId)) return fail(ErrorKind::Internal, "internal error", "bad exec id to seal");
+  if (!who.judgedConfig || *who.judgedConfig != config) {
+    return fail(ErrorKind::Internal, "internal error", "the exec config to seal is not the one the policy judged");
+  }
+  return sealer_.seal(SealKind::Exec, SealedRecord{execId, container.id, who.uid, who.gid, config, ""});
+}
+
+asio::awaitable<Result<void>> Monitor::pull(const Caller&, minibox::ImageRef ref) {
+  co_return co_await minibox_.pull(std::move(ref));
+}
+
+asio::awaitable<Result<void>> Monitor::removeImage(const Caller&, minibox::ImageRef ref) {
+  co_return co_await minibox_.removeImage(std::move(ref));
+}
+
+asio::awaitable<Result<void>> Monitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (auto current = co_await currentRun(container.id, miniboxId); !current) co_return current.error();
+  co_return co_await minibox_.stop(std::move(miniboxId));
+}
+
+asio::awaitable<Result<void>> Monitor::pause(const Caller& who, SealedRecord container, std::string miniboxId) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (auto current = co_await currentRun(container.id, miniboxId); !current) co_return current.error();
+  co_return co_await minibox_.pause(std::move(miniboxId));
+}
+
+asio::awaitable<Result<void>> Monitor::resume(const Caller& who, SealedRecord container, std::string miniboxId) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (auto current = co_await currentRun(container.id, miniboxId); !current) co_return current.error();
+  co_return co_await minibox_.resume(std::move(miniboxId));
+}
+
+}  // namespace dockerbox::broker::monitor

@@ -1,0 +1,117 @@
+// Runs as root. Input: acts the container service asks for (records it holds, which it could
+// have changed: every one is checked against its seal), the caller's kernel identity with the
+// policy's decision, and miniboxd's replies.
+//
+// The monitor (issue 9): the only code that builds miniboxd requests and judges what a
+// container may run. See containers/monitor_port.hpp for what it checks on every act.
+#pragma once
+
+#include "broker/containers/live.hpp"
+#include "broker/containers/monitor_port.hpp"
+#include "broker/containers/run_spec.hpp"
+#include "broker/minibox/client.hpp"
+#include "broker/monitor/seal.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dockerbox::broker::monitor {
+
+struct MonitorOptions {
+  /// The installed dockerbox-init (checked by main: root-owned, not group/other-writable).
+  /// Empty: containers cannot be confined, so only callers whose rule has `privileged` may
+  /// run them (as miniboxd runs them); everyone else is refused, saying why.
+  std::string initPath;
+  /// Judges a stored container config again, as a create by `who` under the current policy,
+  /// before each start: an error (403 with the deciding rule) refuses the start; otherwise
+  /// the deciding rule's grants build the run's confinement. Unset: every start is refused.
+  std::function<Result<Grants>(const Caller& who, const state::Blob& config)> rejudge;
+  /// Re-checks a stored bind source just before miniboxd mounts it by path (unconfined runs
+  /// only; bind_check.hpp, stillResolvesTo). Unset: every such start with a bind is refused.
+  std::function<bool(std::string_view hostPath, bool readOnly, const Identity& who)> bindStillValid;
+  /// Pins a confined container's bind sources as `who` (bind_pin.hpp) and returns the host
+  /// paths miniboxd must mount. Unset: confined runs with binds are refused.
+  std::function<Result<std::vector<std::string>>(const std::string& dockerId,
+                                                 const std::vector<containers::BindSpec>& binds, const Identity& who)>
+      pinBinds;
+  /// Detaches a container's pinned mounts once miniboxd has mounted them (or failed to).
+  std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
+};
+
+class Monitor final : public containers::MonitorPort {
+ public:
+  Monitor(minibox::Client& minibox, Sealer sealer, MonitorOptions options);
+
+  boost::asio::awaitable<Result<std::vector<minibox::ContainerInfo>>> list() override;
+  boost::asio::awaitable<Result<std::vector<std::string>>> listImages() override;
+  boost::asio::awaitable<Result<minibox::Protocol>> probe() override;
+  boost::asio::awaitable<Result<void>> subscribeEvents(minibox::EventHandler onEvent) override;
+  boost::asio::awaitable<bool> canConfine() override;
+
+  [[nodiscard]] Result<std::string> sealContainer(const Caller& who, const std::string& dockerId,
+                                                  const state::Blob& config) override;
+  [[nodiscard]] Result<std::string> sealExec(const Caller& who, const std::string& execId,
+                                             const containers::SealedRecord& container,
+                                             const state::Blob& config) override;
+
+  boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
+  boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
+  boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, containers::SealedRecord container,
+                                                   containers::RunHandlers handlers) override;
+  boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,
+                                                            std::string miniboxId,
+                                                            containers::SealedRecord exec) override;
+  boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
+  void dropExec(std::uint64_t ticket) override { execs_.erase(ticket); }
+  boost::asio::awaitable<Result<void>> stop(const Caller& who, containers::SealedRecord container,
+                                            std::string miniboxId) override;
+  boost::asio::awaitable<Result<void>> pause(const Caller& who, containers::SealedRecord container,
+                                             std::string miniboxId) override;
+  boost::asio::awaitable<Result<void>> resume(const Caller& who, containers::SealedRecord container,
+                                              std::string miniboxId) override;
+
+  /// The miniboxd name of a run of container `dockerId`: `dbx-<docker id>-<nonce>`.
+  [[nodiscard]] static bool isRunName(std::string_view name, std::string_view dockerId);
+
+ private:
+  /// A run this monitor holds, by Docker id.
+  struct HeldRun {
+    std::string miniboxId;  // empty until miniboxd created it
+    containers::RunConfinement confinement = containers::RunConfinement::Unknown;
+  };
+  struct PreparedRun {
+    minibox::RunSpec spec;
+    containers::RunConfinement confinement = containers::RunConfinement::Unknown;
+    std::size_t pinned = 0;
+  };
+
+  /// The record's seal verifies and `who` can see its owner (else the answer a missing
+  /// object gets, so that nothing about it leaks).
+  [[nodiscard]] Result<void> checkRecord(const Caller& who, SealKind kind, const containers::SealedRecord& record) const;
+  /// `miniboxId` is the current run of `dockerId`: one this monitor holds, or one miniboxd
+  /// lists under a name this monitor gave it. Returns how that run is confined.
+  boost::asio::awaitable<Result<containers::RunConfinement>> currentRun(const std::string& dockerId,
+                                                                        const std::string& miniboxId);
+  boost::asio::awaitable<Result<PreparedRun>> prepareRun(const Caller& judged, const std::string& dockerId,
+                                                         const containers::RunConfig& config);
+  [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const std::string& dockerId,
+                                                      const std::string& miniboxId, const containers::RunConfig& config,
+                                                      const CreateExecOp& exec,
+                                                      containers::RunConfinement confinement) const;
+  [[nodiscard]] Error cannotConfine() const;
+
+  minibox::Client& minibox_;
+  Sealer sealer_;
+  MonitorOptions options_;
+  std::map<std::string, HeldRun> runs_;
+  /// Judged execs waiting for runExec, by ticket.
+  std::map<std::uint64_t, minibox::ExecSpec> execs_;
+  std::uint64_t nextTicket_ = 1;
+  /// miniboxd answered a Run with "bind mounts are not allowed" (HEAD without
+  /// MINIBOX_ALLOW_BIND_MOUNTS): no confined run is possible until the broker restarts.
+  bool bindMountsRefused_ = false;
+};
+
+}  // namespace dockerbox::broker::monitor

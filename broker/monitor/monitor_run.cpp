@@ -1,0 +1,186 @@
+// Runs as root. Input: sealed records from the container service, the caller's identity and
+// the policy's judgement; miniboxd's replies on the ephemeral Run the monitor holds for each
+// running container (ContainerCreated, output chunks written by the container process, passed
+// through unread, ContainerStopped) and on each Exec.
+#include "broker/containers/config_blob.hpp"
+#include "broker/containers/confinement.hpp"
+#include "broker/monitor/monitor.hpp"
+#include "broker/state/names.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace dockerbox::broker::monitor {
+
+namespace asio = boost::asio;
+using containers::RunConfinement;
+using containers::SealedRecord;
+
+Error Monitor::cannotConfine() const {
+  return fail(ErrorKind::Forbidden,
+              "denied by policy: dockerbox cannot confine containers on this miniboxd (it needs miniboxd 0.28.6 or "
+              "later started with MINIBOX_ALLOW_BIND_MOUNTS=1 to mount dockerbox-init" +
+                  std::string(options_.initPath.empty() ? ", and dockerbox-init installed" : "") +
+                  "); until the administrator enables that, only callers whose policy rule sets privileged = true "
+                  "may run containers or execs");
+}
+
+asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& judged, const std::string& dockerId,
+                                                                  const containers::RunConfig& config) {
+  const bool mayRunUnconfined = judged.grants.privileged == policy::Privileged::Allowed;
+  // --privileged gets what miniboxd gives (the policy allows it only with `privileged`); so
+  // does any container of such a caller where miniboxd cannot take the init.
+  if (config.privileged || !co_await canConfine()) {
+    if (!mayRunUnconfined) co_return cannotConfine();
+    if (!config.privileged) {
+      spdlog::warn("event=unconfined_run id={} uid={} reason=\"miniboxd cannot take dockerbox-init\"", dockerId,
+                   judged.uid);
+    }
+    // Mounted by path: between create and start the creator had all the time in the world
+    // to swap a directory they own on a bind's path for a symlink, so check it again.
+    for (const auto& b : config.binds) {
+      if (!options_.bindStillValid || !options_.bindStillValid(b.hostPath, b.readOnly, judged)) {
+        co_return fail(ErrorKind::Forbidden, "denied by policy: the bind source for " + b.containerPath +
+                                                 " changed since the container was created, or is no longer "
+                                                 "accessible to you; re-create the container");
+      }
+    }
+    auto spec = containers::runSpecOf(config);
+    if (!spec) co_return spec.error();
+    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0};
+  }
+  auto confinement = containers::runConfinement(config, judged, dockerId);
+  if (!confinement) co_return confinement.error();
+  containers::InitPlacement placement{options_.initPath, {}};
+  if (!config.binds.empty()) {
+    if (!options_.pinBinds) co_return fail(ErrorKind::Forbidden, "denied by policy: bind mounts cannot be pinned here");
+    auto pinned = options_.pinBinds(dockerId, config.binds, judged);
+    if (!pinned) co_return pinned.error();
+    placement.pinnedSources = std::move(*pinned);
+  }
+  auto spec = containers::confinedRunSpecOf(config, std::move(*confinement), placement);
+  if (!spec) {
+    if (options_.unpinBinds && !config.binds.empty()) options_.unpinBinds(dockerId, config.binds.size());
+    co_return spec.error();
+  }
+  co_return PreparedRun{std::move(*spec), RunConfinement::Init, config.binds.size()};
+}
+
+asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedRecord container,
+                                                  containers::RunHandlers handlers) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  const std::string dockerId = container.id;
+  if (runs_.contains(dockerId)) co_return fail(ErrorKind::NotModified, "container " + dockerId + " is already started");
+  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
+  auto grants = options_.rejudge(who, container.config);
+  if (!grants) co_return grants.error();
+  // The confinement comes from the rule that judged the sealed config just now, never from
+  // anything the service says.
+  const Caller judged(who, who.visibility, *grants);
+  auto config = containers::readRunConfig(container.config);
+  if (!config) co_return config.error();
+  // A refused bind mount is learned from miniboxd's answer; a caller whose rule allows
+  // unconfined runs then gets one, once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool refusedBefore = bindMountsRefused_;
+    auto prepared = co_await prepareRun(judged, dockerId, *config);
+    if (!prepared) co_return prepared.error();
+    auto nonce = state::randomHex(8);
+    if (!nonce) {
+      if (prepared->pinned > 0 && options_.unpinBinds) options_.unpinBinds(dockerId, prepared->pinned);
+      co_return nonce.error();
+    }
+    prepared->spec.name = "dbx-" + dockerId + "-" + *nonce;
+    runs_[dockerId] = HeldRun{"", prepared->confinement};
+    std::size_t pinned = prepared->pinned;
+    // miniboxd has mounted the pinned sources into the container's own namespace once it
+    // reports the container created (or has given up): the host side is no longer needed.
+    auto unpin = [&] {
+      if (pinned > 0 && options_.unpinBinds) options_.unpinBinds(dockerId, pinned);
+      pinned = 0;
+    };
+    bool created = false;
+    // Typed as runEphemeral's parameter: g++ 12 mishandles a coroutine argument converted
+    // from a temporary of another type (see containers/service_exec.cpp).
+    minibox::CreatedHandler onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
+      unpin();
+      created = true;
+      runs_[dockerId].miniboxId = miniboxId;
+      co_await handlers.onCreated(std::move(miniboxId));
+    };
+    Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
+    try {
+      exit = co_await minibox_.runEphemeral(std::move(prepared->spec), onCreated, handlers.onOutput);
+    } catch (const std::exception& e) {
+      exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
+    }
+    unpin();
+    runs_.erase(dockerId);
+    if (created) co_return exit;
+    if (!exit && exit.error().message.find("bind mounts are not allowed") != std::string::npos) {
+      bindMountsRefused_ = true;
+      spdlog::warn("event=bind_mounts_refused id={} error=\"{}\"", dockerId, exit.error().message);
+      if (!refusedBefore) {
+        if (judged.grants.privileged != policy::Privileged::Allowed) co_return cannotConfine();
+        continue;  // this caller may run it unconfined: once more, without the init
+      }
+    }
+    co_return exit ? Result<std::int32_t>(fail(ErrorKind::Internal, "miniboxd ended the run before creating the container"))
+                   : Result<std::int32_t>(exit.error());
+  }
+  co_return cannotConfine();
+}
+
+Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::string& dockerId,
+                                               const std::string& miniboxId, const containers::RunConfig& container,
+                                               const CreateExecOp& exec, RunConfinement confinement) const {
+  const bool mayRunUnconfined = who.grants.privileged == policy::Privileged::Allowed;
+  // An exec goes the way its container's run went: through dockerbox-init, or (privileged
+  // containers, and where miniboxd could not take the init) as miniboxd runs it, as host
+  // root with every capability, which only a rule with `privileged` may ask for. A
+  // --privileged exec is the same.
+  if (container.privileged || exec.privileged || confinement == RunConfinement::Unconfined) {
+    if (!mayRunUnconfined) {
+      return fail(ErrorKind::Forbidden, container.privileged || confinement == RunConfinement::Unconfined
+                                            ? "denied by policy: container " + dockerId +
+                                                  " runs unconfined; only a rule with privileged = true may exec in it"
+                                            : "denied by policy: a privileged exec needs a rule with privileged = true");
+    }
+    const auto& user = exec.user;
+    if (!(user.empty() || user == "root" || user == "0" || user == "0:0")) {
+      return fail(ErrorKind::NotImplemented, "dockerbox cannot run an unconfined exec as user \"" + user +
+                                                 "\": miniboxd runs it as root, without dockerbox-init");
+    }
+    return containers::execSpecOf(miniboxId, container, exec);
+  }
+  auto init = containers::execConfinement(container, exec, who);
+  if (!init) return init.error();
+  return containers::confinedExecSpecOf(miniboxId, container, exec, std::move(*init));
+}
+
+asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, SealedRecord container,
+                                                           std::string miniboxId, SealedRecord exec) {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (exec.parent != container.id) co_return fail(ErrorKind::Internal, "internal error", "exec of another container");
+  if (auto checked = checkRecord(who, SealKind::Exec, exec); !checked) co_return checked.error();
+  auto confinement = co_await currentRun(container.id, miniboxId);
+  if (!confinement) co_return confinement.error();
+  auto config = containers::readRunConfig(container.config);
+  if (!config) co_return config.error();
+  auto op = containers::readExecConfig(exec.config);
+  if (!op) co_return op.error();
+  auto spec = execSpecFor(who, container.id, miniboxId, *config, *op, *confinement);
+  if (!spec) co_return spec.error();
+  const std::uint64_t ticket = nextTicket_++;
+  execs_.emplace(ticket, std::move(*spec));
+  co_return ticket;
+}
+
+asio::awaitable<Result<std::int32_t>> Monitor::runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) {
+  auto found = execs_.find(ticket);
+  if (found == execs_.end()) co_return fail(ErrorKind::Internal, "internal error", "unknown exec ticket");
+  minibox::ExecSpec spec = std::move(found->second);
+  execs_.erase(found);
+  co_return co_await minibox_.exec(std::move(spec), std::move(onOutput));
+}
+
+}  // namespace dockerbox::broker::monitor

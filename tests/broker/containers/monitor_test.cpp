@@ -1,0 +1,178 @@
+// The monitor (broker/monitor/): seals bind a record's id, owner and config under a key the
+// container service never holds, and every act on a container is checked against them and
+// against the run the monitor itself started. The service's store is changed here behind its
+// back, as a compromised service could change it; the acts must not follow.
+#include "broker/monitor/monitor.hpp"
+#include "broker/monitor/seal.hpp"
+
+#include "tests/broker/containers/service_fixture.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace dockerbox::broker::containers::testing {
+namespace {
+
+using S = ContainerService;
+using monitor::SealKind;
+using monitor::Sealer;
+
+Sealer::Key keyOf(std::uint8_t byte) {
+  Sealer::Key key{};
+  key.fill(byte);
+  return key;
+}
+
+SealedRecord sample() { return SealedRecord{std::string(64, 'a'), "", 1000, 100, {1, 2, 3}, ""}; }
+
+TEST(Seal, VerifiesOnlyTheRecordItWasMadeFor) {
+  const Sealer sealer(keyOf(7));
+  SealedRecord r = sample();
+  r.seal = sealer.seal(SealKind::Container, r);
+  EXPECT_EQ(r.seal.size(), 64U);
+  EXPECT_TRUE(sealer.verify(SealKind::Container, r));
+  EXPECT_FALSE(sealer.verify(SealKind::Exec, r));
+  EXPECT_FALSE(Sealer(keyOf(8)).verify(SealKind::Container, r));
+  auto changed = [&](auto change) {
+    SealedRecord copy = r;
+    change(copy);
+    return sealer.verify(SealKind::Container, copy);
+  };
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.id[0] = 'b'; }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.parent = "x"; }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.ownerUid = 0; }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.ownerGid = 0; }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.config.push_back(0); }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.seal.clear(); }));
+  EXPECT_FALSE(changed([](SealedRecord& c) { c.seal[0] = c.seal[0] == '0' ? '1' : '0'; }));
+  // Field boundaries are part of what is sealed: moving a byte from one field to the next
+  // does not give the same seal.
+  SealedRecord a{"ab", "c", 1, 1, {}, ""};
+  SealedRecord b{"a", "bc", 1, 1, {}, ""};
+  EXPECT_NE(sealer.seal(SealKind::Exec, a), sealer.seal(SealKind::Exec, b));
+}
+
+TEST(Seal, KeyFileIsCreatedOnceRootOnlyAndCheckedWhenOpened) {
+  state::testing::TempDir dir;
+  const std::string path = (dir.path() / "seal.key").string();
+  auto first = Sealer::open(path);
+  ASSERT_TRUE(first) << first.error().context;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+  EXPECT_EQ(st.st_size, 32);
+  auto again = Sealer::open(path);
+  ASSERT_TRUE(again) << again.error().context;
+  SealedRecord r = sample();
+  r.seal = first->seal(SealKind::Container, r);
+  EXPECT_TRUE(again->verify(SealKind::Container, r)) << "the key survives a restart";
+
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  EXPECT_FALSE(Sealer::open(path)) << "a key others can read is refused";
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ASSERT_EQ(::truncate(path.c_str(), 16), 0);
+  EXPECT_FALSE(Sealer::open(path)) << "a short key is refused";
+  const std::string link = (dir.path() / "link.key").string();
+  ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(Sealer::open(link)) << "a symlink is not followed";
+}
+
+class MonitorTest : public ServiceTest {
+ protected:
+  /// Changes the service's store behind its back (as a compromised service could).
+  void tamper(const std::function<void(state::Db&)>& change) {
+    auto db = state::Db::open(dir_.path() / "state.db");
+    ASSERT_TRUE(db) << db.error().context;
+    change(*db);
+  }
+  void restart() {
+    crash();
+    open();
+    ASSERT_TRUE(runUntil([&] { return service_->reconcilePasses() > 0; }));
+  }
+  /// miniboxd's state of one of its containers, straight from the simulator.
+  std::string rawState(const std::string& miniboxId) {
+    sim::test::Client raw(sim_.socketPath());
+    auto reply = raw.request({{"type", "List"}});
+    for (const auto& c : reply.at("containers").as_array()) {
+      if (c.at("id").as_string() == miniboxId) return std::string(c.at("state").as_string());
+    }
+    return "gone";
+  }
+};
+
+TEST_F(MonitorTest, ARecordWhoseOwnerOrConfigChangedIsNotRun) {
+  // Created by another user; the store is then changed to say it is the caller's.
+  const Caller caller = who_;
+  who_ = Caller(Identity{2000, 2000, 1, {}, std::nullopt}, policy::Visibility::Own, caller.grants);
+  std::string theirs = create({.name = "theirs", .cmd = std::vector<std::string>{"sleep", "300"}});
+  who_ = caller;
+  tamper([&](state::Db& db) {
+    ASSERT_TRUE(db.exec("UPDATE containers SET creator_uid = 1000, creator_gid = 1000 WHERE docker_id = ?1", theirs));
+  });
+  auto start = call(&S::handleStartContainer, StartContainerOp{{"theirs"}});
+  EXPECT_FALSE(start->ok());
+  EXPECT_EQ(container(theirs).state, state::ContainerState::Created);
+
+  // The caller's own container whose stored config was swapped for another one.
+  std::string mine = create({.name = "mine", .cmd = std::vector<std::string>{"sleep", "300"}});
+  std::string other = create({.name = "other", .cmd = std::vector<std::string>{"sh", "-c", "exit 3"}});
+  tamper([&](state::Db& db) {
+    ASSERT_TRUE(db.exec("UPDATE containers SET config = (SELECT config FROM containers WHERE docker_id = ?1) "
+                        "WHERE docker_id = ?2",
+                        other, mine));
+  });
+  start = call(&S::handleStartContainer, StartContainerOp{{"mine"}});
+  EXPECT_FALSE(start->ok());
+  EXPECT_EQ(container(mine).state, state::ContainerState::Created);
+  EXPECT_TRUE(this->start(other)) << "untouched records still run";
+}
+
+TEST_F(MonitorTest, AnUnsealedRecordIsRefusedWithAClearMessage) {
+  std::string id = create({.name = "old", .cmd = std::vector<std::string>{"sleep", "300"}});
+  tamper([&](state::Db& db) { ASSERT_TRUE(db.exec("UPDATE containers SET seal = '' WHERE docker_id = ?1", id)); });
+  auto start = call(&S::handleStartContainer, StartContainerOp{{"old"}});
+  EXPECT_EQ(start->kind(), ErrorKind::Conflict);
+  EXPECT_NE(start->error().find("created by an earlier dockerbox"), std::string::npos) << start->error();
+}
+
+TEST_F(MonitorTest, ActsReachOnlyTheContainersOwnRun) {
+  std::string a = create({.name = "ca", .cmd = std::vector<std::string>{"sleep", "300"}});
+  std::string b = create({.name = "cb", .cmd = std::vector<std::string>{"sleep", "300"}});
+  ASSERT_TRUE(start(a));
+  ASSERT_TRUE(start(b));
+  const std::string runOfA = *container(a).miniboxId;
+  // b's record now names a's miniboxd container.
+  tamper([&](state::Db& db) {
+    ASSERT_TRUE(db.exec("UPDATE containers SET minibox_id = NULL WHERE docker_id = ?1", a));
+    ASSERT_TRUE(db.exec("UPDATE containers SET minibox_id = ?1 WHERE docker_id = ?2", runOfA, b));
+  });
+  auto pause = call(&S::handlePauseContainer, PauseContainerOp{{"cb"}});
+  EXPECT_FALSE(pause->ok()) << "a run the monitor holds for another container";
+  EXPECT_EQ(rawState(runOfA), "Running");
+
+  // After a restart the monitor holds no run: miniboxd's names tell them apart.
+  restart();
+  pause = call(&S::handlePauseContainer, PauseContainerOp{{"cb"}});
+  EXPECT_FALSE(pause->ok()) << "a run named for another container";
+  auto stop = call(&S::handleStopContainer, StopContainerOp{{"cb"}, std::nullopt, std::nullopt});
+  EXPECT_EQ(rawState(runOfA), "Running");
+}
+
+TEST_F(MonitorTest, OnlyTheJudgedConfigIsSealed) {
+  auto op = createOp({.name = "x", .cmd = std::vector<std::string>{"true"}});
+  const state::Blob judged = blobFromWords(op.canonicalConfig);
+  Caller who = who_;
+  EXPECT_FALSE(monitor_->sealContainer(who, std::string(64, 'c'), judged)) << "nothing was judged";
+  who.judgedConfig = judged;
+  EXPECT_TRUE(monitor_->sealContainer(who, std::string(64, 'c'), judged));
+  state::Blob other = judged;
+  other.push_back(0);
+  EXPECT_FALSE(monitor_->sealContainer(who, std::string(64, 'c'), other));
+  EXPECT_FALSE(monitor_->sealContainer(who, "not-an-id", judged));
+}
+
+}  // namespace
+}  // namespace dockerbox::broker::containers::testing
