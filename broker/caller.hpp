@@ -42,6 +42,10 @@ struct Caller : Identity {
     return policy::canSee(visibility, subject, policy::Owner{ownerUid, ownerGid});
   }
 
+  /// The monitor's number for the client request this caller made (act_server.hpp); 0 when
+  /// it was not registered.
+  std::uint64_t requestId = 0;
+
   /// A create's or exec create's config as the policy judged it (the stored form): the
   /// only config the monitor seals for this request (containers/monitor_port.hpp).
   std::optional<std::vector<std::uint8_t>> judgedConfig;

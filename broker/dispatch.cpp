@@ -110,6 +110,8 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
   } else if (const auto* exec = std::get_if<CreateExecOp>(&request.op)) {
     caller.judgedConfig = containers::writeExecConfig(*exec);
   }
+  // The monitor knows the caller of every act by this request's number (act_server.hpp).
+  auto registered = handlers.callers().add(caller);
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {
     result = co_await run(handlers, caller, *op, out.initResult(), sink);

@@ -9,6 +9,8 @@
 
 #include "broker/ids.hpp"
 
+#include <boost/asio/local/connect_pair.hpp>
+
 #include <algorithm>
 
 namespace dockerbox::broker {
@@ -86,9 +88,13 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     return fail(ErrorKind::Forbidden, policy::denialMessage(decision), authz.detail);
   };
   monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, std::move(acts));
+  asio::local::stream_protocol::socket engineEnd(executor), monitorEnd(executor);
+  asio::local::connect_pair(engineEnd, monitorEnd);
+  actServer_ = std::make_unique<monitor::ActServer>(executor, std::move(monitorEnd), *monitor_, callers_);
+  remote_ = std::make_unique<containers::RemoteMonitor>(executor, std::move(engineEnd));
   containers::ServiceOptions options;
   options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
-  containers_ = std::make_unique<containers::ContainerService>(executor, *monitor_, state, logs, std::move(options));
+  containers_ = std::make_unique<containers::ContainerService>(executor, *remote_, state, logs, std::move(options));
 }
 
 Handlers::~Handlers() = default;

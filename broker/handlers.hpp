@@ -10,6 +10,8 @@
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
+#include "broker/containers/remote_monitor.hpp"
+#include "broker/monitor/act_server.hpp"
 #include "broker/monitor/monitor.hpp"
 #include "broker/caller.hpp"
 #include "broker/request.hpp"
@@ -46,6 +48,8 @@ class Handlers {
   [[nodiscard]] const Config& config() const { return config_; }
   /// The container, exec, event and image service; nullptr without state.
   [[nodiscard]] containers::ContainerService* containers() { return containers_.get(); }
+  /// The callers of the requests in flight, by the number the acts channel names them with.
+  [[nodiscard]] monitor::CallerRegistry& callers() { return callers_; }
 
   boost::asio::awaitable<Result<void>> handleVersion(const Identity& who, const VersionOp& op, ReplyBuilder out);
   boost::asio::awaitable<Result<void>> handleInfo(const Caller& who, const InfoOp& op, ReplyBuilder out);
@@ -59,8 +63,13 @@ class Handlers {
   const Config& config_;
   HostFacts host_;
   minibox::Client minibox_;
-  std::unique_ptr<monitor::Monitor> monitor_;                  // after minibox_: it uses it
-  std::unique_ptr<containers::ContainerService> containers_;  // after monitor_: it uses it
+  monitor::CallerRegistry callers_;
+  std::unique_ptr<monitor::Monitor> monitor_;  // after minibox_: it uses it
+  // The service reaches the monitor only through the acts channel (ipc/acts.capnp), the
+  // boundary the engine process will have (issue 9); both ends run here for now.
+  std::unique_ptr<monitor::ActServer> actServer_;
+  std::unique_ptr<containers::RemoteMonitor> remote_;
+  std::unique_ptr<containers::ContainerService> containers_;  // after remote_: it uses it
   state::StateStore* state_ = nullptr;  // set when dockerbox's state is open
 };
 

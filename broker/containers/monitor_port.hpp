@@ -68,10 +68,10 @@ class MonitorPort {
 
   /// The seal for a new container record of `who` with the config the policy judged for
   /// this request (the decoder's canonical words); refused for any other config.
-  [[nodiscard]] virtual Result<std::string> sealContainer(const Caller& who, const std::string& dockerId,
+  virtual boost::asio::awaitable<Result<std::string>> sealContainer(const Caller& who, const std::string& dockerId,
                                                           const state::Blob& config) = 0;
   /// The seal for a new exec record of `who` in a sealed container the caller can see.
-  [[nodiscard]] virtual Result<std::string> sealExec(const Caller& who, const std::string& execId,
+  virtual boost::asio::awaitable<Result<std::string>> sealExec(const Caller& who, const std::string& execId,
                                                      const SealedRecord& container, const state::Blob& config) = 0;
 
   /// Pull and image removal, for a caller the policy allowed to do so.

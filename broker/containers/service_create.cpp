@@ -79,7 +79,7 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
   if (!id) co_return id.error();
   record.dockerId = std::move(*id);
   record.config = blobFromWords(op.canonicalConfig);
-  auto seal = monitor_.sealContainer(who, record.dockerId, record.config);
+  auto seal = co_await monitor_.sealContainer(who, record.dockerId, record.config);
   if (!seal) co_return seal.error();
   record.seal = std::move(*seal);
   record.name = spec.name;

@@ -86,7 +86,7 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
   record.creatorGid = who.gid;
   record.config = writeExecConfig(op);
   record.createdAt = nowNanos();
-  auto seal = monitor_.sealExec(who, record.execId, sealedOf(*c), record.config);
+  auto seal = co_await monitor_.sealExec(who, record.execId, sealedOf(*c), record.config);
   if (!seal) co_return seal.error();
   record.seal = std::move(*seal);
   auto created = state_.createExec(record);

@@ -84,23 +84,23 @@ asio::awaitable<Result<RunConfinement>> Monitor::currentRun(const std::string& d
   co_return fail(ErrorKind::Conflict, "Container " + dockerId + " is not running");
 }
 
-Result<std::string> Monitor::sealContainer(const Caller& who, const std::string& dockerId, const state::Blob& config) {
-  if (!state::isFullId(dockerId)) return fail(ErrorKind::Internal, "internal error", "bad container id to seal");
+asio::awaitable<Result<std::string>> Monitor::sealContainer(const Caller& who, const std::string& dockerId, const state::Blob& config) {
+  if (!state::isFullId(dockerId)) co_return fail(ErrorKind::Internal, "internal error", "bad container id to seal");
   // Only what the policy judged for this request: the service cannot seal a config of its own.
   if (!who.judgedConfig || *who.judgedConfig != config) {
-    return fail(ErrorKind::Internal, "internal error", "the config to seal is not the one the policy judged");
+    co_return fail(ErrorKind::Internal, "internal error", "the config to seal is not the one the policy judged");
   }
-  return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, config, ""});
+  co_return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, config, ""});
 }
 
-Result<std::string> Monitor::sealExec(const Caller& who, const std::string& execId, const SealedRecord& container,
+asio::awaitable<Result<std::string>> Monitor::sealExec(const Caller& who, const std::string& execId, const SealedRecord& container,
                                       const state::Blob& config) {
-  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) return checked.error();
-  if (!state::isFullId(execId)) return fail(ErrorKind::Internal, "internal error", "bad exec id to seal");
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (!state::isFullId(execId)) co_return fail(ErrorKind::Internal, "internal error", "bad exec id to seal");
   if (!who.judgedConfig || *who.judgedConfig != config) {
-    return fail(ErrorKind::Internal, "internal error", "the exec config to seal is not the one the policy judged");
+    co_return fail(ErrorKind::Internal, "internal error", "the exec config to seal is not the one the policy judged");
   }
-  return sealer_.seal(SealKind::Exec, SealedRecord{execId, container.id, who.uid, who.gid, config, ""});
+  co_return sealer_.seal(SealKind::Exec, SealedRecord{execId, container.id, who.uid, who.gid, config, ""});
 }
 
 asio::awaitable<Result<void>> Monitor::pull(const Caller&, minibox::ImageRef ref) {

@@ -50,9 +50,9 @@ class Monitor final : public containers::MonitorPort {
   boost::asio::awaitable<Result<void>> subscribeEvents(minibox::EventHandler onEvent) override;
   boost::asio::awaitable<bool> canConfine() override;
 
-  [[nodiscard]] Result<std::string> sealContainer(const Caller& who, const std::string& dockerId,
+  boost::asio::awaitable<Result<std::string>> sealContainer(const Caller& who, const std::string& dockerId,
                                                   const state::Blob& config) override;
-  [[nodiscard]] Result<std::string> sealExec(const Caller& who, const std::string& execId,
+  boost::asio::awaitable<Result<std::string>> sealExec(const Caller& who, const std::string& execId,
                                              const containers::SealedRecord& container,
                                              const state::Blob& config) override;
 

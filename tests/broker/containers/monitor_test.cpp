@@ -165,13 +165,13 @@ TEST_F(MonitorTest, OnlyTheJudgedConfigIsSealed) {
   auto op = createOp({.name = "x", .cmd = std::vector<std::string>{"true"}});
   const state::Blob judged = blobFromWords(op.canonicalConfig);
   Caller who = who_;
-  EXPECT_FALSE(monitor_->sealContainer(who, std::string(64, 'c'), judged)) << "nothing was judged";
+  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged))) << "nothing was judged";
   who.judgedConfig = judged;
-  EXPECT_TRUE(monitor_->sealContainer(who, std::string(64, 'c'), judged));
+  EXPECT_TRUE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged)));
   state::Blob other = judged;
   other.push_back(0);
-  EXPECT_FALSE(monitor_->sealContainer(who, std::string(64, 'c'), other));
-  EXPECT_FALSE(monitor_->sealContainer(who, "not-an-id", judged));
+  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), other)));
+  EXPECT_FALSE(await(monitor_->sealContainer(who, "not-an-id", judged)));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Test-only: see service_fixture.hpp.
 #include "tests/broker/containers/service_fixture.hpp"
 
+#include <boost/asio/local/connect_pair.hpp>
+
 #include <cstdio>
 
 namespace dockerbox::broker::containers::testing {
@@ -42,13 +44,23 @@ void ServiceTest::open() {
   options.exitWait = 15s;
   options.retryMin = 50ms;
   options.retryMax = 500ms;
-  service_ = std::make_unique<ContainerService>(io_->get_executor(), *monitor_, *state_, *logs_, options);
+  MonitorPort* port = monitor_.get();
+#ifdef DOCKERBOX_TEST_ACTS_CHANNEL
+  asio::local::stream_protocol::socket engineEnd(*io_), monitorEnd(*io_);
+  asio::local::connect_pair(engineEnd, monitorEnd);
+  actServer_ = std::make_unique<monitor::ActServer>(io_->get_executor(), std::move(monitorEnd), *monitor_, callers_);
+  remote_ = std::make_unique<RemoteMonitor>(io_->get_executor(), std::move(engineEnd));
+  port = remote_.get();
+#endif
+  service_ = std::make_unique<ContainerService>(io_->get_executor(), *port, *state_, *logs_, options);
   auto started = service_->start();
   ASSERT_TRUE(started) << started.error().context;
 }
 
 void ServiceTest::crash() {
   service_.reset();
+  remote_.reset();
+  actServer_.reset();
   monitor_.reset();
   client_.reset();
   io_.reset();

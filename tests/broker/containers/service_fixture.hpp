@@ -6,6 +6,8 @@
 #include "broker/containers/config_blob.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/decode_fields.hpp"
+#include "broker/containers/remote_monitor.hpp"
+#include "broker/monitor/act_server.hpp"
 #include "broker/monitor/monitor.hpp"
 #include "tests/broker/state/temp_dir.hpp"
 #include "tests/minibox_sim/sim_client.hpp"
@@ -116,9 +118,11 @@ class ServiceTest : public ::testing::Test {
     // As dispatch does: the config the policy judged is the one the monitor seals.
     if constexpr (std::is_same_v<Op, CreateContainerOp>) who.judgedConfig = blobFromWords(stored->canonicalConfig);
     if constexpr (std::is_same_v<Op, CreateExecOp>) who.judgedConfig = writeExecConfig(*stored);
+    // As dispatch does: the monitor knows the caller by the request's number only.
+    auto registered = std::make_shared<monitor::CallerRegistry::Entry>(callers_.add(who));
     asio::co_spawn(
         *io_,
-        [service, handler, call, stored, who]() -> asio::awaitable<void> {
+        [service, handler, call, stored, who, registered]() -> asio::awaitable<void> {
           // As dispatch does: an exception (Asio throws on co_await after cancellation) is
           // a failed request.
           try {
@@ -140,6 +144,15 @@ class ServiceTest : public ::testing::Test {
     return c;
   }
 
+  /// Runs an awaitable to completion on the io_context (bounded).
+  template <class T>
+  T await(asio::awaitable<T> task) {
+    std::optional<T> out;
+    asio::co_spawn(*io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
+    EXPECT_TRUE(runUntil([&] { return out.has_value(); })) << "awaitable did not finish";
+    return std::move(*out);
+  }
+
   /// Runs the io_context until `condition` holds; false after `limit`.
   bool runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s);
 
@@ -154,9 +167,15 @@ class ServiceTest : public ::testing::Test {
   state::testing::TempDir dir_;
   std::unique_ptr<state::StateStore> state_;
   std::unique_ptr<state::LogStore> logs_;
+  /// Before io_: requests suspended in it unregister themselves when it is destroyed.
+  monitor::CallerRegistry callers_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<minibox::Client> client_;
   std::unique_ptr<monitor::Monitor> monitor_;
+  /// With DOCKERBOX_TEST_ACTS_CHANNEL the service reaches the monitor through the acts
+  /// channel (a socketpair), as the engine process will; otherwise directly.
+  std::unique_ptr<monitor::ActServer> actServer_;
+  std::unique_ptr<RemoteMonitor> remote_;
   std::unique_ptr<ContainerService> service_;
   /// A rule that may run unconfined: the simulator here cannot take dockerbox-init (see open()).
   Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own,

@@ -1,0 +1,323 @@
+// Runs as root. Input: see act_server.hpp.
+#include "broker/monitor/act_server.hpp"
+
+#include "broker/minibox/image_ref.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <capnp/serialize.h>
+#include <spdlog/spdlog.h>
+
+namespace dockerbox::broker::monitor {
+
+namespace asio = boost::asio;
+namespace wire = ipc::acts;
+using containers::kActWindow;
+using containers::SealedRecord;
+using containers::sealedRecordOf;
+using containers::toWire;
+
+CallerRegistry::Entry CallerRegistry::add(Caller& who) {
+  who.requestId = next_++;
+  callers_->insert_or_assign(who.requestId, who);
+  return Entry(callers_, who.requestId);
+}
+
+const Caller* CallerRegistry::find(std::uint64_t requestId) const {
+  auto found = callers_->find(requestId);
+  return found == callers_->end() ? nullptr : &found->second;
+}
+
+struct ActServer::Shared {
+  Shared(containers::MonitorPort& m, const CallerRegistry& c) : monitor(m), callers(c) {}
+  containers::MonitorPort& monitor;
+  const CallerRegistry& callers;
+  std::shared_ptr<containers::ActLink> link;
+  std::map<std::uint64_t, std::shared_ptr<Act>> acts;
+  bool closed = false;
+
+  void send(capnp::MallocMessageBuilder& message) {
+    if (link && !closed) (void)link->send(message);
+  }
+  void sendError(std::uint64_t id, const Error& error) {
+    capnp::MallocMessageBuilder message;
+    auto reply = message.initRoot<wire::ActReply>();
+    reply.setId(id);
+    toWire(error, reply.initError());
+    send(message);
+  }
+};
+
+namespace {
+
+using Reply = wire::ActReply::Builder;
+
+/// Sends an interim reply of act `id` once the engine has room for it (kActWindow); false
+/// when the act or the channel is over.
+asio::awaitable<bool> sendInterim(std::shared_ptr<ActServer::Shared> shared, std::shared_ptr<ActServer::Act> act,
+                                  std::uint64_t id, std::function<void(Reply)> fill) {
+  while (!shared->closed && act->unacked >= kActWindow) {
+    if (co_await act->acked.wait() == containers::WakeReason::Cancelled) co_return false;
+  }
+  if (shared->closed) co_return false;
+  ++act->unacked;
+  capnp::MallocMessageBuilder message;
+  auto reply = message.initRoot<wire::ActReply>();
+  reply.setId(id);
+  fill(reply);
+  shared->send(message);
+  co_return true;
+}
+
+}  // namespace
+
+ActServer::ActServer(asio::any_io_executor executor, asio::local::stream_protocol::socket socket,
+                     containers::MonitorPort& monitor, const CallerRegistry& callers)
+    : executor_(std::move(executor)), shared_(std::make_shared<Shared>(monitor, callers)) {
+  link_ = containers::ActLink::start(
+      std::move(socket), [this](Frame frame) { onFrame(std::move(frame)); }, [this] { onClosed(); });
+  shared_->link = link_;
+}
+
+ActServer::~ActServer() {
+  link_->close();
+  onClosed();
+}
+
+void ActServer::onClosed() {
+  if (shared_->closed) return;
+  shared_->closed = true;
+  auto acts = std::move(shared_->acts);
+  for (auto& [id, act] : acts) {
+    act->cancel.emit(asio::cancellation_type::terminal);
+    act->acked.notifyAll();
+  }
+}
+
+namespace {
+
+asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint64_t id,
+                            std::shared_ptr<ActServer::Act> act, kj::Array<capnp::word> frame) {
+  struct Done {
+    std::shared_ptr<ActServer::Shared> shared;
+    std::uint64_t id;
+    ~Done() { shared->acts.erase(id); }
+  } done{shared, id};
+  auto finish = [&](auto fill) {
+    capnp::MallocMessageBuilder message;
+    auto reply = message.initRoot<wire::ActReply>();
+    reply.setId(id);
+    fill(reply);
+    shared->send(message);
+  };
+  auto failWith = [&](const Error& error) { shared->sendError(id, error); };
+  try {
+    capnp::FlatArrayMessageReader reader(frame, containers::actReaderOptions());
+    auto call = reader.getRoot<wire::ActCall>();
+    auto act_ = call.getAct();
+    // The caller is the one the monitor bound to the named request, never one the engine names.
+    const Caller* bound = shared->callers.find(call.getRequest());
+    std::optional<Caller> who;
+    if (bound != nullptr) who = *bound;  // a run outlives its request: keep a copy
+    auto needCaller = [&]() -> bool {
+      if (who) return true;
+      failWith(fail(ErrorKind::Forbidden, "denied: no client request is in flight for this act"));
+      return false;
+    };
+    auto& monitor = shared->monitor;
+    switch (act_.which()) {
+      case wire::ActCall::Act::LIST: {
+        auto listed = co_await monitor.list();
+        if (!listed) { failWith(listed.error()); co_return; }
+        finish([&](Reply r) {
+          auto out = r.initContainers(static_cast<unsigned>(listed->size()));
+          for (unsigned i = 0; i < listed->size(); ++i) toWire((*listed)[i], out[i]);
+        });
+        co_return;
+      }
+      case wire::ActCall::Act::LIST_IMAGES: {
+        auto listed = co_await monitor.listImages();
+        if (!listed) { failWith(listed.error()); co_return; }
+        finish([&](Reply r) {
+          auto out = r.initImages(static_cast<unsigned>(listed->size()));
+          for (unsigned i = 0; i < listed->size(); ++i) out.set(i, (*listed)[i]);
+        });
+        co_return;
+      }
+      case wire::ActCall::Act::PROBE: {
+        auto protocol = co_await monitor.probe();
+        if (!protocol) { failWith(protocol.error()); co_return; }
+        finish([&](Reply r) { r.setProtocol(containers::toWire(*protocol)); });
+        co_return;
+      }
+      case wire::ActCall::Act::CAN_CONFINE: {
+        const bool confinable = co_await monitor.canConfine();
+        finish([&](Reply r) { r.setConfinable(confinable); });
+        co_return;
+      }
+      case wire::ActCall::Act::SUBSCRIBE_EVENTS: {
+        minibox::EventHandler onEvent = [shared, act, id](minibox::ContainerEvent event) -> asio::awaitable<void> {
+          std::function<void(Reply)> fill = [&event](Reply r) { toWire(event, r.initEvent()); };
+          (void)co_await sendInterim(shared, act, id, std::move(fill));
+        };
+        auto ended = co_await monitor.subscribeEvents(onEvent);
+        { failWith(ended ? fail(ErrorKind::Unavailable, "miniboxd's event stream ended") : ended.error()); co_return; }
+      }
+      case wire::ActCall::Act::SEAL_CONTAINER: {
+        if (!needCaller()) co_return;
+        auto in = act_.getSealContainer();
+        auto config = in.getConfig();
+        auto seal = co_await monitor.sealContainer(*who, in.getDockerId(), state::Blob(config.begin(), config.end()));
+        if (!seal) { failWith(seal.error()); co_return; }
+        finish([&](Reply r) { r.setSeal(*seal); });
+        co_return;
+      }
+      case wire::ActCall::Act::SEAL_EXEC: {
+        if (!needCaller()) co_return;
+        auto in = act_.getSealExec();
+        auto config = in.getConfig();
+        auto seal = co_await monitor.sealExec(*who, in.getExecId(), sealedRecordOf(in.getContainer()),
+                                              state::Blob(config.begin(), config.end()));
+        if (!seal) { failWith(seal.error()); co_return; }
+        finish([&](Reply r) { r.setSeal(*seal); });
+        co_return;
+      }
+      case wire::ActCall::Act::PULL:
+      case wire::ActCall::Act::REMOVE_IMAGE: {
+        if (!needCaller()) co_return;
+        const bool pull = act_.which() == wire::ActCall::Act::PULL;
+        auto ref = minibox::ImageRef::parse(pull ? act_.getPull().cStr() : act_.getRemoveImage().cStr());
+        if (!ref) { failWith(ref.error()); co_return; }
+        Result<void> acted;
+        if (pull) {
+          acted = co_await monitor.pull(*who, *ref);
+        } else {
+          acted = co_await monitor.removeImage(*who, *ref);
+        }
+        if (!acted) { failWith(acted.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      case wire::ActCall::Act::RUN: {
+        if (!needCaller()) co_return;
+        containers::RunHandlers handlers;
+        handlers.onCreated = [shared, act, id](std::string miniboxId) -> asio::awaitable<void> {
+          std::function<void(Reply)> fill = [&miniboxId](Reply r) { r.setCreated(miniboxId); };
+          (void)co_await sendInterim(shared, act, id, std::move(fill));
+        };
+        handlers.onOutput = [shared, act, id](minibox::OutputStream stream,
+                                                std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+          std::function<void(Reply)> fill = [&stream, &data](Reply r) {
+            auto out = r.initOutput();
+            out.setStderr(stream == minibox::OutputStream::Stderr);
+            out.setData(kj::arrayPtr(data.data(), data.size()));
+          };
+          (void)co_await sendInterim(shared, act, id, std::move(fill));
+        };
+        auto exit = co_await monitor.run(*who, sealedRecordOf(act_.getRun()), std::move(handlers));
+        if (!exit) { failWith(exit.error()); co_return; }
+        finish([&](Reply r) { r.setExitCode(*exit); });
+        co_return;
+      }
+      case wire::ActCall::Act::PREPARE_EXEC: {
+        if (!needCaller()) co_return;
+        auto in = act_.getPrepareExec();
+        auto ticket = co_await monitor.prepareExec(*who, sealedRecordOf(in.getContainer()), in.getMiniboxId(),
+                                                   sealedRecordOf(in.getExec()));
+        if (!ticket) { failWith(ticket.error()); co_return; }
+        finish([&](Reply r) { r.setTicket(*ticket); });
+        co_return;
+      }
+      case wire::ActCall::Act::RUN_EXEC: {
+        minibox::OutputHandler onOutput = [shared, act, id](minibox::OutputStream stream,
+                                                            std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+          std::function<void(Reply)> fill = [&stream, &data](Reply r) {
+            auto out = r.initOutput();
+            out.setStderr(stream == minibox::OutputStream::Stderr);
+            out.setData(kj::arrayPtr(data.data(), data.size()));
+          };
+          (void)co_await sendInterim(shared, act, id, std::move(fill));
+        };
+        auto exit = co_await monitor.runExec(act_.getRunExec(), onOutput);
+        if (!exit) { failWith(exit.error()); co_return; }
+        finish([&](Reply r) { r.setExitCode(*exit); });
+        co_return;
+      }
+      case wire::ActCall::Act::STOP:
+      case wire::ActCall::Act::PAUSE:
+      case wire::ActCall::Act::RESUME: {
+        if (!needCaller()) co_return;
+        const auto kind = act_.which();
+        auto in = kind == wire::ActCall::Act::STOP    ? act_.getStop()
+                  : kind == wire::ActCall::Act::PAUSE ? act_.getPause()
+                                                      : act_.getResume();
+        auto record = sealedRecordOf(in.getContainer());
+        std::string miniboxId = in.getMiniboxId();
+        Result<void> acted;
+        if (kind == wire::ActCall::Act::STOP) {
+          acted = co_await monitor.stop(*who, record, miniboxId);
+        } else if (kind == wire::ActCall::Act::PAUSE) {
+          acted = co_await monitor.pause(*who, record, miniboxId);
+        } else {
+          acted = co_await monitor.resume(*who, record, miniboxId);
+        }
+        if (!acted) { failWith(acted.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      default: { failWith(fail(ErrorKind::BadRequest, "unknown act")); co_return; }
+    }
+  } catch (const kj::Exception& e) {
+    shared->sendError(id, fail(ErrorKind::BadRequest, "malformed act", e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    // A cancelled act (the engine went away) ends here too: nothing is left to answer.
+    shared->sendError(id, fail(ErrorKind::Internal, "internal error", e.what()));
+  }
+}
+
+}  // namespace
+
+void ActServer::onFrame(Frame frame) {
+  std::uint64_t id = 0;
+  wire::ActCall::Act::Which which{};
+  try {
+    capnp::FlatArrayMessageReader reader(frame, containers::actReaderOptions());
+    auto call = reader.getRoot<wire::ActCall>();
+    id = call.getId();
+    which = call.getAct().which();
+    switch (which) {
+      case wire::ActCall::Act::ACK:
+        if (auto found = shared_->acts.find(id); found != shared_->acts.end() && found->second->unacked > 0) {
+          --found->second->unacked;
+          found->second->acked.notifyAll();
+        }
+        return;
+      case wire::ActCall::Act::CANCEL:
+        if (auto found = shared_->acts.find(id); found != shared_->acts.end()) {
+          found->second->cancel.emit(asio::cancellation_type::terminal);
+          found->second->acked.notifyAll();
+        }
+        return;
+      case wire::ActCall::Act::DROP_EXEC: shared_->monitor.dropExec(call.getAct().getDropExec()); return;
+      default: break;
+    }
+  } catch (const kj::Exception& e) {
+    spdlog::error("event=acts_call_refused error=\"{}\"", e.getDescription().cStr());
+    link_->close();
+    onClosed();
+    return;
+  }
+  if (shared_->acts.contains(id)) {
+    shared_->sendError(id, fail(ErrorKind::BadRequest, "act id in use"));
+    return;
+  }
+  auto act = std::make_shared<Act>(executor_);
+  shared_->acts.emplace(id, act);
+  // The completion handler keeps the Act (and its cancellation signal) alive until Asio has
+  // detached the coroutine from the slot.
+  asio::co_spawn(executor_, serve(shared_, id, act, std::move(frame)),
+                 asio::bind_cancellation_slot(act->cancel.slot(), [act](const std::exception_ptr&) {}));
+}
+
+}  // namespace dockerbox::broker::monitor
