@@ -13,14 +13,19 @@ dockerbox_full_path(sbin "${DOCKERBOX_SBINDIR}")
 dockerbox_full_path(helpers "${DOCKERBOX_HELPERDIR}")
 dockerbox_full_path(systemd "${DOCKERBOX_SYSTEMD_DIR}")
 
-file(MAKE_DIRECTORY "${DOCKERBOX_UNIT_STAGE_DIR}")
+# One staging directory per prefix and DESTDIR: installations running at the same time
+# (cpack and a DESTDIR install in parallel tests) must not pick up each other's rewrite.
+string(MD5 stage_key "${CMAKE_INSTALL_PREFIX}|$ENV{DESTDIR}")
+set(stage "${DOCKERBOX_UNIT_STAGE_DIR}/${stage_key}")
+file(MAKE_DIRECTORY "${stage}")
 foreach(unit dockerbox.service dockerbox.socket)
   file(READ "${DOCKERBOX_UNIT_SOURCE_DIR}/${unit}" text)
   string(REPLACE "=/usr/sbin/dockerboxd" "=${sbin}/dockerboxd" text "${text}")
   string(REPLACE "=/usr/libexec/dockerbox/" "=${helpers}/" text "${text}")
   string(REPLACE "=/etc/dockerbox/" "=${DOCKERBOX_POLICY_DIR}/" text "${text}")
-  file(WRITE "${DOCKERBOX_UNIT_STAGE_DIR}/${unit}" "${text}")
+  file(WRITE "${stage}/${unit}" "${text}")
   file(INSTALL DESTINATION "${systemd}/systemd/system" TYPE FILE
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-       FILES "${DOCKERBOX_UNIT_STAGE_DIR}/${unit}")
+       FILES "${stage}/${unit}")
 endforeach()
+file(REMOVE_RECURSE "${stage}")
