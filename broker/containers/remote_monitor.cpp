@@ -159,7 +159,8 @@ asio::awaitable<Result<void>> RemoteMonitor::subscribeEvents(minibox::EventHandl
     if (!reply.isEvent()) co_return unexpected("subscribeEvents");
     auto event = containerEventOf(reply.getEvent());
     if (!event) co_return event.error();
-    co_await onEvent(std::move(*event));
+    minibox::ContainerEvent named = std::move(*event);  // see run()
+    co_await onEvent(std::move(named));
     co_return Result<void>();
   };
   auto reply = co_await roundTrip(*call, interim);
@@ -222,15 +223,18 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::run(const Caller& who, Seal
   auto call = begin(who.requestId);
   toWire(container, call->root.getAct().initRun());
   InterimHandler interim = [&handlers](Reply reply) -> asio::awaitable<Result<void>> {
+    // Arguments are named values moved in: g++ 12 bitwise-copies a coroutine argument
+    // materialized from a temporary (see service_exec.cpp).
     if (reply.isCreated()) {
-      co_await handlers.onCreated(std::string(reply.getCreated()));
+      std::string miniboxId(reply.getCreated());
+      co_await handlers.onCreated(std::move(miniboxId));
       co_return Result<void>();
     }
     if (!reply.isOutput()) co_return unexpected("run");
     auto data = reply.getOutput().getData();
-    co_await handlers.onOutput(reply.getOutput().getStderr() ? minibox::OutputStream::Stderr
-                                                              : minibox::OutputStream::Stdout,
-                               std::vector<std::uint8_t>(data.begin(), data.end()));
+    const auto stream = reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout;
+    std::vector<std::uint8_t> bytes(data.begin(), data.end());
+    co_await handlers.onOutput(stream, std::move(bytes));
     co_return Result<void>();
   };
   auto reply = co_await roundTrip(*call, interim);
@@ -258,8 +262,9 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::runExec(std::uint64_t ticke
   InterimHandler interim = [&onOutput](Reply reply) -> asio::awaitable<Result<void>> {
     if (!reply.isOutput()) co_return unexpected("runExec");
     auto data = reply.getOutput().getData();
-    co_await onOutput(reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout,
-                      std::vector<std::uint8_t>(data.begin(), data.end()));
+    const auto stream = reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout;
+    std::vector<std::uint8_t> bytes(data.begin(), data.end());  // named: see run()
+    co_await onOutput(stream, std::move(bytes));
     co_return Result<void>();
   };
   auto reply = co_await roundTrip(*call, interim);

@@ -86,7 +86,8 @@ asio::awaitable<Result<void>> ContainerService::handleCreateExec(const Caller& w
   record.creatorGid = who.gid;
   record.config = writeExecConfig(op);
   record.createdAt = nowNanos();
-  auto seal = co_await monitor_.sealExec(who, record.execId, sealedOf(*c), record.config);
+  const SealedRecord container = sealedOf(*c);
+  auto seal = co_await monitor_.sealExec(who, record.execId, container, record.config);
   if (!seal) co_return seal.error();
   record.seal = std::move(*seal);
   auto created = state_.createExec(record);
@@ -149,7 +150,11 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
   auto config = readExecConfig(exec->config);
   if (!config) co_return config.error();
   // The monitor judges it: confined the way the container's run is, or refused.
-  auto ticket = co_await monitor_.prepareExec(who, sealedOf(*c), *c->miniboxId, sealedOf(*exec));
+  // Coroutine arguments are named values moved in (g++ 12, see runExec below).
+  SealedRecord container = sealedOf(*c);
+  SealedRecord sealedExec = sealedOf(*exec);
+  std::string miniboxId = *c->miniboxId;
+  auto ticket = co_await monitor_.prepareExec(who, std::move(container), std::move(miniboxId), std::move(sealedExec));
   if (!ticket) co_return ticket.error();
   // Another start of the same exec may have got here while the monitor judged this one.
   auto again = state_.getExec(op.id);

@@ -50,7 +50,10 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stoppe
     containerExited(c->dockerId, 255, false, "dockerbox had no miniboxd id for the running container");
     co_return Result<void>();
   }
-  auto stopped = co_await monitor_.stop(stopper, sealedOf(*c), *c->miniboxId);
+  // Coroutine arguments are named values moved in (g++ 12, see service_exec.cpp).
+  SealedRecord record = sealedOf(*c);
+  std::string miniboxId = *c->miniboxId;
+  auto stopped = co_await monitor_.stop(stopper, std::move(record), std::move(miniboxId));
   if (!stopped) {
     if (stopped.error().kind == ErrorKind::Unavailable) co_return stopped.error();
     // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
@@ -126,7 +129,11 @@ asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Calle
   }
   if (c->state != state::ContainerState::Running || !c->miniboxId) co_return notRunning(c->dockerId);
   const std::string miniboxId = *c->miniboxId;
-  if (auto paused = co_await monitor_.pause(who, sealedOf(*c), miniboxId); !paused) co_return paused.error();
+  SealedRecord record = sealedOf(*c);  // named: see stopAndWait
+  std::string target = miniboxId;
+  if (auto paused = co_await monitor_.pause(who, std::move(record), std::move(target)); !paused) {
+    co_return paused.error();
+  }
   c = state_.getContainer(c->dockerId);  // it may have exited while miniboxd answered
   if (!c) co_return c.error();
   if (c->state != state::ContainerState::Running || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);
@@ -145,7 +152,11 @@ asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Cal
     co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is not paused");
   }
   const std::string miniboxId = *c->miniboxId;
-  if (auto resumed = co_await monitor_.resume(who, sealedOf(*c), miniboxId); !resumed) co_return resumed.error();
+  SealedRecord record = sealedOf(*c);  // named: see stopAndWait
+  std::string target = miniboxId;
+  if (auto resumed = co_await monitor_.resume(who, std::move(record), std::move(target)); !resumed) {
+    co_return resumed.error();
+  }
   c = state_.getContainer(c->dockerId);
   if (!c) co_return c.error();
   if (c->state != state::ContainerState::Paused || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);

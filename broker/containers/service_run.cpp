@@ -104,7 +104,8 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
   };
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
-    exit = co_await monitor_.run(who, sealedOf(container), std::move(handlers));
+    SealedRecord record = sealedOf(container);  // named: g++ 12, see service_exec.cpp
+    exit = co_await monitor_.run(who, std::move(record), std::move(handlers));
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
   }

@@ -168,7 +168,9 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         if (!needCaller()) co_return;
         auto in = act_.getSealContainer();
         auto config = in.getConfig();
-        auto seal = co_await monitor.sealContainer(*who, in.getDockerId(), state::Blob(config.begin(), config.end()));
+        const std::string dockerId = in.getDockerId();
+        const state::Blob blob(config.begin(), config.end());
+        auto seal = co_await monitor.sealContainer(*who, dockerId, blob);
         if (!seal) { failWith(seal.error()); co_return; }
         finish([&](Reply r) { r.setSeal(*seal); });
         co_return;
@@ -177,8 +179,10 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         if (!needCaller()) co_return;
         auto in = act_.getSealExec();
         auto config = in.getConfig();
-        auto seal = co_await monitor.sealExec(*who, in.getExecId(), sealedRecordOf(in.getContainer()),
-                                              state::Blob(config.begin(), config.end()));
+        const std::string execId = in.getExecId();
+        const SealedRecord container = sealedRecordOf(in.getContainer());
+        const state::Blob blob(config.begin(), config.end());
+        auto seal = co_await monitor.sealExec(*who, execId, container, blob);
         if (!seal) { failWith(seal.error()); co_return; }
         finish([&](Reply r) { r.setSeal(*seal); });
         co_return;
@@ -190,10 +194,11 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         auto ref = minibox::ImageRef::parse(pull ? act_.getPull().cStr() : act_.getRemoveImage().cStr());
         if (!ref) { failWith(ref.error()); co_return; }
         Result<void> acted;
+        minibox::ImageRef image = *ref;
         if (pull) {
-          acted = co_await monitor.pull(*who, *ref);
+          acted = co_await monitor.pull(*who, std::move(image));
         } else {
-          acted = co_await monitor.removeImage(*who, *ref);
+          acted = co_await monitor.removeImage(*who, std::move(image));
         }
         if (!acted) { failWith(acted.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
@@ -215,7 +220,9 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
           };
           (void)co_await sendInterim(shared, act, id, std::move(fill));
         };
-        auto exit = co_await monitor.run(*who, sealedRecordOf(act_.getRun()), std::move(handlers));
+        // Coroutine arguments are named values (g++ 12 and temporaries, see service_exec.cpp).
+        SealedRecord record = sealedRecordOf(act_.getRun());
+        auto exit = co_await monitor.run(*who, std::move(record), std::move(handlers));
         if (!exit) { failWith(exit.error()); co_return; }
         finish([&](Reply r) { r.setExitCode(*exit); });
         co_return;
@@ -223,8 +230,10 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
       case wire::ActCall::Act::PREPARE_EXEC: {
         if (!needCaller()) co_return;
         auto in = act_.getPrepareExec();
-        auto ticket = co_await monitor.prepareExec(*who, sealedRecordOf(in.getContainer()), in.getMiniboxId(),
-                                                   sealedRecordOf(in.getExec()));
+        SealedRecord container = sealedRecordOf(in.getContainer());
+        SealedRecord exec = sealedRecordOf(in.getExec());
+        std::string miniboxId = in.getMiniboxId();
+        auto ticket = co_await monitor.prepareExec(*who, std::move(container), std::move(miniboxId), std::move(exec));
         if (!ticket) { failWith(ticket.error()); co_return; }
         finish([&](Reply r) { r.setTicket(*ticket); });
         co_return;
@@ -256,11 +265,11 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         std::string miniboxId = in.getMiniboxId();
         Result<void> acted;
         if (kind == wire::ActCall::Act::STOP) {
-          acted = co_await monitor.stop(*who, record, miniboxId);
+          acted = co_await monitor.stop(*who, std::move(record), std::move(miniboxId));
         } else if (kind == wire::ActCall::Act::PAUSE) {
-          acted = co_await monitor.pause(*who, record, miniboxId);
+          acted = co_await monitor.pause(*who, std::move(record), std::move(miniboxId));
         } else {
-          acted = co_await monitor.resume(*who, record, miniboxId);
+          acted = co_await monitor.resume(*who, std::move(record), std::move(miniboxId));
         }
         if (!acted) { failWith(acted.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
