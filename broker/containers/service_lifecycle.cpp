@@ -55,7 +55,10 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stoppe
   std::string miniboxId = *c->miniboxId;
   auto stopped = co_await monitor_.stop(stopper, std::move(record), std::move(miniboxId));
   if (!stopped) {
-    if (stopped.error().kind == ErrorKind::Unavailable) co_return stopped.error();
+    // Unavailable: miniboxd is away; Forbidden: the monitor refused the act (an unsealed or
+    // changed record). Neither says anything about the container's process.
+    const auto kind = stopped.error().kind;
+    if (kind == ErrorKind::Unavailable || kind == ErrorKind::Forbidden) co_return stopped.error();
     // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
     // will, and the status is unknown.
     if (live->link != RunLink::Held && live->exits == exitsBefore) {

@@ -45,13 +45,14 @@ asio::awaitable<bool> Monitor::canConfine() {
 
 Result<void> Monitor::checkRecord(const Caller& who, SealKind kind, const SealedRecord& record) const {
   if (record.seal.empty()) {
-    return fail(ErrorKind::Conflict, (kind == SealKind::Container ? "container " : "exec ") + record.id +
+    return fail(ErrorKind::Forbidden, (kind == SealKind::Container ? "container " : "exec ") + record.id +
                                          " was created by an earlier dockerbox and cannot be run by this one; "
                                          "remove it and create it again");
   }
   if (!sealer_.verify(kind, record)) {
     // The service's record is not what the monitor sealed: its store was changed behind it.
-    return fail(ErrorKind::Internal, "internal error", "seal mismatch on " + record.id);
+    return fail(ErrorKind::Forbidden, "denied: the record of " + record.id + " is not the one dockerbox sealed",
+                "seal mismatch");
   }
   if (!who.canSee(record.ownerUid, record.ownerGid)) return noSuchContainer(record);
   return {};

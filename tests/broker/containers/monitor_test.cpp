@@ -134,7 +134,7 @@ TEST_F(MonitorTest, AnUnsealedRecordIsRefusedWithAClearMessage) {
   std::string id = create({.name = "old", .cmd = std::vector<std::string>{"sleep", "300"}});
   tamper([&](state::Db& db) { ASSERT_TRUE(db.exec("UPDATE containers SET seal = '' WHERE docker_id = ?1", id)); });
   auto start = call(&S::handleStartContainer, StartContainerOp{{"old"}});
-  EXPECT_EQ(start->kind(), ErrorKind::Conflict);
+  EXPECT_EQ(start->kind(), ErrorKind::Forbidden);
   EXPECT_NE(start->error().find("created by an earlier dockerbox"), std::string::npos) << start->error();
 }
 
