@@ -111,7 +111,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
     caller.judgedConfig = containers::writeExecConfig(*exec);
   }
   // The monitor knows the caller of every act by this request's number (act_server.hpp).
-  auto registered = handlers.callers().add(caller);
+  auto registered = handlers.callers().add(caller, name);
   Result<void> result = fail(ErrorKind::Internal, "internal error");
   try {
     result = co_await run(handlers, caller, *op, out.initResult(), sink);

@@ -73,7 +73,16 @@ int main(int argc, char** argv) {
                          "administrators' tools): dockerboxctl %s ...\n", argv[1], argv[1]);
     return 2;
   }
+  if (argc == 2 && (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-V")) {
+    std::printf("dockerboxd %s\n", DOCKERBOX_VERSION);
+    return 0;
+  }
+  const bool help = argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h");
   auto config = loadConfig(argc, argv);
+  if (!config && help) {
+    std::fputs(config.error().message.c_str(), stdout);  // the options, as CLI11 prints them
+    return 0;
+  }
   if (!config) {
     std::fprintf(stderr, "dockerboxd: %s\n", config.error().message.c_str());
     return 2;

@@ -172,7 +172,11 @@ std::vector<std::string> commandForMinibox(std::vector<std::string> argv, std::s
 
 std::optional<std::uint64_t> cpuWeightOf(std::int64_t cpuShares, std::int64_t nanoCpus) {
   std::int64_t shares = cpuShares;
-  if (shares <= 0 && nanoCpus > 0) shares = std::max<std::int64_t>(2, nanoCpus * 1024 / 1'000'000'000);
+  if (shares <= 0 && nanoCpus > 0) {
+    // nanoCpus * 1024 / 1e9 without the product: a client's NanoCpus may be any int64.
+    constexpr std::int64_t kNanos = 1'000'000'000;
+    shares = std::max<std::int64_t>(2, nanoCpus / kNanos * 1024 + nanoCpus % kNanos * 1024 / kNanos);
+  }
   if (shares <= 0) return std::nullopt;
   shares = std::clamp<std::int64_t>(shares, 2, 262144);
   return static_cast<std::uint64_t>(1 + ((shares - 2) * 9999) / 262142);

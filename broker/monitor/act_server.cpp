@@ -9,6 +9,9 @@
 #include <capnp/serialize.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace dockerbox::broker::monitor {
 
 namespace asio = boost::asio;
@@ -18,13 +21,13 @@ using containers::SealedRecord;
 using containers::sealedRecordOf;
 using containers::toWire;
 
-CallerRegistry::Entry CallerRegistry::add(Caller& who) {
+CallerRegistry::Entry CallerRegistry::add(Caller& who, std::string_view operation) {
   who.requestId = next_++;
-  callers_->insert_or_assign(who.requestId, who);
+  callers_->insert_or_assign(who.requestId, Request{who, std::string(operation)});
   return Entry(callers_, who.requestId);
 }
 
-const Caller* CallerRegistry::find(std::uint64_t requestId) const {
+const CallerRegistry::Request* CallerRegistry::find(std::uint64_t requestId) const {
   auto found = callers_->find(requestId);
   return found == callers_->end() ? nullptr : &found->second;
 }
@@ -52,6 +55,25 @@ struct ActServer::Shared {
 namespace {
 
 using Reply = wire::ActReply::Builder;
+using Which = wire::ActCall::Act::Which;
+
+/// The acts each client operation may cause (by its audit name, dispatch.hpp). Reads of
+/// miniboxd (list, probe, events, ...) need no request.
+std::vector<Which> actsOf(std::string_view operation) {
+  if (operation == "containers.create") return {Which::SEAL_CONTAINER};
+  if (operation == "containers.start") return {Which::RUN};
+  if (operation == "containers.restart") return {Which::STOP, Which::RUN};
+  if (operation == "containers.stop" || operation == "containers.kill" || operation == "containers.remove") {
+    return {Which::STOP};
+  }
+  if (operation == "containers.pause") return {Which::PAUSE};
+  if (operation == "containers.unpause") return {Which::RESUME};
+  if (operation == "exec.create") return {Which::SEAL_EXEC};
+  if (operation == "exec.start") return {Which::PREPARE_EXEC};
+  if (operation == "images.pull") return {Which::PULL};
+  if (operation == "images.remove") return {Which::REMOVE_IMAGE};
+  return {};
+}
 
 /// Sends an interim reply of act `id` once the engine has room for it (kActWindow); false
 /// when the act or the channel is over.
@@ -116,13 +138,20 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
     capnp::FlatArrayMessageReader reader(frame, containers::actReaderOptions());
     auto call = reader.getRoot<wire::ActCall>();
     auto act_ = call.getAct();
-    // The caller is the one the monitor bound to the named request, never one the engine names.
-    const Caller* bound = shared->callers.find(call.getRequest());
+    // The caller is the one the monitor bound to the named request, never one the engine
+    // names, and only for an act that request's operation needs.
+    const CallerRegistry::Request* bound = shared->callers.find(call.getRequest());
     std::optional<Caller> who;
-    if (bound != nullptr) who = *bound;  // a run outlives its request: keep a copy
+    std::string operation;
+    if (bound != nullptr) {
+      who = bound->who;  // a run outlives its request: keep a copy
+      operation = bound->operation;
+    }
     auto needCaller = [&]() -> bool {
-      if (who) return true;
-      failWith(fail(ErrorKind::Forbidden, "denied: no client request is in flight for this act"));
+      const auto allowed = actsOf(operation);
+      if (who && std::find(allowed.begin(), allowed.end(), act_.which()) != allowed.end()) return true;
+      failWith(fail(ErrorKind::Forbidden, "denied: no client request in flight needs this act",
+                    "request " + std::to_string(call.getRequest()) + " (" + operation + ")"));
       return false;
     };
     auto& monitor = shared->monitor;

@@ -18,15 +18,27 @@
 #include <boost/asio/cancellation_signal.hpp>
 
 #include <map>
+#include <string>
+#include <string_view>
 #include <memory>
 
 namespace dockerbox::broker::monitor {
 
-/// The callers of the client requests in flight, by the number the monitor gave each.
+/// The client requests in flight, by the number the monitor gave each: who asks, and for
+/// which operation (its audit name). An act is served only for a request whose operation
+/// needs it (a stop only within a stop, kill, restart or remove), so the service cannot
+/// borrow a request in flight for another act.
 class CallerRegistry {
+ public:
+  struct Request {
+    Caller who;
+    std::string operation;
+  };
+
+ private:
   // Shared with the entries: a request suspended at shutdown may be destroyed after the
   // registry (the io_context destroys suspended coroutines last), and it unregisters itself.
-  using Map = std::map<std::uint64_t, Caller>;
+  using Map = std::map<std::uint64_t, Request>;
 
  public:
   /// Registers `who` for the lifetime of the returned guard; sets who.requestId.
@@ -45,8 +57,8 @@ class CallerRegistry {
     std::shared_ptr<Map> callers_;
     std::uint64_t id_;
   };
-  [[nodiscard]] Entry add(Caller& who);
-  [[nodiscard]] const Caller* find(std::uint64_t requestId) const;
+  [[nodiscard]] Entry add(Caller& who, std::string_view operation);
+  [[nodiscard]] const Request* find(std::uint64_t requestId) const;
 
  private:
   std::shared_ptr<Map> callers_ = std::make_shared<Map>();

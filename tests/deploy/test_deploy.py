@@ -141,6 +141,18 @@ class InstallTest(DeployCase):
                 self.assertTrue(os.access(dest + path, os.X_OK), path)
 
 
+    def test_daemon_answers_version_and_help(self):
+        daemon = os.path.join(BUILD, "broker", "dockerboxd")
+        r = run([daemon, "--version"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "dockerboxd " + cache_value("CMAKE_PROJECT_VERSION"))
+        r = run([daemon, "--help"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--state-dir", r.stdout)
+        r = run([daemon, "--no-such-option"])
+        self.assertEqual(r.returncode, 2)
+
+
 class UnitsTest(DeployCase):
     def setUp(self):
         super().setUp()

@@ -82,8 +82,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The socket buffer takes the whole input at once; larger inputs add nothing.
   if (size > 64 * 1024) return 0;
   monitor::CallerRegistry callers;
-  Caller who;  // request 1 is in flight, as while a client request is served
-  auto entry = callers.add(who);
+  // Requests 1.. are in flight, one per operation that causes acts.
+  std::vector<monitor::CallerRegistry::Entry> entries;
+  for (const char* operation : {"containers.create", "containers.start", "containers.restart", "containers.stop",
+                                "containers.pause", "containers.unpause", "exec.create", "exec.start", "images.pull",
+                                "images.remove"}) {
+    Caller who;
+    entries.push_back(callers.add(who, operation));
+  }
   StubPort port;
   asio::io_context io;
   {

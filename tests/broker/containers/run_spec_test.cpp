@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 namespace dockerbox::broker::containers {
@@ -47,6 +48,11 @@ TEST(RunSpec, CpuSharesAndNanoCpusBecomeAWeight) {
   EXPECT_EQ(cpuWeightOf(1 << 30, 0), 10000U);
   EXPECT_EQ(cpuWeightOf(0, 1'000'000'000), 39U);  // 1 CPU ~ 1024 shares
   EXPECT_EQ(cpuWeightOf(512, 4'000'000'000), cpuWeightOf(512, 0));  // shares win
+  EXPECT_EQ(cpuWeightOf(0, 1'500'000'000), cpuWeightOf(1536, 0));
+  // Any int64 a client sends: no overflow (UBSan build), the weight saturates.
+  EXPECT_EQ(cpuWeightOf(0, std::numeric_limits<std::int64_t>::max()), 10000U);
+  EXPECT_EQ(cpuWeightOf(std::numeric_limits<std::int64_t>::max(), 0), 10000U);
+  EXPECT_EQ(cpuWeightOf(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::min()), std::nullopt);
 }
 
 TEST(RunSpec, NetworkModes) {

@@ -119,7 +119,8 @@ class ServiceTest : public ::testing::Test {
     if constexpr (std::is_same_v<Op, CreateContainerOp>) who.judgedConfig = blobFromWords(stored->canonicalConfig);
     if constexpr (std::is_same_v<Op, CreateExecOp>) who.judgedConfig = writeExecConfig(*stored);
     // As dispatch does: the monitor knows the caller by the request's number only.
-    auto registered = std::make_shared<monitor::CallerRegistry::Entry>(callers_.add(who));
+    auto registered = std::make_shared<monitor::CallerRegistry::Entry>(
+        callers_.add(who, operationName(Operation(std::in_place_type<Op>, *stored))));
     asio::co_spawn(
         *io_,
         [service, handler, call, stored, who, registered]() -> asio::awaitable<void> {
