@@ -176,3 +176,36 @@ TEST_F(MonitorTest, OnlyTheJudgedConfigIsSealed) {
 
 }  // namespace
 }  // namespace dockerbox::broker::containers::testing
+
+namespace dockerbox::broker::containers::testing {
+namespace {
+
+TEST_F(MonitorTest, AnActIsServedOnlyWithinARequestThatNeedsIt) {
+#ifndef DOCKERBOX_TEST_ACTS_CHANNEL
+  GTEST_SKIP() << "the acts channel is exercised by containers_acts_test";
+#else
+  std::string id = create({.name = "mine", .cmd = std::vector<std::string>{"sleep", "300"}});
+  ASSERT_TRUE(start(id));
+  const auto c = container(id);
+  // The caller's own container, but the request in flight is an inspect: no stop within it,
+  // and no act at all for a request number nobody registered.
+  Caller who = who_;
+  auto inspecting = callers_.add(who, "containers.inspect");
+  // Named arguments (g++ 12 and coroutine arguments from temporaries, see service_exec.cpp).
+  SealedRecord record = sealedOf(c);
+  std::string run = *c.miniboxId;
+  auto refused = await(remote_->stop(who, record, run));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Forbidden);
+  who.requestId = 999'999;
+  EXPECT_FALSE(await(remote_->pause(who, record, run)));
+  EXPECT_EQ(container(id).state, state::ContainerState::Running);
+  // Within a stop it is served.
+  Caller stopper = who_;
+  auto stopping = callers_.add(stopper, "containers.stop");
+  EXPECT_TRUE(await(remote_->stop(stopper, record, run)));
+#endif
+}
+
+}  // namespace
+}  // namespace dockerbox::broker::containers::testing
