@@ -17,6 +17,19 @@ Error unexpected(const char* act) {
   return fail(ErrorKind::Internal, "internal error", std::string("acts: unexpected reply to ") + act);
 }
 
+/// Hands an `output` interim reply of a run or exec to `onOutput`. The bytes are a named
+/// value moved in: g++ 12 bitwise-copies a coroutine argument materialized from a temporary
+/// (see service_exec.cpp).
+asio::awaitable<Result<void>> deliverOutput(ipc::acts::ActReply::Reader reply, const minibox::OutputHandler& onOutput,
+                                            const char* act) {
+  if (!reply.isOutput()) co_return unexpected(act);
+  auto data = reply.getOutput().getData();
+  const auto stream = reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout;
+  std::vector<std::uint8_t> bytes(data.begin(), data.end());
+  co_await onOutput(stream, std::move(bytes));
+  co_return Result<void>();
+}
+
 }  // namespace
 
 RemoteMonitor::RemoteMonitor(asio::any_io_executor executor, asio::local::stream_protocol::socket socket)
@@ -230,12 +243,7 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::run(const Caller& who, Seal
       co_await handlers.onCreated(std::move(miniboxId));
       co_return Result<void>();
     }
-    if (!reply.isOutput()) co_return unexpected("run");
-    auto data = reply.getOutput().getData();
-    const auto stream = reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout;
-    std::vector<std::uint8_t> bytes(data.begin(), data.end());
-    co_await handlers.onOutput(stream, std::move(bytes));
-    co_return Result<void>();
+    co_return co_await deliverOutput(reply, handlers.onOutput, "run");
   };
   auto reply = co_await roundTrip(*call, interim);
   if (!reply) co_return reply.error();
@@ -260,12 +268,7 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::runExec(std::uint64_t ticke
   auto call = begin(0);
   call->root.getAct().setRunExec(ticket);
   InterimHandler interim = [&onOutput](Reply reply) -> asio::awaitable<Result<void>> {
-    if (!reply.isOutput()) co_return unexpected("runExec");
-    auto data = reply.getOutput().getData();
-    const auto stream = reply.getOutput().getStderr() ? minibox::OutputStream::Stderr : minibox::OutputStream::Stdout;
-    std::vector<std::uint8_t> bytes(data.begin(), data.end());  // named: see run()
-    co_await onOutput(stream, std::move(bytes));
-    co_return Result<void>();
+    co_return co_await deliverOutput(reply, onOutput, "runExec");
   };
   auto reply = co_await roundTrip(*call, interim);
   if (!reply) co_return reply.error();
@@ -279,37 +282,31 @@ void RemoteMonitor::dropExec(std::uint64_t ticket) {
   post(*call);
 }
 
-asio::awaitable<Result<void>> RemoteMonitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {
+asio::awaitable<Result<void>> RemoteMonitor::onRun(const Caller& who, wire::ActCall::Act::Which which,
+                                                   SealedRecord container, std::string miniboxId) {
   auto call = begin(who.requestId);
-  auto act = call->root.getAct().initStop();
-  toWire(container, act.initContainer());
-  act.setMiniboxId(miniboxId);
+  auto act = call->root.getAct();
+  auto target = which == wire::ActCall::Act::STOP    ? act.initStop()
+                : which == wire::ActCall::Act::PAUSE ? act.initPause()
+                                                     : act.initResume();
+  toWire(container, target.initContainer());
+  target.setMiniboxId(miniboxId);
   auto reply = co_await roundTrip(*call);
   if (!reply) co_return reply.error();
-  if (!reply->get().isDone()) co_return unexpected("stop");
+  if (!reply->get().isDone()) co_return unexpected("stop, pause or resume");
   co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> RemoteMonitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {
+  co_return co_await onRun(who, wire::ActCall::Act::STOP, std::move(container), std::move(miniboxId));
 }
 
 asio::awaitable<Result<void>> RemoteMonitor::pause(const Caller& who, SealedRecord container, std::string miniboxId) {
-  auto call = begin(who.requestId);
-  auto act = call->root.getAct().initPause();
-  toWire(container, act.initContainer());
-  act.setMiniboxId(miniboxId);
-  auto reply = co_await roundTrip(*call);
-  if (!reply) co_return reply.error();
-  if (!reply->get().isDone()) co_return unexpected("pause");
-  co_return Result<void>();
+  co_return co_await onRun(who, wire::ActCall::Act::PAUSE, std::move(container), std::move(miniboxId));
 }
 
 asio::awaitable<Result<void>> RemoteMonitor::resume(const Caller& who, SealedRecord container, std::string miniboxId) {
-  auto call = begin(who.requestId);
-  auto act = call->root.getAct().initResume();
-  toWire(container, act.initContainer());
-  act.setMiniboxId(miniboxId);
-  auto reply = co_await roundTrip(*call);
-  if (!reply) co_return reply.error();
-  if (!reply->get().isDone()) co_return unexpected("resume");
-  co_return Result<void>();
+  co_return co_await onRun(who, wire::ActCall::Act::RESUME, std::move(container), std::move(miniboxId));
 }
 
 }  // namespace dockerbox::broker::containers

@@ -76,6 +76,9 @@ class RemoteMonitor final : public MonitorPort {
   };
 
   std::unique_ptr<Call> begin(std::uint64_t request);
+  /// stop, pause or resume of the container's run `miniboxId`.
+  boost::asio::awaitable<Result<void>> onRun(const Caller& who, ipc::acts::ActCall::Act::Which which,
+                                             SealedRecord container, std::string miniboxId);
   /// Sends the call and waits for its final reply; an `error` reply becomes an Error.
   boost::asio::awaitable<Result<Final>> roundTrip(Call& call, const InterimHandler& onInterim = {});
   /// Sends a call that gets no reply.

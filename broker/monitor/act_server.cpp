@@ -92,6 +92,19 @@ asio::awaitable<bool> sendInterim(std::shared_ptr<ActServer::Shared> shared, std
   co_return true;
 }
 
+/// Output of a run or exec as `output` interim replies of act `id`.
+minibox::OutputHandler outputReplies(std::shared_ptr<ActServer::Shared> shared, std::shared_ptr<ActServer::Act> act,
+                                     std::uint64_t id) {
+  return [shared, act, id](minibox::OutputStream stream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+    std::function<void(Reply)> fill = [&stream, &data](Reply r) {
+      auto out = r.initOutput();
+      out.setStderr(stream == minibox::OutputStream::Stderr);
+      out.setData(kj::arrayPtr(data.data(), data.size()));
+    };
+    (void)co_await sendInterim(shared, act, id, std::move(fill));
+  };
+}
+
 }  // namespace
 
 ActServer::ActServer(asio::any_io_executor executor, asio::local::stream_protocol::socket socket,
@@ -240,15 +253,7 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
           std::function<void(Reply)> fill = [&miniboxId](Reply r) { r.setCreated(miniboxId); };
           (void)co_await sendInterim(shared, act, id, std::move(fill));
         };
-        handlers.onOutput = [shared, act, id](minibox::OutputStream stream,
-                                                std::vector<std::uint8_t> data) -> asio::awaitable<void> {
-          std::function<void(Reply)> fill = [&stream, &data](Reply r) {
-            auto out = r.initOutput();
-            out.setStderr(stream == minibox::OutputStream::Stderr);
-            out.setData(kj::arrayPtr(data.data(), data.size()));
-          };
-          (void)co_await sendInterim(shared, act, id, std::move(fill));
-        };
+        handlers.onOutput = outputReplies(shared, act, id);
         // Coroutine arguments are named values (g++ 12 and temporaries, see service_exec.cpp).
         SealedRecord record = sealedRecordOf(act_.getRun());
         auto exit = co_await monitor.run(*who, std::move(record), std::move(handlers));
@@ -268,15 +273,7 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         co_return;
       }
       case wire::ActCall::Act::RUN_EXEC: {
-        minibox::OutputHandler onOutput = [shared, act, id](minibox::OutputStream stream,
-                                                            std::vector<std::uint8_t> data) -> asio::awaitable<void> {
-          std::function<void(Reply)> fill = [&stream, &data](Reply r) {
-            auto out = r.initOutput();
-            out.setStderr(stream == minibox::OutputStream::Stderr);
-            out.setData(kj::arrayPtr(data.data(), data.size()));
-          };
-          (void)co_await sendInterim(shared, act, id, std::move(fill));
-        };
+        minibox::OutputHandler onOutput = outputReplies(shared, act, id);
         auto exit = co_await monitor.runExec(act_.getRunExec(), onOutput);
         if (!exit) { failWith(exit.error()); co_return; }
         finish([&](Reply r) { r.setExitCode(*exit); });
