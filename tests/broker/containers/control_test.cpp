@@ -14,6 +14,12 @@ using S = ContainerService;
 TEST_F(ServiceTest, RestartKeepsTheDockerIdWithANewMiniboxId) {
   std::string id = create({.name = "svc", .cmd = std::vector<std::string>{"sh", "-c", "echo run; exec sleep 300"}});
   ASSERT_TRUE(start(id));
+  const auto logs = [&] {
+    return call(&S::handleContainerLogs, ContainerLogsOp{{id}, false, true, true, false, 0, 0, -1})->sink.out;
+  };
+  // The first run must have printed before the restart stops it; a TERM that lands before
+  // `echo` runs would leave nothing to find.
+  ASSERT_TRUE(runUntil([&] { return logs() == "run\n"; })) << logs();
   const std::string first = *container(id).miniboxId;
   auto restart = call(&S::handleRestartContainer, RestartContainerOp{{"svc"}, std::nullopt});
   ASSERT_TRUE(restart->ok()) << restart->error();
@@ -22,10 +28,7 @@ TEST_F(ServiceTest, RestartKeepsTheDockerIdWithANewMiniboxId) {
   ASSERT_TRUE(c.miniboxId);
   EXPECT_NE(*c.miniboxId, first);
   // Both runs' output is in the log.
-  ASSERT_TRUE(runUntil([&] {
-    return call(&S::handleContainerLogs, ContainerLogsOp{{id}, false, true, true, false, 0, 0, -1})->sink.out ==
-           "run\nrun\n";
-  }));
+  ASSERT_TRUE(runUntil([&] { return logs() == "run\nrun\n"; })) << logs();
   // restart of a stopped container just starts it.
   ASSERT_TRUE(call(&S::handleStopContainer, StopContainerOp{{id}, std::nullopt, std::nullopt})->ok());
   ASSERT_TRUE(call(&S::handleRestartContainer, RestartContainerOp{{id}, std::nullopt})->ok());
