@@ -22,6 +22,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <capnp/message.h>
@@ -55,28 +56,55 @@ struct SlotGuard {
 };
 
 /// What one channel shares between its reader, its writer and its running request.
-struct ChannelState {
-  ChannelState(asio::local::stream_protocol::socket s, Identity w)
-      : socket(std::move(s)), who(std::move(w)), outbox(socket.get_executor(), kOutboxFrames) {}
+struct ChannelState final : ChannelSet::Member {
+  ChannelState(asio::local::stream_protocol::socket s, Identity w, std::shared_ptr<ChannelSet> set)
+      : socket(std::move(s)), who(std::move(w)), outbox(socket.get_executor(), kOutboxFrames), channels(std::move(set)) {}
+
+  void endStreams() override {
+    if (!active || !streaming) return;
+    endedByDrain = true;
+    cancel.emit(asio::cancellation_type::terminal);
+    if (inbox) inbox->close();
+  }
+  // A stream the shutdown ended is done when its worker closes the channel: the worker may
+  // still be writing the end of the stream to its client, and it dies with the broker.
+  [[nodiscard]] bool idle() const override { return !active && !writing && !outbox.ready() && !drainedStream; }
 
   asio::local::stream_protocol::socket socket;
   Identity who;
   Outbox outbox;
+  std::shared_ptr<ChannelSet> channels;
+  bool writing = false;  // the writer has a frame on its way
   // The request in flight, if any.
   bool active = false;
+  bool streaming = false;     // it has begun a stream (the worker sent the head)
+  bool endedByDrain = false;  // the shutdown ended its stream
+  bool drainedStream = false; // a stream of this channel was ended by the shutdown
   std::uint64_t activeId = 0;
   asio::cancellation_signal cancel;
   std::unique_ptr<Inbox> inbox;
 };
+
+/// Streams a shutdown ends with a clean end of stream rather than an error.
+bool endsAsStream(const Operation& op) {
+  return std::holds_alternative<ContainerLogsOp>(op) || std::holds_alternative<AttachContainerOp>(op) ||
+         std::holds_alternative<EventsOp>(op) || std::holds_alternative<StartExecOp>(op);
+}
 
 class ChannelSink final : public StreamSink {
  public:
   ChannelSink(std::shared_ptr<ChannelState> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
 
   asio::awaitable<bool> accepted() override {
+    state_->streaming = true;
     capnp::MallocMessageBuilder message;
     message.initRoot<wire::BrokerMessage>().setAccepted(id_);
-    co_return co_await push(message);
+    const bool pushed = co_await push(message);
+    if (pushed && state_->channels->draining()) {
+      state_->endedByDrain = true;  // begun during the shutdown: ends at once, cleanly
+      co_return false;
+    }
+    co_return pushed;
   }
 
   asio::awaitable<bool> output(OutputKind kind, std::span<const std::byte> data, std::int64_t timeNanos) override {
@@ -135,7 +163,10 @@ asio::awaitable<void> writer(std::shared_ptr<ChannelState> state) {
     boost::system::error_code ec;
     Frame frame = co_await state->outbox.async_receive(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
+    state->writing = true;
     co_await asio::async_write(state->socket, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+    state->writing = false;
+    state->channels->check();
     if (ec) {
       state->outbox.close();
       boost::system::error_code ignored;
@@ -152,12 +183,28 @@ asio::awaitable<void> runRequest(Handlers& handlers, Gate& gate, std::shared_ptr
   auto response = reply.initRoot<wire::BrokerMessage>().initResponse();
   response.setId(request.id);
   co_await dispatch(handlers, gate, state->who, request, response, sink);
+  // A cancelled coroutine throws from its next co_await: the response must still go out
+  // (the shutdown ended the stream; a client that left is simply not there to read it).
+  co_await asio::this_coro::reset_cancellation_state();
+  state->drainedStream = state->endedByDrain;
+  if (state->endedByDrain && response.getResult().isError()) {
+    // Not the client's doing: a stream ends as it would at its natural end, anything else
+    // says why it stopped.
+    if (endsAsStream(request.op)) {
+      response.initResult().setStreamEnded();
+    } else {
+      renderError(fail(ErrorKind::Unavailable, "dockerbox is shutting down"), response.initResult());
+    }
+  }
   boost::system::error_code ec;
   co_await state->outbox.async_send(boost::system::error_code{}, ipc::encodeFrame(reply),
                                     asio::redirect_error(asio::use_awaitable, ec));
   state->active = false;
+  state->streaming = false;
+  state->endedByDrain = false;
   if (state->inbox) state->inbox->close();
   state->inbox.reset();
+  state->channels->check();
 }
 
 void reject(Gate& gate, const std::shared_ptr<ChannelState>& state, const RejectedRequest& rejected) {
@@ -192,11 +239,42 @@ std::size_t ConnectionCounter::count(uid_t uid) const {
   return it == open_.end() ? 0 : it->second;
 }
 
+void ChannelSet::drain(std::function<void()> whenIdle) {
+  draining_ = true;
+  whenIdle_ = std::move(whenIdle);
+  // endStreams() may end a request synchronously: iterate over a copy.
+  const auto members = members_;
+  for (auto* m : members) m->endStreams();
+  check();
+}
+
+void ChannelSet::remove(Member* member) {
+  members_.erase(member);
+  check();
+}
+
+void ChannelSet::check() {
+  if (!draining_ || !whenIdle_) return;
+  for (const auto* m : members_) {
+    if (!m->idle()) return;
+  }
+  auto done = std::move(whenIdle_);
+  whenIdle_ = nullptr;
+  done();
+}
+
 asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCounter& counter,
-                                  asio::local::stream_protocol::socket channel, Identity who) {
+                                  std::shared_ptr<ChannelSet> channels, asio::local::stream_protocol::socket channel,
+                                  Identity who) {
   SlotGuard slot{counter, who.uid};
   auto executor = channel.get_executor();
-  auto state = std::make_shared<ChannelState>(std::move(channel), std::move(who));
+  auto state = std::make_shared<ChannelState>(std::move(channel), std::move(who), channels);
+  struct Membership {
+    ChannelSet& set;
+    ChannelState* member;
+    ~Membership() { set.remove(member); }
+  } membership{*channels, state.get()};
+  channels->add(state.get());
   asio::co_spawn(executor, writer(state), asio::detached);
   auto violation = [&](const std::string& what) {
     spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(state->who), what);
@@ -234,6 +312,11 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
           violation("a second request while one is in flight");
           open = false;
           break;
+        }
+        if (channels->draining()) {
+          reject(gate, state, RejectedRequest{request->id, operationName(request->op),
+                                              fail(ErrorKind::Unavailable, "dockerbox is shutting down")});
+          continue;
         }
         state->active = true;
         state->activeId = request->id;

@@ -17,6 +17,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -35,6 +36,10 @@ using namespace dockerbox;
 using namespace dockerbox::broker;
 
 namespace {
+
+/// How long SIGTERM waits for requests in flight (a stop with Docker's 10 s grace period fits;
+/// systemd's TimeoutStopSec is longer).
+constexpr std::chrono::seconds kDrainLimit{15};
 
 /// The administrators' commands that moved to dockerboxctl: a clear answer instead of an
 /// unknown flag for scripts that still call dockerboxd.
@@ -204,9 +209,28 @@ int main(int argc, char** argv) {
     });
   };
   onHangup();
-  stop.async_wait([&](const boost::system::error_code&, int sig) {
-    spdlog::info("event=shutdown signal={}", sig);
-    io.stop();
+  // SIGTERM/SIGINT drain: streams end cleanly, other requests finish (bounded), then exit 0.
+  // A second signal or the limit ends it at once.
+  asio::steady_timer drainLimit(io);
+  stop.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("event=shutdown signal={} detail=\"draining requests in flight\"", sig);
+    sd_notify(0, "STOPPING=1");
+    server.drain([&] {
+      spdlog::info("event=drained");
+      io.stop();
+    });
+    drainLimit.expires_after(kDrainLimit);
+    drainLimit.async_wait([&](const boost::system::error_code& e) {
+      if (e) return;
+      spdlog::warn("event=drain_timeout limit_s={}", std::chrono::seconds(kDrainLimit).count());
+      io.stop();
+    });
+    stop.async_wait([&](const boost::system::error_code& e, int again) {
+      if (e) return;
+      spdlog::warn("event=shutdown signal={} detail=\"second signal: not waiting for requests in flight\"", again);
+      io.stop();
+    });
   });
   asio::co_spawn(io, server.acceptLoop(std::move(*listener)), asio::detached);
   spdlog::info("event=ready socket={}", config->socketPath);

@@ -22,18 +22,26 @@ Server::Server(asio::io_context& io, const Config& config, Handlers& handlers, G
     : io_(io), config_(config), handlers_(handlers), gate_(gate), launcher_(launcher), counter_(counter) {}
 
 asio::awaitable<void> Server::acceptLoop(UniqueFd listener) {
-  Local::acceptor acceptor(io_);
-  acceptor.assign(Local(), listener.release());
+  acceptor_.emplace(io_);
+  acceptor_->assign(Local(), listener.release());
   for (;;) {
     boost::system::error_code ec;
-    Local::socket client = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    Local::socket client = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
       spdlog::warn("event=accept_failed error=\"{}\"", ec.message());
       continue;  // EMFILE and friends: keep serving the connections we have
     }
     admitOne(UniqueFd(client.release()));
   }
+}
+
+void Server::drain(std::function<void()> whenIdle) {
+  if (acceptor_) {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);  // the accept loop ends; new clients are refused by the kernel
+  }
+  channels_->drain(std::move(whenIdle));
 }
 
 void Server::admitOne(UniqueFd client) {
@@ -71,7 +79,7 @@ void Server::admitOne(UniqueFd client) {
   // Our copies of the client fd and the worker's end close here; the worker holds them now.
   Local::socket channel(io_);
   channel.assign(Local(), brokerEnd.release());
-  asio::co_spawn(io_, serveWorker(handlers_, gate_, counter_, std::move(channel), std::move(*who)), asio::detached);
+  asio::co_spawn(io_, serveWorker(handlers_, gate_, counter_, channels_, std::move(channel), std::move(*who)), asio::detached);
 }
 
 }  // namespace dockerbox::broker

@@ -10,6 +10,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
 
 namespace dockerbox::broker {
 
@@ -26,6 +31,10 @@ class Server {
   /// Accepts connections on `listener` until the io_context stops.
   boost::asio::awaitable<void> acceptLoop(UniqueFd listener);
 
+  /// SIGTERM: stops accepting, ends the streams in flight cleanly, lets other requests
+  /// finish and refuses new ones; `whenIdle` runs once nothing is in flight.
+  void drain(std::function<void()> whenIdle);
+
  private:
   void admitOne(UniqueFd client);
 
@@ -35,6 +44,8 @@ class Server {
   Gate& gate_;
   FrontendLauncher& launcher_;
   ConnectionCounter& counter_;
+  std::shared_ptr<ChannelSet> channels_ = std::make_shared<ChannelSet>();
+  std::optional<boost::asio::local::stream_protocol::acceptor> acceptor_;
 };
 
 }  // namespace dockerbox::broker

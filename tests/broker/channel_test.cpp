@@ -66,7 +66,7 @@ class ChannelTest : public ::testing::Test {
     EXPECT_TRUE(counter_.tryAcquire(who.uid));
     Local::socket broker(io_);
     broker.assign(Local(), pair[0]);
-    asio::co_spawn(io_, serveWorker(*handlers_, *gate_, counter_, std::move(broker), std::move(who)), asio::detached);
+    asio::co_spawn(io_, serveWorker(*handlers_, *gate_, counter_, channels_, std::move(broker), std::move(who)), asio::detached);
     return UniqueFd(pair[1]);
   }
 
@@ -100,6 +100,7 @@ class ChannelTest : public ::testing::Test {
   // their slot in counter_, so it must outlive io_.
   Config config_;
   ConnectionCounter counter_{8};
+  std::shared_ptr<ChannelSet> channels_ = std::make_shared<ChannelSet>();
   std::string dir_;
   std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<Gate> gate_;
@@ -121,6 +122,25 @@ wire::BrokerMessage::Reader parseReply(const std::vector<std::byte>& bytes, kj::
   std::memcpy(words.begin(), bytes.data(), bytes.size());
   reader = std::make_unique<capnp::FlatArrayMessageReader>(words);
   return reader->getRoot<wire::BrokerMessage>();
+}
+
+TEST_F(ChannelTest, ADrainEndsAtOnceWhenNothingIsInFlightAndRefusesNewRequests) {
+  auto worker = openChannel();
+  io_.run_for(std::chrono::milliseconds(20));  // the channel is being served
+  io_.restart();
+  bool drained = false;
+  channels_->drain([&] { drained = true; });
+  EXPECT_TRUE(drained);  // an idle keep-alive channel does not hold the shutdown
+  send(worker, infoRequest(7));
+  auto bytes = readReply(worker);
+  ASSERT_FALSE(bytes.empty());
+  kj::Array<capnp::word> words;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader;
+  auto response = parseReply(bytes, words, reader).getResponse();
+  EXPECT_EQ(response.getId(), 7u);
+  ASSERT_TRUE(response.getResult().isError());
+  EXPECT_EQ(response.getResult().getError().getKind(), wire::ErrorKind::UNAVAILABLE);
+  EXPECT_STREQ(response.getResult().getError().getMessage().cStr(), "dockerbox is shutting down");
 }
 
 TEST_F(ChannelTest, AnswersWithUnavailableNamingTheMiniboxSocket) {

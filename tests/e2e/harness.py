@@ -286,6 +286,15 @@ class Stack:
         self.broker.wait(timeout=COMMAND_TIMEOUT)
         self._start_broker(*self._broker_args)
 
+    def terminate_broker(self):
+        """SIGTERM to dockerboxd (it drains what is in flight); returns its exit status."""
+        self.broker.send_signal(signal.SIGTERM)
+        return self.broker.wait(timeout=COMMAND_TIMEOUT)
+
+    def restart_broker(self):
+        """Starts dockerboxd again on the same state, sockets and simulator."""
+        self._start_broker(*self._broker_args)
+
     def log(self):
         with open(self.broker_log, "r", errors="replace") as f:
             return f.read()

@@ -111,6 +111,27 @@ class Containers(unittest.TestCase):
         self.assertEqual(logs.stdout, "two\n")
         self.docker("rm", "talker", check=True)
 
+    def test_sigterm_ends_streams_cleanly_and_exits_zero(self):
+        self.docker("run", "-d", "--name", "drained", "alpine", "sh", "-c", "echo one; exec sleep 300", check=True)
+        follow = subprocess.Popen([*self._cli(), "logs", "-f", "drained"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=self._env())
+        try:
+            self.assertEqual(self._read_lines(follow, 1), ["one"])
+            self.assertEqual(self.stack.terminate_broker(), 0, self.stack.log()[-3000:])
+            out, err = follow.communicate(timeout=COMMAND_TIMEOUT)
+            # The stream ended as at its natural end: no error, nothing more.
+            self.assertEqual((follow.returncode, out, err), (0, b"", b""))
+            self.assertIn("event=drained", self.stack.log())
+        finally:
+            if follow.poll() is None:
+                follow.kill()
+                follow.wait()
+            if self.stack.broker.poll() is not None:
+                self.stack.restart_broker()
+        # The container outlived dockerboxd; the restarted one still has it.
+        self.assertTrue(self.inspect("drained")["State"]["Running"])
+        self.docker("rm", "-f", "drained", check=True)
+
     def test_create_then_start_attached_and_wait(self):
         cid = self.docker("create", "--name", "c1", "alpine", "sh", "-c", "echo created; exit 4", check=True).stdout
         self.assertEqual(len(cid.strip()), 64)
