@@ -35,8 +35,9 @@ constexpr int kChildControlFd = 3;
   std::string uid = std::to_string(spec.uid);
   std::string gid = std::to_string(spec.gid);
   std::string control = std::to_string(kChildControlFd);
-  std::array<const char*, 11> argv = {spec.path.c_str(), "--control-fd", control.c_str(), "--uid", uid.c_str(),
-                                      "--gid", gid.c_str(), "--log-level", spec.logLevel.c_str(), nullptr, nullptr};
+  std::array<const char*, 13> argv = {spec.path.c_str(), "--control-fd", control.c_str(), "--uid", uid.c_str(),
+                                      "--gid", gid.c_str(), "--log-level", spec.logLevel.c_str(), "--log-format",
+                                      spec.journal ? "journal" : "text", nullptr, nullptr};
   // A minimal environment: nothing of the broker's leaks into the untrusted side.
   std::array<const char*, 2> envp = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
   ::execve(spec.path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));

@@ -20,6 +20,7 @@ struct FrontendSpec {
   uid_t uid = 65534;
   gid_t gid = 65534;
   std::string logLevel = "info";
+  bool journal = false;  // stderr is the journal: lines carry syslog priorities
 };
 
 class FrontendLauncher {

@@ -12,6 +12,7 @@
 #include "broker/server.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
+#include "common/log_format.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dockerboxd: %s\n", config.error().message.c_str());
     return 2;
   }
+  const bool journal = stderrIsJournal();
+  if (journal) useJournalFormat("");
   spdlog::set_level(spdlog::level::from_str(config->logLevel));
   if (::geteuid() != 0) {
     spdlog::critical("dockerboxd must run as root (it reads peer credentials, sandboxes the frontend and is "
@@ -145,7 +148,7 @@ int main(int argc, char** argv) {
   asio::signal_set stop(io, SIGTERM, SIGINT);
   asio::signal_set hangup(io, SIGHUP);
   FrontendLauncher launcher(io, FrontendSpec{config->frontendPath, config->frontendUid, config->frontendGid,
-                                             config->logLevel});
+                                             config->logLevel, journal});
   audit::AuditLogOptions auditOptions;
   auditOptions.path = config->auditLogPath;
   auto auditLog = audit::AuditLog::open(std::move(auditOptions));

@@ -7,6 +7,7 @@
 #include "frontend/sandbox.hpp"
 #include "frontend/worker.hpp"
 #include "frontend/zygote.hpp"
+#include "common/log_format.hpp"
 
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -34,6 +35,7 @@ struct Flags {
   std::optional<unsigned> gid;
   SeccompViolation onViolation = SeccompViolation::Kill;
   std::string logLevel = "info";
+  bool journal = false;  // stderr is the journal (the broker found it so)
 };
 
 template <class T>
@@ -68,6 +70,9 @@ std::optional<Flags> parseFlags(int argc, char** argv) {
       } else {
         return std::nullopt;
       }
+    } else if (name == "--log-format") {
+      if (value != "text" && value != "journal") return std::nullopt;
+      flags.journal = value == "journal";
     } else if (name == "--log-level") {
       // spdlog maps an unknown name to "off": refuse it instead of going silent.
       flags.logLevel = value;
@@ -89,7 +94,7 @@ int main(int argc, char** argv) {
   if (!flags) {
     std::fprintf(stderr,
                  "usage: %s --control-fd FD --uid UID --gid GID [--seccomp-violation kill|trap]"
-                 " [--log-level LEVEL]\n",
+                 " [--log-level LEVEL] [--log-format text|journal]\n",
                  argv[0]);
     return 2;
   }
@@ -97,7 +102,11 @@ int main(int argc, char** argv) {
   // reachable once sandboxed.
   auto logger = spdlog::stderr_logger_st("frontend");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l frontend[%P] %v", spdlog::pattern_time_type::utc);
+  if (flags->journal) {
+    dockerbox::useJournalFormat("frontend[%P]");
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l frontend[%P] %v", spdlog::pattern_time_type::utc);
+  }
   spdlog::set_level(spdlog::level::from_str(flags->logLevel));
   spdlog::info("event=start control_fd={} uid={} gid={} seccomp_violation={} log_level={}",
                flags->controlFd, *flags->uid, *flags->gid,
