@@ -5,6 +5,7 @@
 #include "broker/child_probe.hpp"
 
 #include "broker/dispatch.hpp"
+#include "broker/ids.hpp"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -14,6 +15,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -106,13 +110,28 @@ Result<void> PolicyHolder::load() {
   if (!loaded) {
     std::string text = loaded.error().toString();
     while (!text.empty() && text.back() == '\n') text.pop_back();
+    std::lock_guard lock(mutex_);
+    record_.lastError = text;
     return fail(ErrorKind::Internal, std::move(text), "policy file " + path_);
   }
   auto fresh = std::make_shared<const policy::Policy>(std::move(*loaded));
+  // For the status report only: the bytes are read again (a policy file is small).
+  std::string digest;
+  if (std::ifstream in(path_, std::ios::binary); in) {
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    digest = sha256Hex(bytes.str());
+  }
   std::lock_guard lock(mutex_);
   policy_ = std::move(fresh);  // requests in flight keep the snapshot they took
   valid_ = true;
+  record_ = LoadRecord{static_cast<std::int64_t>(std::time(nullptr)), std::move(digest), {}};
   return {};
+}
+
+PolicyHolder::LoadRecord PolicyHolder::loadRecord() const {
+  std::lock_guard lock(mutex_);
+  return record_;
 }
 
 Result<void> PolicyHolder::reload() {

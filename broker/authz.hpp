@@ -63,6 +63,14 @@ class PolicyHolder {
   /// How the load at construction went, for the start-up audit record.
   [[nodiscard]] const Result<void>& startupResult() const { return startup_; }
 
+  /// What `dockerboxctl status` reports of the policy in force (status_file.hpp).
+  struct LoadRecord {
+    std::int64_t loadedAt = 0;  // unix seconds; 0 when nothing has loaded
+    std::string sha256;         // of the file as read right after the load
+    std::string lastError;      // of the last load or reload; empty when it succeeded
+  };
+  [[nodiscard]] LoadRecord loadRecord() const;
+
  private:
   Result<void> load();
 
@@ -71,6 +79,7 @@ class PolicyHolder {
   mutable std::mutex mutex_;  // guards policy_ and valid_
   std::shared_ptr<const policy::Policy> policy_;
   bool valid_ = false;
+  LoadRecord record_;  // guarded by mutex_
   Result<void> startup_;
 };
 

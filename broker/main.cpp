@@ -12,6 +12,7 @@
 #include "broker/server.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
+#include "broker/status_file.hpp"
 #include "common/log_format.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <cstdio>
 #include <functional>
@@ -69,6 +71,32 @@ bool initBinaryTrusted(const std::string& path) {
   auto rootOnly = [](const struct stat& st) { return st.st_uid == 0 && (st.st_mode & 022) == 0; };
   return S_ISREG(file.st_mode) && rootOnly(file) && (file.st_mode & 0111) != 0 && S_ISDIR(dir.st_mode) &&
          rootOnly(dir);
+}
+
+/// Writes <run dir>/status for `dockerboxctl status` (status_file.hpp); a failure is logged,
+/// never fatal: the status is a report, not a part of serving.
+void publishStatus(const Config& config, const PolicyHolder& policy, std::int64_t startedAt) {
+  DaemonStatus status;
+  status.pid = ::getpid();
+  status.version = DOCKERBOX_VERSION;
+  status.startedAt = startedAt;
+  status.socketPath = config.socketPath;
+  status.socketActivated = config.socketActivated;
+  status.miniboxSocket = config.miniboxSocket;
+  status.initPath = config.initPath;
+  status.policyPath = policy.path();
+  status.policyValid = policy.hasValidPolicy();
+  if (status.policyValid) {
+    for (const auto& rule : policy.current()->rules()) status.policyRules.push_back(rule.name);
+  }
+  auto record = policy.loadRecord();
+  status.policyLoadedAt = record.loadedAt;
+  status.policySha256 = record.sha256;
+  status.lastReloadError = record.lastError;
+  status.auditLogPath = config.auditLogPath;
+  if (auto r = writeStatusFile(statusFilePath(config.runDir), status); !r) {
+    spdlog::warn("event=status_file_failed error=\"{}: {}\"", r.error().message, r.error().context);
+  }
 }
 
 }  // namespace
@@ -142,6 +170,7 @@ int main(int argc, char** argv) {
     config->initPath.clear();
   }
 
+  const auto startedAt = static_cast<std::int64_t>(std::time(nullptr));
   ConnectionCounter counter(config->maxConnectionsPerUid);  // outlives io: see Server
   asio::io_context io;
   asio::signal_set children(io, SIGCHLD);
@@ -207,6 +236,7 @@ int main(int argc, char** argv) {
         spdlog::error("event=audit_rotate_failed error=\"{}\"", r.error().context);
       }
       spdlog::info("event=audit_rotated head_seq={} head_hash={}", gate.log().head().seq, gate.log().head().hash);
+      publishStatus(*config, policy, startedAt);
       sd_notify(0, "READY=1");  // the reload is over (systemd and the tests wait for this)
       onHangup();
     });
@@ -236,10 +266,12 @@ int main(int argc, char** argv) {
     });
   });
   asio::co_spawn(io, server.acceptLoop(std::move(*listener)), asio::detached);
+  publishStatus(*config, policy, startedAt);
   spdlog::info("event=ready socket={}", config->socketPath);
   sd_notify(0, "READY=1");  // Type=notify units and the tests wait for this, not for time
   io.run();
   spdlog::info("event=audit_closed head_seq={} head_hash={}", gate.log().head().seq, gate.log().head().hash);
+  ::unlink(statusFilePath(config->runDir).c_str());
   if (!config->socketActivated) ::unlink(config->socketPath.c_str());
   return 0;
 }

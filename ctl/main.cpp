@@ -4,10 +4,13 @@
 //   dockerboxctl check-policy FILE
 //   dockerboxctl explain [--policy FILE] --user NAME|UID OPERATION [...]
 //   dockerboxctl audit-verify [--accept-breaks] FILE...
+//   dockerboxctl status [--run-dir DIR]
 //
-// Each command is documented where it lives: broker/policy_cli.hpp, broker/audit/verify_cli.hpp.
+// Each command is documented where it lives: broker/policy_cli.hpp, broker/audit/verify_cli.hpp,
+// ctl/status.hpp.
 #include "broker/audit/verify_cli.hpp"
 #include "broker/policy_cli.hpp"
+#include "ctl/status.hpp"
 
 #include <cstdio>
 #include <string_view>
@@ -17,10 +20,12 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "audit-verify") {
     return broker::audit::runAuditVerify(argc - 1, argv + 1);
   }
+  if (argc >= 2 && std::string_view(argv[1]) == "status") return dockerbox::ctl::runStatus(argc - 1, argv + 1);
   if (argc >= 2 && broker::isAdminCommand(argv[1])) return broker::runAdminCommand(argc, argv);
   std::fprintf(stderr,
                "usage: dockerboxctl check-policy FILE\n"
                "       dockerboxctl explain [--policy FILE] --user NAME|UID OPERATION [options]\n"
-               "       dockerboxctl audit-verify [--accept-breaks] FILE...\n");
+               "       dockerboxctl audit-verify [--accept-breaks] FILE...\n"
+               "       dockerboxctl status [--run-dir DIR]\n");
   return 2;
 }

@@ -318,7 +318,7 @@ class ManTest(DeployCase):
 
     def test_dockerboxctl_page_names_every_option(self):
         names = set()
-        for source in ("broker/policy_cli.cpp", "broker/audit/verify_cli.cpp"):
+        for source in ("broker/policy_cli.cpp", "broker/audit/verify_cli.cpp", "ctl/status.cpp"):
             with open(os.path.join(SOURCE, source), encoding="utf-8") as f:
                 names |= set(re.findall(r'"(--[a-z][a-z-]+)', f.read()))
         text = self.source("man8/dockerboxctl.8")

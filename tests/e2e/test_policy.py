@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import DOCKERBOXCTL, DOCKERBOXD, Users, COMMAND_TIMEOUT
+from harness import DOCKERBOXCTL, DOCKERBOXD, Stack, Users, COMMAND_TIMEOUT
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIPPED = os.path.join(SOURCE, "deploy", "policy.toml")
@@ -166,6 +166,55 @@ class Explain(unittest.TestCase):
         proc = self.explain("0", "containers.create", "--image", "alpine", "--privileged", "--bind", "/:/host")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("ALLOW by rule root", proc.stdout)
+
+
+class Status(unittest.TestCase):
+    """dockerboxctl status: the policy in force, miniboxd, confinement, the audit head, and
+    what changes when each goes wrong."""
+
+    def setUp(self):
+        self.stack = Stack()
+
+    def tearDown(self):
+        self.stack.stop()
+
+    def status(self):
+        return admin("status", "--run-dir", os.path.join(self.stack.dir, "run"))
+
+    def test_reports_the_daemon_and_what_goes_wrong(self):
+        ok = self.status()
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        out = ok.stdout
+        self.assertRegex(out, rf"(?m)^dockerboxd: running, pid {self.stack.broker.pid}, version \S+, since ")
+        self.assertRegex(out, rf"(?m)^policy: {re.escape(self.stack.policy_path)}, 2 rules \(root, members\), loaded ")
+        self.assertRegex(out, r"(?m)^miniboxd: \S+ reachable, protocol head$")
+        self.assertRegex(out, r"(?m)^confinement: available \(dockerbox-init ")
+        head = re.search(r"(?m)^audit: \S+, head seq (\d+) hash ([0-9a-f]{64})$", out)
+        self.assertIsNotNone(head, out)
+        with open(os.path.join(self.stack.dir, "audit.log")) as f:
+            last = f.read().splitlines()[-1]
+        self.assertIn(f'"seq":{head.group(1)},', last)
+
+        # A broken file: the reload fails, the previous policy stays and status says both.
+        self.stack.write_policy("[[rule]]\nname = \"x\"\nalow = [\"*\"]\n")
+        self.stack.reload_policy()
+        out = self.status().stdout
+        self.assertIn("2 rules (root, members)", out)
+        self.assertIn("the file changed since: check it (dockerboxctl check-policy", out)
+        self.assertRegex(out, r"the last reload failed \(the policy above stays in force\): .*alow")
+
+        # miniboxd gone: exit 1, and why.
+        self.stack.sim.kill()
+        self.stack.sim.wait(timeout=COMMAND_TIMEOUT)
+        gone = self.status()
+        self.assertEqual(gone.returncode, 1)
+        self.assertRegex(gone.stdout, r"(?m)^miniboxd: \S+ unreachable: ")
+
+        # dockerboxd stopped: exit 3, like an init script's status.
+        self.assertEqual(self.stack.terminate_broker(), 0)
+        stopped = self.status()
+        self.assertEqual(stopped.returncode, 3)
+        self.assertRegex(stopped.stdout, r"^dockerboxd: not running ")
 
 
 if __name__ == "__main__":
