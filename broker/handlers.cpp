@@ -10,8 +10,10 @@
 #include "broker/ids.hpp"
 
 #include <boost/asio/local/connect_pair.hpp>
+#include <openssl/rand.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace dockerbox::broker {
 
@@ -34,14 +36,9 @@ wire::ErrorKind toWire(ErrorKind kind) {
   return wire::ErrorKind::INTERNAL;
 }
 
-/// A stable id for `docker info`'s ID: derived from the host name and the state directory,
-/// in the UUID-like shape dockerd uses.
-std::string engineId(const std::string& hostname, const std::string& stateDir) {
-  auto h = sha256Hex(hostname + "\n" + stateDir);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
+engine::EngineFacts engineFacts(const Config& config, const HostFacts& host) {
+  return engine::EngineFacts{host, config.miniboxSocket, config.stateDir};
 }
-
-const char* protocolName(minibox::Protocol p) { return p == minibox::Protocol::V019 ? "v0.19" : "head"; }
 
 }  // namespace
 
@@ -52,12 +49,16 @@ void renderError(const Error& error, ReplyBuilder out) {
 }
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host)
-    : config_(config), host_(std::move(host)), minibox_(std::move(executor), config.miniboxSocket) {}
+    : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
+  monitor::Sealer::Key key{};
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  connect(executor, monitor::MonitorOptions{}, monitor::Sealer(key));
+  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_));
+}
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
                    state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer)
-    : Handlers(executor, config, std::move(host)) {
-  state_ = &state;
+    : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
   monitor::MonitorOptions acts;
   acts.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
@@ -87,115 +88,22 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     decision.reason = authz.gate.reason;
     return fail(ErrorKind::Forbidden, policy::denialMessage(decision), authz.detail);
   };
+  connect(executor, std::move(acts), sealer);
+  containers::ServiceOptions options;
+  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
+  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_), state, logs,
+                                             std::move(options));
+}
+
+void Handlers::connect(asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer) {
   monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, std::move(acts));
   asio::local::stream_protocol::socket engineEnd(executor), monitorEnd(executor);
   asio::local::connect_pair(engineEnd, monitorEnd);
   actServer_ = std::make_unique<monitor::ActServer>(executor, std::move(monitorEnd), *monitor_, callers_);
   remote_ = std::make_unique<containers::RemoteMonitor>(executor, std::move(engineEnd));
-  containers::ServiceOptions options;
-  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
-  containers_ = std::make_unique<containers::ContainerService>(executor, *remote_, state, logs, std::move(options));
 }
+
 
 Handlers::~Handlers() = default;
-
-asio::awaitable<Result<void>> Handlers::handleVersion(const Identity&, const VersionOp&, ReplyBuilder out) {
-  auto protocol = co_await minibox_.probe();
-  auto reply = out.initVersion();
-  reply.setKernelVersion(host_.kernelVersion);
-  reply.setOperatingSystem(host_.operatingSystem);
-  reply.setArchitecture(host_.architecture);
-  // `docker version` works without miniboxd (like dockerd's, it needs only the daemon);
-  // the missing upstream shows as "unreachable".
-  reply.setMiniboxProtocol(protocol ? protocolName(*protocol) : "unreachable");
-  co_return Result<void>{};
-}
-
-asio::awaitable<Result<void>> Handlers::handleInfo(const Caller& who, const InfoOp&, ReplyBuilder out) {
-  auto containers = co_await minibox_.list();
-  if (!containers) co_return containers.error();
-  auto protocol = co_await minibox_.probe();
-  if (!protocol) co_return protocol.error();
-  std::uint32_t images = 0;
-  if (*protocol == minibox::Protocol::Head) {
-    auto listed = co_await minibox_.listImages();
-    if (!listed) co_return listed.error();
-    images = static_cast<std::uint32_t>(listed->size());
-  }
-  auto reply = out.initInfo();
-  std::uint32_t running = 0, paused = 0, stopped = 0, total = 0;
-  if (state_ != nullptr) {
-    // Docker's counts are of the containers dockerbox manages that the caller can see (the
-    // ones their `docker ps -a` shows).
-    auto ours = state_->listContainers();
-    if (!ours) co_return ours.error();
-    for (const auto& c : *ours) {
-      if (!who.canSee(c.creatorUid, c.creatorGid)) continue;
-      ++total;
-      if (c.state == state::ContainerState::Running || c.state == state::ContainerState::Restarting) ++running;
-      else if (c.state == state::ContainerState::Paused) ++paused;
-      else ++stopped;
-    }
-  } else {
-    for (const auto& c : *containers) {
-      if (c.state == minibox::ContainerState::Running) ++running;
-      else if (c.state == minibox::ContainerState::Paused) ++paused;
-      else ++stopped;
-    }
-    total = static_cast<std::uint32_t>(containers->size());
-  }
-  reply.setContainers(total);
-  reply.setContainersRunning(running);
-  reply.setContainersPaused(paused);
-  reply.setContainersStopped(stopped);
-  reply.setImages(images);
-  reply.setHostname(host_.hostname);
-  reply.setKernelVersion(host_.kernelVersion);
-  reply.setOperatingSystem(host_.operatingSystem);
-  reply.setArchitecture(host_.architecture);
-  reply.setNcpu(host_.ncpu);
-  reply.setMemTotal(host_.memTotal);
-  reply.setMiniboxSocket(config_.miniboxSocket);
-  reply.setMiniboxProtocol(protocolName(*protocol));
-  reply.setEngineId(engineId(host_.hostname, config_.stateDir));
-  reply.setDockerRootDir(config_.stateDir);
-  // What dockerd shows for its defaults, where dockerbox-init applies them (confinement.hpp);
-  // nothing where containers cannot be confined here.
-  if (monitor_ && co_await monitor_->canConfine()) {
-    auto options = reply.initSecurityOptions(2);
-    options.set(0, "name=seccomp,profile=builtin");
-    options.set(1, "name=no-new-privileges");
-  }
-  co_return Result<void>{};
-}
-
-asio::awaitable<Result<void>> Handlers::handleListContainers(const Caller& who, const ListContainersOp& op,
-                                                             StreamSink& sink, ReplyBuilder out) {
-  if (!containers_) co_return fail(ErrorKind::Unavailable, "dockerbox's state is not open");
-  // The list comes from dockerbox's own state, but a `docker ps` that succeeds while
-  // miniboxd is unreachable would hide the outage: ask miniboxd first (one List).
-  if (auto alive = co_await minibox_.list(); !alive) co_return alive.error();
-  co_return co_await containers_->handleListContainers(who, op, sink, out);
-}
-
-asio::awaitable<Result<void>> Handlers::handleListImages(const Identity&, const ListImagesOp&, ReplyBuilder out) {
-  auto protocol = co_await minibox_.probe();
-  if (!protocol) co_return protocol.error();
-  if (*protocol == minibox::Protocol::V019) {
-    co_return fail(ErrorKind::NotImplemented,
-                   "miniboxd v0.19 cannot list images (ListImages needs miniboxd 0.23 or later)");
-  }
-  auto listed = co_await minibox_.listImages();
-  if (!listed) co_return listed.error();
-  auto images = out.initImageList().initImages(static_cast<unsigned>(listed->size()));
-  for (unsigned i = 0; i < listed->size(); ++i) {
-    const auto& storeName = (*listed)[i];
-    auto item = images[i];
-    item.setId(imageIdFromStoreName(storeName));
-    auto tags = item.initRepoTags(1);
-    tags.set(0, minibox::dockerNameFromStore(storeName));
-  }
-  co_return Result<void>{};
-}
 
 }  // namespace dockerbox::broker

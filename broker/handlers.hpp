@@ -7,6 +7,7 @@
 
 #include "broker/config.hpp"
 #include "broker/containers/service.hpp"
+#include "engine/engine.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
@@ -28,14 +29,15 @@
 
 namespace dockerbox::broker {
 
-using ReplyBuilder = ipc::wire::Response::Result::Builder;
+using ReplyBuilder = engine::ReplyBuilder;
 
 class PolicyHolder;  // authz.hpp
 
 class Handlers {
  public:
   /// Without dockerbox's state: system and image-list operations only; container operations
-  /// answer Unavailable (tests of the channel use this).
+  /// answer Unavailable (tests of the channel use this). Nothing is sealed: the key is
+  /// made up for this instance.
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host);
   /// With dockerbox's state (opened by main in config.stateDir): the container service and
   /// the monitor it acts through, sealing with `sealer`. The stores and the policy must
@@ -46,34 +48,28 @@ class Handlers {
   ~Handlers();
 
   [[nodiscard]] const Config& config() const { return config_; }
+  /// The engine every request is served by (engine/engine.hpp).
+  [[nodiscard]] engine::Engine& engine() { return *engine_; }
   /// The container, exec, event and image service; nullptr without state.
-  [[nodiscard]] containers::ContainerService* containers() { return containers_.get(); }
+  [[nodiscard]] containers::ContainerService* containers() { return engine_->containers(); }
   /// The callers of the requests in flight, by the number the acts channel names them with.
   [[nodiscard]] monitor::CallerRegistry& callers() { return callers_; }
 
-  boost::asio::awaitable<Result<void>> handleVersion(const Identity& who, const VersionOp& op, ReplyBuilder out);
-  boost::asio::awaitable<Result<void>> handleInfo(const Caller& who, const InfoOp& op, ReplyBuilder out);
-  /// From dockerbox's own state (every container it created, with exit codes and labels).
-  boost::asio::awaitable<Result<void>> handleListContainers(const Caller& who, const ListContainersOp& op,
-                                                            StreamSink& sink, ReplyBuilder out);
-  boost::asio::awaitable<Result<void>> handleListImages(const Identity& who, const ListImagesOp& op,
-                                                        ReplyBuilder out);
-
  private:
+  void connect(boost::asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer);
+
   const Config& config_;
   HostFacts host_;
   minibox::Client minibox_;
   monitor::CallerRegistry callers_;
   std::unique_ptr<monitor::Monitor> monitor_;  // after minibox_: it uses it
-  // The service reaches the monitor only through the acts channel (ipc/acts.capnp), the
+  // The engine reaches the monitor only through the acts channel (ipc/acts.capnp), the
   // boundary the engine process will have (issue 9); both ends run here for now.
   std::unique_ptr<monitor::ActServer> actServer_;
   std::unique_ptr<containers::RemoteMonitor> remote_;
-  std::unique_ptr<containers::ContainerService> containers_;  // after remote_: it uses it
-  state::StateStore* state_ = nullptr;  // set when dockerbox's state is open
+  std::unique_ptr<engine::Engine> engine_;  // after remote_: it uses it
 };
 
-/// Fills an error reply. Only `error.message` reaches the client.
 void renderError(const Error& error, ReplyBuilder out);
 
 }  // namespace dockerbox::broker
