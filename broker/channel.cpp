@@ -126,15 +126,7 @@ class ChannelSink final : public StreamSink {
     capnp::MallocMessageBuilder message;
     auto out = message.initRoot<wire::BrokerMessage>().initEvent();
     out.setRequestId(id_);
-    out.setType(e.type);
-    out.setAction(e.action);
-    out.setActorId(e.actorId);
-    out.setTimeNanos(e.timeNanos);
-    auto attrs = out.initAttributes(static_cast<unsigned>(e.attributes.size()));
-    for (unsigned i = 0; i < e.attributes.size(); ++i) {
-      attrs[i].setKey(e.attributes[i].first);
-      attrs[i].setValue(e.attributes[i].second);
-    }
+    toWire(e, out);
     co_return co_await push(message);
   }
 
@@ -177,15 +169,16 @@ asio::awaitable<void> writer(std::shared_ptr<ChannelState> state) {
 }
 
 asio::awaitable<void> runRequest(Handlers& handlers, Gate& gate, std::shared_ptr<ChannelState> state,
-                                 ValidatedRequest request) {
+                                 ValidatedRequest request, kj::Array<capnp::word> frame) {
   ChannelSink sink(state, request.id);
   capnp::MallocMessageBuilder reply;
-  auto response = reply.initRoot<wire::BrokerMessage>().initResponse();
-  response.setId(request.id);
-  co_await dispatch(handlers, gate, state->who, request, response, sink);
+  auto message = reply.initRoot<wire::BrokerMessage>();
+  co_await dispatch(handlers, gate, state->who, request, std::span<const capnp::word>(frame.begin(), frame.size()),
+                    message, sink);
   // A cancelled coroutine throws from its next co_await: the response must still go out
   // (the shutdown ended the stream; a client that left is simply not there to read it).
   co_await asio::this_coro::reset_cancellation_state();
+  auto response = message.getResponse();
   state->drainedStream = state->endedByDrain;
   if (state->endedByDrain && response.getResult().isError()) {
     // Not the client's doing: a stream ends as it would at its natural end, anything else
@@ -321,7 +314,7 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
         state->active = true;
         state->activeId = request->id;
         state->inbox = std::make_unique<Inbox>(executor, kInboxChunks);
-        asio::co_spawn(executor, runRequest(handlers, gate, state, std::move(*request)),
+        asio::co_spawn(executor, runRequest(handlers, gate, state, std::move(*request), std::move(frame->value())),
                        asio::bind_cancellation_slot(state->cancel.slot(), asio::detached));
       } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
         if (state->active) {

@@ -16,7 +16,13 @@ namespace dockerbox::broker {
 namespace asio = boost::asio;
 
 asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& who, const ValidatedRequest& request,
-                               ipc::wire::Response::Builder out, StreamSink& sink) {
+                               std::span<const capnp::word> frame, ipc::wire::BrokerMessage::Builder reply,
+                               StreamSink& sink) {
+  struct SetId {  // on every path, after the response is in place
+    ipc::wire::BrokerMessage::Builder& reply;
+    std::uint64_t id;
+    ~SetId() { reply.getResponse().setId(id); }
+  } setId{reply, request.id};
   auto name = operationName(request.op);
   // Decide (P2) and record (P6) before anything is done. Every path but an explicit allow by
   // a loaded policy is a denial (authorize()).
@@ -28,32 +34,32 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
   auto ticket = gate.open(who, name, &request.op, authz.gate);
   if (!ticket) {
     spdlog::info("event=request op={} uid={} outcome=denied error=\"{}\"", name, who.uid, ticket.error().message);
-    renderError(ticket.error(), out.initResult());
+    renderError(ticket.error(), reply.initResponse().initResult());
     co_return;
   }
   Caller caller(who, authz.visibility, Grants{authz.privileged, authz.rootUser});
   // A create runs what was judged: resolved bind sources, injected limits (authz.hpp).
-  const Operation* op = &request.op;
-  std::optional<Operation> applied;
   if (const auto* create = std::get_if<CreateContainerOp>(&request.op)) {
     CreateContainerOp judged = *create;
     if (auto r = applyAuthorization(authz, judged); !r) {
       gate.close(*ticket, r);
       spdlog::error("event=request op={} uid={} outcome=internal error=\"{}\"", name, who.uid, r.error().context);
-      renderError(r.error(), out.initResult());
+      renderError(r.error(), reply.initResponse().initResult());
       co_return;
     }
     caller.judgedConfig = containers::blobFromWords(judged.canonicalConfig);
-    applied.emplace(std::move(judged));
-    op = &*applied;
   } else if (const auto* exec = std::get_if<CreateExecOp>(&request.op)) {
     caller.judgedConfig = containers::writeExecConfig(*exec);
   }
   // The monitor knows the caller of every act by this request's number (act_server.hpp).
   auto registered = handlers.callers().add(caller, name);
   Result<void> result = fail(ErrorKind::Internal, "internal error");
+  bool answered = false;
   try {
-    result = co_await handlers.engine().run(caller, *op, sink, out.initResult());
+    // The engine serves the request as judged: a create's config is the judged one.
+    auto outcome = co_await handlers.remoteEngine().run(caller, frame, caller.judgedConfig, sink, reply);
+    answered = outcome.answered;
+    result = std::move(outcome.result);
   } catch (const std::exception& e) {
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());
@@ -63,7 +69,7 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
     const auto& err = result.error();
     spdlog::info("event=request op={} uid={} outcome={} error=\"{}\" context=\"{}\"", name, who.uid,
                  toString(err.kind), err.message, err.context);
-    renderError(err, out.initResult());
+    if (!answered) renderError(err, reply.initResponse().initResult());  // the engine did not answer
     co_return;
   }
   spdlog::debug("event=request op={} uid={} outcome=ok", name, who.uid);

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <array>
+#include <span>
 #include <string_view>
 #include <variant>
 
@@ -69,10 +70,12 @@ inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOper
 /// The audit name of a wire tag, or "unknown" for a tag not in the table.
 [[nodiscard]] std::string_view operationName(OpTag tag);
 
-/// Runs one validated request for `who` and fills `out` with the reply. Every path that
-/// is not an explicit success fills an error reply (fail closed).
+/// Judges one validated request for `who`, audits it, has the engine serve it (`frame` is
+/// the worker's frame it was decoded from) and fills `reply` with the response (its id is
+/// the request's). Every path that is not an explicit success fills an error reply (fail
+/// closed).
 boost::asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& who,
-                                      const ValidatedRequest& request, ipc::wire::Response::Builder out,
-                                      StreamSink& sink);
+                                      const ValidatedRequest& request, std::span<const capnp::word> frame,
+                                      ipc::wire::BrokerMessage::Builder reply, StreamSink& sink);
 
 }  // namespace dockerbox::broker

@@ -18,23 +18,8 @@
 namespace dockerbox::broker {
 
 namespace asio = boost::asio;
-namespace wire = ipc::wire;
 
 namespace {
-
-wire::ErrorKind toWire(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::Internal: return wire::ErrorKind::INTERNAL;
-    case ErrorKind::BadRequest: return wire::ErrorKind::BAD_REQUEST;
-    case ErrorKind::NotFound: return wire::ErrorKind::NOT_FOUND;
-    case ErrorKind::Conflict: return wire::ErrorKind::CONFLICT;
-    case ErrorKind::Forbidden: return wire::ErrorKind::FORBIDDEN;
-    case ErrorKind::Unavailable: return wire::ErrorKind::UNAVAILABLE;
-    case ErrorKind::NotImplemented: return wire::ErrorKind::NOT_IMPLEMENTED;
-    case ErrorKind::NotModified: return wire::ErrorKind::NOT_MODIFIED;
-  }
-  return wire::ErrorKind::INTERNAL;
-}
 
 engine::EngineFacts engineFacts(const Config& config, const HostFacts& host) {
   return engine::EngineFacts{host, config.miniboxSocket, config.stateDir};
@@ -42,18 +27,13 @@ engine::EngineFacts engineFacts(const Config& config, const HostFacts& host) {
 
 }  // namespace
 
-void renderError(const Error& error, ReplyBuilder out) {
-  auto reply = out.initError();
-  reply.setKind(toWire(error.kind));
-  reply.setMessage(error.message.empty() ? std::string("internal error") : error.message);
-}
-
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host)
     : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
   monitor::Sealer::Key key{};
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("RAND_bytes failed");
   connect(executor, monitor::MonitorOptions{}, monitor::Sealer(key));
   engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_));
+  serveEngine(executor);
 }
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
@@ -93,6 +73,14 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
   options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
   engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_), state, logs,
                                              std::move(options));
+  serveEngine(executor);
+}
+
+void Handlers::serveEngine(asio::any_io_executor executor) {
+  asio::local::stream_protocol::socket monitorEnd(executor), engineEnd(executor);
+  asio::local::connect_pair(monitorEnd, engineEnd);
+  engineServer_ = std::make_unique<engine::EngineServer>(executor, std::move(engineEnd), *engine_);
+  remoteEngine_ = std::make_unique<RemoteEngine>(executor, std::move(monitorEnd));
 }
 
 void Handlers::connect(asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer) {

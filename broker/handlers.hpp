@@ -7,7 +7,9 @@
 
 #include "broker/config.hpp"
 #include "broker/containers/service.hpp"
+#include "broker/engine_link.hpp"
 #include "engine/engine.hpp"
+#include "engine/engine_server.hpp"
 #include "broker/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
@@ -48,8 +50,10 @@ class Handlers {
   ~Handlers();
 
   [[nodiscard]] const Config& config() const { return config_; }
-  /// The engine every request is served by (engine/engine.hpp).
+  /// The engine every request is served by (engine/engine.hpp), in this process.
   [[nodiscard]] engine::Engine& engine() { return *engine_; }
+  /// The monitor's side of the engine channel: how dispatch reaches the engine.
+  [[nodiscard]] RemoteEngine& remoteEngine() { return *remoteEngine_; }
   /// The container, exec, event and image service; nullptr without state.
   [[nodiscard]] containers::ContainerService* containers() { return engine_->containers(); }
   /// The callers of the requests in flight, by the number the acts channel names them with.
@@ -57,6 +61,7 @@ class Handlers {
 
  private:
   void connect(boost::asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer);
+  void serveEngine(boost::asio::any_io_executor executor);
 
   const Config& config_;
   HostFacts host_;
@@ -68,8 +73,13 @@ class Handlers {
   std::unique_ptr<monitor::ActServer> actServer_;
   std::unique_ptr<containers::RemoteMonitor> remote_;
   std::unique_ptr<engine::Engine> engine_;  // after remote_: it uses it
+  // Requests reach the engine only through the engine channel (ipc/engine.capnp), the
+  // other boundary of the engine process; both ends run here for now.
+  std::unique_ptr<engine::EngineServer> engineServer_;  // after engine_: it serves it
+  std::unique_ptr<RemoteEngine> remoteEngine_;
 };
 
-void renderError(const Error& error, ReplyBuilder out);
+/// Fills an error reply (engine/engine.hpp). Only `error.message` reaches the client.
+using engine::renderError;
 
 }  // namespace dockerbox::broker

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "broker/decoder.hpp"
+#include "ipc/dockerbox.capnp.h"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -27,6 +28,19 @@ struct EventRecord {
   std::vector<std::pair<std::string, std::string>> attributes;
   std::int64_t timeNanos = 0;
 };
+
+/// The schema's form of an event (requestId is the caller's to set).
+inline void toWire(const EventRecord& e, ipc::wire::Event::Builder out) {
+  out.setType(e.type);
+  out.setAction(e.action);
+  out.setActorId(e.actorId);
+  out.setTimeNanos(e.timeNanos);
+  auto attrs = out.initAttributes(static_cast<unsigned>(e.attributes.size()));
+  for (unsigned i = 0; i < e.attributes.size(); ++i) {
+    attrs[i].setKey(e.attributes[i].first);
+    attrs[i].setValue(e.attributes[i].second);
+  }
+}
 
 class StreamSink {
  public:

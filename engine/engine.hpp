@@ -28,6 +28,9 @@ namespace dockerbox::engine {
 
 using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
+/// Fills an error reply. Only `error.message` reaches the client.
+void renderError(const Error& error, ReplyBuilder out);
+
 /// What `docker info` and `docker version` report of the host and of dockerbox.
 struct EngineFacts {
   broker::HostFacts host;
