@@ -6,6 +6,7 @@
 // the client went away or the channel closes. Every frame to the worker goes through one
 // outbox drained by one writer, so stream chunks and responses never interleave.
 #include "broker/channel.hpp"
+#include "broker/task.hpp"
 
 #include "broker/decoder.hpp"
 #include "broker/dispatch.hpp"
@@ -268,7 +269,7 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
     ~Membership() { set.remove(member); }
   } membership{*channels, state.get()};
   channels->add(state.get());
-  asio::co_spawn(executor, writer(state), asio::detached);
+  asio::co_spawn(executor, writer(state), logFailure("worker writer"));
   auto violation = [&](const std::string& what) {
     spdlog::warn("event=worker_protocol_violation {} error=\"{}\"", describe(state->who), what);
   };
@@ -315,7 +316,7 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
         state->activeId = request->id;
         state->inbox = std::make_unique<Inbox>(executor, kInboxChunks);
         asio::co_spawn(executor, runRequest(handlers, gate, state, std::move(*request), std::move(frame->value())),
-                       asio::bind_cancellation_slot(state->cancel.slot(), asio::detached));
+                       asio::bind_cancellation_slot(state->cancel.slot(), logFailure("request")));
       } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
         if (state->active) {
           violation("a second request while one is in flight");

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <string>
 
 namespace dockerbox::broker {
 namespace {
@@ -26,21 +29,43 @@ constexpr auto kRestartBackoff = std::chrono::seconds(1);
 // of the frontend).
 constexpr int kChildControlFd = 3;
 
-[[noreturn]] void execFrontend(const FrontendSpec& spec, int controlFd) {
-  // Child of fork(): only async-signal-safe calls until exec.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the zygote never outlives the broker
-  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-  if (::dup2(controlFd, kChildControlFd) < 0) ::_exit(126);  // dup2 clears CLOEXEC
-  std::string uid = std::to_string(spec.uid);
-  std::string gid = std::to_string(spec.gid);
-  std::string control = std::to_string(kChildControlFd);
-  std::array<const char*, 13> argv = {spec.path.c_str(), "--control-fd", control.c_str(), "--uid", uid.c_str(),
-                                      "--gid", gid.c_str(), "--log-level", spec.logLevel.c_str(), "--log-format",
-                                      spec.journal ? "journal" : "text", nullptr, nullptr};
+/// Everything the child needs, built before fork(): between fork and exec only
+/// async-signal-safe calls run (no allocation, no locks, no logging).
+struct ExecPlan {
+  explicit ExecPlan(const FrontendSpec& spec)
+      : path(spec.path),
+        uid(std::to_string(spec.uid)),
+        gid(std::to_string(spec.gid)),
+        control(std::to_string(kChildControlFd)),
+        logLevel(spec.logLevel),
+        argv{path.c_str(), "--control-fd", control.c_str(), "--uid", uid.c_str(), "--gid", gid.c_str(),
+             "--log-level", logLevel.c_str(), "--log-format", spec.journal ? "journal" : "text", nullptr} {}
+  std::string path, uid, gid, control, logLevel;
+  std::array<const char*, 12> argv;
   // A minimal environment: nothing of the broker's leaks into the untrusted side.
   std::array<const char*, 2> envp = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
-  ::execve(spec.path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
+};
+
+[[noreturn]] void execFrontend(const ExecPlan& plan, int controlFd) {
+  // Child of fork(): only async-signal-safe calls until exec. Every signal is blocked
+  // (the parent blocked them around fork); dispositions go back to default before unblocking.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the zygote never outlives the broker
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+  if (controlFd == kChildControlFd) {
+    // dup2 onto itself keeps FD_CLOEXEC: clear it, or exec would close the control socket.
+    if (::fcntl(controlFd, F_SETFD, 0) < 0) ::_exit(126);
+  } else if (::dup2(controlFd, kChildControlFd) < 0) {  // dup2 clears CLOEXEC
+    ::_exit(126);
+  }
+  ::execve(plan.path.c_str(), const_cast<char* const*>(plan.argv.data()),
+           const_cast<char* const*>(plan.envp.data()));
   ::_exit(127);
 }
 
@@ -61,11 +86,18 @@ Result<void> FrontendLauncher::spawn() {
   if (!rc) return rc.error();
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
-  auto pid = DOCKERBOX_SYSCALL(::fork(), "fork(frontend)");
-  if (!pid) return pid.error();
-  if (*pid == 0) execFrontend(spec_, theirs.get());
+  const ExecPlan plan(spec_);
+  // Signals are blocked across fork so that no handler of the broker runs in the child.
+  sigset_t all, saved;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &saved);
+  const pid_t pid = ::fork();
+  if (pid == 0) execFrontend(plan, theirs.get());
+  const int forkErrno = errno;
+  ::sigprocmask(SIG_SETMASK, &saved, nullptr);
+  if (pid < 0) return fail(ErrorKind::Internal, "cannot start the frontend", std::string("fork: ") + std::strerror(forkErrno));
   control_ = std::move(ours);
-  zygotePid_ = *pid;
+  zygotePid_ = pid;
   startedAt_ = std::chrono::steady_clock::now();
   spdlog::info("event=frontend_started pid={} path={} uid={} gid={}", zygotePid_, spec_.path, spec_.uid, spec_.gid);
   return {};

@@ -1,6 +1,7 @@
 // dockerboxd: the broker. Runs as root. Thin: read settings, print them, build the
 // components, wire them together, run.
 #include "broker/config.hpp"
+#include "broker/task.hpp"
 #include "broker/audit/audit_log.hpp"
 #include "broker/authz.hpp"
 #include "broker/bind_pin.hpp"
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
       io.stop();
     });
   });
-  asio::co_spawn(io, server.acceptLoop(std::move(*listener)), asio::detached);
+  asio::co_spawn(io, server.acceptLoop(std::move(*listener)), logFailure("accept loop"));
   publishStatus(*config, policy, startedAt);
   spdlog::info("event=ready socket={}", config->socketPath);
   sd_notify(0, "READY=1");  // Type=notify units and the tests wait for this, not for time

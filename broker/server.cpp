@@ -1,4 +1,5 @@
 #include "broker/server.hpp"
+#include "broker/task.hpp"
 
 #include "broker/audit/loginuid.hpp"
 #include "broker/peer.hpp"
@@ -79,7 +80,8 @@ void Server::admitOne(UniqueFd client) {
   // Our copies of the client fd and the worker's end close here; the worker holds them now.
   Local::socket channel(io_);
   channel.assign(Local(), brokerEnd.release());
-  asio::co_spawn(io_, serveWorker(handlers_, gate_, counter_, channels_, std::move(channel), std::move(*who)), asio::detached);
+  asio::co_spawn(io_, serveWorker(handlers_, gate_, counter_, channels_, std::move(channel), std::move(*who)),
+                 logFailure("worker channel"));
 }
 
 }  // namespace dockerbox::broker

@@ -1,5 +1,6 @@
 // Input: the monitor's calls (see engine_server.hpp).
 #include "engine/engine_server.hpp"
+#include "broker/task.hpp"
 
 #include "broker/containers/config_blob.hpp"
 #include "broker/containers/notifier.hpp"
@@ -256,7 +257,7 @@ void onCall(const std::shared_ptr<Shared>& shared, kj::Array<capnp::word> frame)
         Caller caller = callerOf(id, call.getRequest().getCaller());
         shared->requests[id] = fresh;
         asio::co_spawn(shared->executor, serve(shared, fresh, std::move(caller), std::move(*op)),
-                       asio::bind_cancellation_slot(fresh->cancel.slot(), asio::detached));
+                       asio::bind_cancellation_slot(fresh->cancel.slot(), broker::logFailure("engine request")));
         return;
       }
       case eng::EngineCall::INPUT:

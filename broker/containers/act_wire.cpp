@@ -1,5 +1,6 @@
 // Input: frames from the other side of the acts channel (see act_wire.hpp).
 #include "broker/containers/act_wire.hpp"
+#include "broker/task.hpp"
 
 #include "ipc/framing.hpp"
 #include "ipc/limits.hpp"
@@ -111,8 +112,8 @@ std::shared_ptr<ActLink> ActLink::start(asio::local::stream_protocol::socket soc
   state->onFrame = std::move(onFrame);
   state->onClosed = std::move(onClosed);
   auto executor = state->socket.get_executor();
-  asio::co_spawn(executor, readLoop(state), asio::detached);
-  asio::co_spawn(executor, writeLoop(state), asio::detached);
+  asio::co_spawn(executor, readLoop(state), logFailure("acts reader"));
+  asio::co_spawn(executor, writeLoop(state), logFailure("acts writer"));
   return std::shared_ptr<ActLink>(new ActLink(std::move(state)));
 }
 

@@ -1,5 +1,6 @@
 // Runs as root. Input: validated requests and miniboxd replies (see service.hpp).
 #include "broker/containers/service.hpp"
+#include "broker/task.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -37,8 +38,8 @@ Result<void> ContainerService::start() {
     (void)logs_.remove(c.dockerId);
     if (auto removed = state_.removeContainer(c.dockerId); !removed) return removed.error();
   }
-  asio::co_spawn(executor_, watchMiniboxEvents(), asio::detached);
-  asio::co_spawn(executor_, reconcileUntilDone(), asio::detached);
+  asio::co_spawn(executor_, watchMiniboxEvents(), logFailure("miniboxd events"));
+  asio::co_spawn(executor_, reconcileUntilDone(), logFailure("reconciliation"));
   return {};
 }
 

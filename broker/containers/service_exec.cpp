@@ -9,6 +9,7 @@
 // - the exec's pid is not reported (Pid is 0);
 // - a signal death is reported as -1 without the signal: ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
+#include "broker/task.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
@@ -172,7 +173,7 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
   std::shared_ptr<ExecStream> stream;
   if (!op.detach) stream = std::make_shared<ExecStream>(executor_);
   asio::co_spawn(executor_, runExec(monitor_, state_, bus_, op.id, c->dockerId, *ticket, stream),
-                 asio::detached);
+                 logFailure("exec run"));
   if (op.detach) {
     out.setOk();
     co_return Result<void>();

@@ -2,6 +2,7 @@
 // holds for each running container (created, output chunks written by the container process,
 // the exit code).
 #include "broker/containers/config_blob.hpp"
+#include "broker/task.hpp"
 #include "broker/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
 
@@ -57,7 +58,7 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
   auto waiter = std::make_shared<StartWaiter>(executor_);
   // The run is not part of this request: it lives as long as the container, even when the
   // client that started it goes away. The monitor judges it (the policy again, confinement).
-  asio::co_spawn(executor_, runContainer(who, c, live, waiter), asio::detached);
+  asio::co_spawn(executor_, runContainer(who, c, live, waiter), logFailure("container run"));
   while (!waiter->outcome) {
     if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
       co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");

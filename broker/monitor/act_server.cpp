@@ -1,5 +1,6 @@
 // Runs as root. Input: see act_server.hpp.
 #include "broker/monitor/act_server.hpp"
+#include "broker/task.hpp"
 
 #include "broker/minibox/image_ref.hpp"
 
@@ -352,7 +353,9 @@ void ActServer::onFrame(Frame frame) {
   // The completion handler keeps the Act (and its cancellation signal) alive until Asio has
   // detached the coroutine from the slot.
   asio::co_spawn(executor_, serve(shared_, id, act, std::move(frame)),
-                 asio::bind_cancellation_slot(act->cancel.slot(), [act](const std::exception_ptr&) {}));
+                 asio::bind_cancellation_slot(act->cancel.slot(), [act](const std::exception_ptr& thrown) {
+                   reportTaskException("act", thrown);
+                 }));
 }
 
 }  // namespace dockerbox::broker::monitor
