@@ -64,7 +64,7 @@ struct ChannelState final : ChannelSet::Member {
   void endStreams() override {
     if (!active || !streaming) return;
     endedByDrain = true;
-    cancel.emit(asio::cancellation_type::terminal);
+    if (cancel) cancel->emit(asio::cancellation_type::terminal);
     if (inbox) inbox->close();
   }
   // A stream the shutdown ended is done when its worker closes the channel: the worker may
@@ -82,7 +82,10 @@ struct ChannelState final : ChannelSet::Member {
   bool endedByDrain = false;  // the shutdown ended its stream
   bool drainedStream = false; // a stream of this channel was ended by the shutdown
   std::uint64_t activeId = 0;
-  asio::cancellation_signal cancel;
+  // One signal per request, kept alive by the request's completion handler: Asio clears the
+  // coroutine's slot after the frame is gone, and a signal reused by the next request (or
+  // freed with the channel) would be written after its handler was destroyed.
+  std::shared_ptr<asio::cancellation_signal> cancel;
   std::unique_ptr<Inbox> inbox;
 };
 
@@ -315,8 +318,12 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
         state->active = true;
         state->activeId = request->id;
         state->inbox = std::make_unique<Inbox>(executor, kInboxChunks);
+        state->cancel = std::make_shared<asio::cancellation_signal>();
         asio::co_spawn(executor, runRequest(handlers, gate, state, std::move(*request), std::move(frame->value())),
-                       asio::bind_cancellation_slot(state->cancel.slot(), logFailure("request")));
+                       asio::bind_cancellation_slot(state->cancel->slot(),
+                                                    [keep = state->cancel](const std::exception_ptr& thrown) {
+                                                      reportTaskException("request", thrown);
+                                                    }));
       } else if (auto* rejected = std::get_if<RejectedRequest>(&*message)) {
         if (state->active) {
           violation("a second request while one is in flight");
@@ -331,14 +338,14 @@ asio::awaitable<void> serveWorker(Handlers& handlers, Gate& gate, ConnectionCoun
                                           asio::redirect_error(asio::use_awaitable, ec));
       } else if (auto* cancel = std::get_if<CancelRequest>(&*message)) {
         if (state->active && cancel->requestId == state->activeId) {
-          state->cancel.emit(asio::cancellation_type::terminal);
+          state->cancel->emit(asio::cancellation_type::terminal);
           if (state->inbox) state->inbox->close();
         }
       }
     }
   }
   // The worker is gone or refused: stop what runs for it, and let the writer finish.
-  if (state->active) state->cancel.emit(asio::cancellation_type::terminal);
+  if (state->active && state->cancel) state->cancel->emit(asio::cancellation_type::terminal);
   if (state->inbox) state->inbox->close();
   state->outbox.close();
   boost::system::error_code ignored;

@@ -257,7 +257,11 @@ void onCall(const std::shared_ptr<Shared>& shared, kj::Array<capnp::word> frame)
         Caller caller = callerOf(id, call.getRequest().getCaller());
         shared->requests[id] = fresh;
         asio::co_spawn(shared->executor, serve(shared, fresh, std::move(caller), std::move(*op)),
-                       asio::bind_cancellation_slot(fresh->cancel.slot(), broker::logFailure("engine request")));
+                       // The handler keeps the request (and its cancellation signal) alive until
+                       // Asio has detached the finished coroutine from the slot.
+                       asio::bind_cancellation_slot(fresh->cancel.slot(), [fresh](const std::exception_ptr& thrown) {
+                         broker::reportTaskException("engine request", thrown);
+                       }));
         return;
       }
       case eng::EngineCall::INPUT:
