@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The Debian package installed for real on this machine (`dpkg -i`), as an administrator
 would: the postinst must create the user and group, the directories with their owners and
-modes, keep the policy as a conffile and enable the socket; the installed daemon, started
-with the installed unit's environment, must serve `docker ps` to a member of the group; and
+modes, keep the policy as a conffile (an edit survives a reinstall) and enable the socket;
+the installed daemon, started with the installed unit's environment, must serve `docker ps`
+to a member of the group; and
 `dpkg --purge` must remove what the package owns. Everything the test creates (users,
 group, directories) is removed afterwards.
 
@@ -173,6 +174,14 @@ class DpkgInstall(unittest.TestCase):
                                                          "dockerbox"]).stdout)
         self.assertTrue(os.path.islink("/etc/systemd/system/sockets.target.wants/dockerbox.socket"),
                         "the postinst enables the socket")
+
+        # An administrator's edit of the policy survives installing the package again.
+        with open("/etc/dockerbox/policy.toml", "a", encoding="utf-8") as f:
+            f.write("# edited by the administrator\n")
+        r = run(["dpkg", "-i", deb])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open("/etc/dockerbox/policy.toml", encoding="utf-8") as f:
+            self.assertTrue(f.read().endswith("# edited by the administrator\n"), "dpkg replaced an edited policy")
 
         # The installed daemon serves a member of the group (and the frontend runs as the
         # package's user).
