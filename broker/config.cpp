@@ -54,6 +54,30 @@ Result<void> resolveFrontendUser(Config& config) {
   return {};
 }
 
+/// The engine's own user: it owns the engine's state, so it must exist (no fallback), must
+/// not be root, and must not be the frontend's (a compromised frontend must not reach it).
+Result<void> resolveEngineUser(Config& config) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  const std::string& name = config.engineUserName;
+  if (name.empty() || getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_ENGINE_USER: no such user: '" + name +
+                                           "' (create it: useradd --system --no-create-home --shell "
+                                           "/usr/sbin/nologin " + (name.empty() ? "dockerbox-engine" : name) + ")");
+  }
+  if (found->pw_uid == 0 || found->pw_gid == 0) {
+    return fail(ErrorKind::BadRequest, "the engine user must not be root: " + name);
+  }
+  if (found->pw_uid == config.frontendUid || found->pw_gid == config.frontendGid) {
+    return fail(ErrorKind::BadRequest, "the engine user (" + name + ") must have a uid and group other than the "
+                                       "frontend user's (" + config.frontendUserName + ")");
+  }
+  config.engineUid = found->pw_uid;
+  config.engineGid = found->pw_gid;
+  return {};
+}
+
 /// A helper binary beside dockerboxd (installed), or in ../<buildDir>/ of the build tree.
 std::string defaultHelperPath(const char* argv0, const char* name, const char* buildDir) {
   std::error_code ec;
@@ -91,6 +115,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (auto v = env("MINIBOX_SOCKET_PATH")) config.miniboxSocket = *v;      // miniboxd's own name wins
   if (auto v = env("DOCKERBOX_FRONTEND_USER")) config.frontendUserName = *v;
   if (auto v = env("DOCKERBOX_FRONTEND_PATH")) config.frontendPath = *v;
+  if (auto v = env("DOCKERBOX_ENGINE_USER")) config.engineUserName = *v;
+  if (auto v = env("DOCKERBOX_ENGINE_PATH")) config.enginePath = *v;
   if (auto v = env("DOCKERBOX_STATE_DIR")) config.stateDir = *v;
   if (auto v = env("DOCKERBOX_RUN_DIR")) config.runDir = *v;
   if (auto v = env("DOCKERBOX_INIT_PATH")) config.initPath = *v;
@@ -108,6 +134,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   app.add_option("--minibox-socket", config.miniboxSocket, "miniboxd socket (MINIBOX_SOCKET_PATH)");
   app.add_option("--frontend-user", config.frontendUserName, "user the frontend drops to (DOCKERBOX_FRONTEND_USER)");
   app.add_option("--frontend-path", config.frontendPath, "dockerbox-frontend binary (DOCKERBOX_FRONTEND_PATH)");
+  app.add_option("--engine-user", config.engineUserName, "user the engine runs as (DOCKERBOX_ENGINE_USER)");
+  app.add_option("--engine-path", config.enginePath, "dockerbox-engine binary (DOCKERBOX_ENGINE_PATH)");
   app.add_option("--state-dir", config.stateDir, "durable state (DOCKERBOX_STATE_DIR)");
   app.add_option("--run-dir", config.runDir, "runtime files: pinned bind mounts (DOCKERBOX_RUN_DIR)");
   app.add_option("--init-path", config.initPath, "dockerbox-init binary mounted into containers (DOCKERBOX_INIT_PATH)");
@@ -146,7 +174,12 @@ Result<Config> loadConfig(int argc, char** argv) {
     config.maxConnectionsPerUid = std::stoul(maxConn);
   }
   if (auto r = resolveFrontendUser(config); !r) return r.error();
+  if (auto r = resolveEngineUser(config); !r) return r.error();
   if (config.frontendPath.empty()) config.frontendPath = defaultHelperPath(argv[0], "dockerbox-frontend", "frontend");
+  if (config.enginePath.empty()) config.enginePath = defaultHelperPath(argv[0], "dockerbox-engine", "engine");
+  if (config.stateDir.empty() || config.stateDir.front() != '/') {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_STATE_DIR must be an absolute path");
+  }
   if (config.initPath.empty()) config.initPath = defaultHelperPath(argv[0], "dockerbox-init", "init");
   if (config.runDir.empty() || config.runDir.front() != '/') {
     return fail(ErrorKind::BadRequest, "DOCKERBOX_RUN_DIR must be an absolute path");
@@ -164,6 +197,8 @@ std::vector<std::string> describe(const Config& c) {
       "minibox_socket=" + c.miniboxSocket,
       "frontend=" + c.frontendPath,
       "frontend_user=" + c.frontendUserName + " (uid " + std::to_string(c.frontendUid) + ", gid " + std::to_string(c.frontendGid) + ")",
+      "engine=" + c.enginePath,
+      "engine_user=" + c.engineUserName + " (uid " + std::to_string(c.engineUid) + ", gid " + std::to_string(c.engineGid) + ")",
       "state_dir=" + c.stateDir,
       "run_dir=" + c.runDir,
       "init=" + c.initPath,

@@ -25,6 +25,10 @@ struct Config {
   std::string frontendUserName;  // DOCKERBOX_FRONTEND_USER; default dockerbox, else nobody
   uid_t frontendUid = 65534;
   gid_t frontendGid = 65534;
+  std::string enginePath;      // the dockerbox-engine binary (default: next to dockerboxd)
+  std::string engineUserName = "dockerbox-engine";  // DOCKERBOX_ENGINE_USER: must exist
+  uid_t engineUid = 0;
+  gid_t engineGid = 0;
   std::string stateDir = "/var/lib/dockerbox";
   /// Runtime files only root may write: the per-container directories holding pinned bind
   /// mounts (bind_pin.hpp). Must be visible in the host's mount namespace (miniboxd's).
@@ -40,7 +44,7 @@ struct Config {
 };
 
 /// Parses flags and environment (flags win), resolves names to ids and validates every
-/// value. `argv0` locates the frontend binary when no path is given.
+/// value. `argv0` locates the helper binaries when no path is given.
 [[nodiscard]] Result<Config> loadConfig(int argc, char** argv);
 
 /// One line per setting, for the start-up log.

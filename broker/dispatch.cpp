@@ -57,9 +57,15 @@ asio::awaitable<void> dispatch(Handlers& handlers, Gate& gate, const Identity& w
   bool answered = false;
   try {
     // The engine serves the request as judged: a create's config is the judged one.
-    auto outcome = co_await handlers.remoteEngine().run(caller, frame, caller.judgedConfig, sink, reply);
-    answered = outcome.answered;
-    result = std::move(outcome.result);
+    // The channel stays alive for this request even if the engine is replaced meanwhile.
+    std::shared_ptr<RemoteEngine> engine = handlers.remoteEngine();
+    if (engine && engine->open()) {
+      auto outcome = co_await engine->run(caller, frame, caller.judgedConfig, sink, reply);
+      answered = outcome.answered;
+      result = std::move(outcome.result);
+    } else {
+      result = fail(ErrorKind::Unavailable, "the dockerbox engine is restarting; try again");
+    }
   } catch (const std::exception& e) {
     // An exception is a failure of this request only: deny, log, keep serving (P8).
     result = fail(ErrorKind::Internal, "internal error", std::string("exception: ") + e.what());

@@ -3,76 +3,18 @@
 #include "common/syscall.hpp"
 #include "ipc/fd_passing.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <string>
 
 namespace dockerbox::broker {
-namespace {
-
-// A zygote that dies this soon after start counts as a crash loop; after kMaxQuickDeaths
-// of those in a row the broker waits kRestartBackoff before the next try instead of spinning.
-constexpr auto kQuickDeath = std::chrono::seconds(1);
-constexpr int kMaxQuickDeaths = 5;
-constexpr auto kRestartBackoff = std::chrono::seconds(1);
-
-// The zygote's control socket is always fd 3 in the child (a fixed contract with main.cpp
-// of the frontend).
-constexpr int kChildControlFd = 3;
-
-/// Everything the child needs, built before fork(): between fork and exec only
-/// async-signal-safe calls run (no allocation, no locks, no logging).
-struct ExecPlan {
-  explicit ExecPlan(const FrontendSpec& spec)
-      : path(spec.path),
-        uid(std::to_string(spec.uid)),
-        gid(std::to_string(spec.gid)),
-        control(std::to_string(kChildControlFd)),
-        logLevel(spec.logLevel),
-        argv{path.c_str(), "--control-fd", control.c_str(), "--uid", uid.c_str(), "--gid", gid.c_str(),
-             "--log-level", logLevel.c_str(), "--log-format", spec.journal ? "journal" : "text", nullptr} {}
-  std::string path, uid, gid, control, logLevel;
-  std::array<const char*, 12> argv;
-  // A minimal environment: nothing of the broker's leaks into the untrusted side.
-  std::array<const char*, 2> envp = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", nullptr};
-};
-
-[[noreturn]] void execFrontend(const ExecPlan& plan, int controlFd) {
-  // Child of fork(): only async-signal-safe calls until exec. Every signal is blocked
-  // (the parent blocked them around fork); dispositions go back to default before unblocking.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the zygote never outlives the broker
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-  }
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-  if (controlFd == kChildControlFd) {
-    // dup2 onto itself keeps FD_CLOEXEC: clear it, or exec would close the control socket.
-    if (::fcntl(controlFd, F_SETFD, 0) < 0) ::_exit(126);
-  } else if (::dup2(controlFd, kChildControlFd) < 0) {  // dup2 clears CLOEXEC
-    ::_exit(126);
-  }
-  ::execve(plan.path.c_str(), const_cast<char* const*>(plan.argv.data()),
-           const_cast<char* const*>(plan.envp.data()));
-  ::_exit(127);
-}
-
-}  // namespace
 
 FrontendLauncher::FrontendLauncher(boost::asio::io_context& io, FrontendSpec spec)
-    : io_(io), spec_(std::move(spec)), restartTimer_(io) {}
+    : spec_(std::move(spec)), restarts_(io) {}
 
 FrontendLauncher::~FrontendLauncher() {
   if (zygotePid_ > 0) ::kill(zygotePid_, SIGKILL);
@@ -86,19 +28,16 @@ Result<void> FrontendLauncher::spawn() {
   if (!rc) return rc.error();
   UniqueFd ours(pair[0]);
   UniqueFd theirs(pair[1]);
-  const ExecPlan plan(spec_);
-  // Signals are blocked across fork so that no handler of the broker runs in the child.
-  sigset_t all, saved;
-  ::sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = ::fork();
-  if (pid == 0) execFrontend(plan, theirs.get());
-  const int forkErrno = errno;
-  ::sigprocmask(SIG_SETMASK, &saved, nullptr);
-  if (pid < 0) return fail(ErrorKind::Internal, "cannot start the frontend", std::string("fork: ") + std::strerror(forkErrno));
+  // The zygote's control socket is fd 3 (a fixed contract with the frontend's main.cpp).
+  const int fds[] = {theirs.get()};
+  auto pid = spawnHelper({spec_.path, "--control-fd", "3", "--uid", std::to_string(spec_.uid), "--gid",
+                          std::to_string(spec_.gid), "--log-level", spec_.logLevel, "--log-format",
+                          spec_.journal ? "journal" : "text"},
+                         fds);
+  if (!pid) return pid.error();
   control_ = std::move(ours);
-  zygotePid_ = pid;
-  startedAt_ = std::chrono::steady_clock::now();
+  zygotePid_ = *pid;
+  restarts_.started();
   spdlog::info("event=frontend_started pid={} path={} uid={} gid={}", zygotePid_, spec_.path, spec_.uid, spec_.gid);
   return {};
 }
@@ -127,28 +66,12 @@ void FrontendLauncher::childExited(pid_t pid, int status) {
                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   zygotePid_ = -1;
   control_.reset();
-  bool quick = std::chrono::steady_clock::now() - startedAt_ < kQuickDeath;
-  quickDeaths_ = quick ? quickDeaths_ + 1 : 0;
-  scheduleRestart();
-}
-
-void FrontendLauncher::scheduleRestart() {
-  auto restart = [this] {
-    if (zygotePid_ > 0) return;  // a handOver already started one
-    if (auto r = spawn(); !r) {
-      spdlog::error("event=frontend_restart_failed error=\"{}\"", r.error().context);
-      quickDeaths_ = kMaxQuickDeaths;
-      scheduleRestart();
-    }
-  };
-  if (quickDeaths_ < kMaxQuickDeaths) {
-    restart();
-    return;
-  }
-  restartTimer_.expires_after(kRestartBackoff);
-  restartTimer_.async_wait([restart](const boost::system::error_code& ec) {
-    if (!ec) restart();
-  });
+  restarts_.died(
+      [this]() -> Result<void> {
+        if (zygotePid_ > 0) return {};  // a handOver already started one
+        return spawn();
+      },
+      "frontend");
 }
 
 }  // namespace dockerbox::broker

@@ -2,6 +2,7 @@
 // when it dies (P8: a crashed zygote never takes the broker down). Runs as root.
 #pragma once
 
+#include "broker/helper_process.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 
@@ -44,15 +45,11 @@ class FrontendLauncher {
 
  private:
   Result<void> spawn();
-  void scheduleRestart();
 
-  boost::asio::io_context& io_;
   FrontendSpec spec_;
   UniqueFd control_;  // SOCK_SEQPACKET; the zygote holds the other end as fd 3
   pid_t zygotePid_ = -1;
-  std::chrono::steady_clock::time_point startedAt_{};
-  int quickDeaths_ = 0;  // zygotes that died within kQuickDeath of starting, in a row
-  boost::asio::steady_timer restartTimer_;
+  RestartSchedule restarts_;
 };
 
 }  // namespace dockerbox::broker

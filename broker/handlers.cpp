@@ -39,6 +39,15 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
                    state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer)
     : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
+  connect(executor, monitorOptions(config, policy), sealer);
+  containers::ServiceOptions options;
+  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
+  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_), state, logs,
+                                             std::move(options));
+  serveEngine(executor);
+}
+
+monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const PolicyHolder* policy) {
   monitor::MonitorOptions acts;
   acts.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
@@ -68,19 +77,26 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFac
     decision.reason = authz.gate.reason;
     return fail(ErrorKind::Forbidden, policy::denialMessage(decision), authz.detail);
   };
-  connect(executor, std::move(acts), sealer);
-  containers::ServiceOptions options;
-  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
-  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_), state, logs,
-                                             std::move(options));
-  serveEngine(executor);
+  return acts;
+}
+
+Handlers::Handlers(asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
+                   monitor::Sealer sealer)
+    : config_(config), minibox_(executor, config.miniboxSocket) {
+  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, monitorOptions(config, policy));
+}
+
+void Handlers::attachEngine(asio::local::stream_protocol::socket acts, asio::local::stream_protocol::socket engine) {
+  // The old channels' objects go: their requests and acts in flight hold what they use.
+  actServer_ = std::make_unique<monitor::ActServer>(acts.get_executor(), std::move(acts), *monitor_, callers_);
+  remoteEngine_ = std::make_shared<RemoteEngine>(engine.get_executor(), std::move(engine));
 }
 
 void Handlers::serveEngine(asio::any_io_executor executor) {
   asio::local::stream_protocol::socket monitorEnd(executor), engineEnd(executor);
   asio::local::connect_pair(monitorEnd, engineEnd);
   engineServer_ = std::make_unique<engine::EngineServer>(executor, std::move(engineEnd), *engine_);
-  remoteEngine_ = std::make_unique<RemoteEngine>(executor, std::move(monitorEnd));
+  remoteEngine_ = std::make_shared<RemoteEngine>(executor, std::move(monitorEnd));
 }
 
 void Handlers::connect(asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer) {

@@ -10,7 +10,7 @@
 #include "broker/engine_link.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_server.hpp"
-#include "broker/host_facts.hpp"
+#include "engine/host_facts.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
 #include "broker/containers/remote_monitor.hpp"
@@ -26,6 +26,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include <memory>
 
@@ -47,21 +48,34 @@ class Handlers {
   /// one every start is refused.
   Handlers(boost::asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
            state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer);
+  /// The daemon's: the engine is a process of its own (dockerbox-engine, started by the
+  /// EngineLauncher), connected by attachEngine(); until then requests answer Unavailable.
+  Handlers(boost::asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
+           monitor::Sealer sealer);
   ~Handlers();
 
+  /// Serves the channels of a (new) engine process: its acts reach the monitor, requests
+  /// reach it. Requests in flight on an engine that died have failed already.
+  void attachEngine(boost::asio::local::stream_protocol::socket acts,
+                    boost::asio::local::stream_protocol::socket engine);
+
   [[nodiscard]] const Config& config() const { return config_; }
-  /// The engine every request is served by (engine/engine.hpp), in this process.
-  [[nodiscard]] engine::Engine& engine() { return *engine_; }
-  /// The monitor's side of the engine channel: how dispatch reaches the engine.
-  [[nodiscard]] RemoteEngine& remoteEngine() { return *remoteEngine_; }
-  /// The container, exec, event and image service; nullptr without state.
-  [[nodiscard]] containers::ContainerService* containers() { return engine_->containers(); }
+  /// The engine every request is served by (engine/engine.hpp) when it runs in this
+  /// process (tests); nullptr in the daemon.
+  [[nodiscard]] engine::Engine* engine() { return engine_.get(); }
+  /// The monitor's side of the engine channel: how dispatch reaches the engine. Shared:
+  /// a request in flight keeps the channel it started on even if the engine is replaced.
+  /// nullptr while no engine is attached.
+  [[nodiscard]] std::shared_ptr<RemoteEngine> remoteEngine() { return remoteEngine_; }
+  /// The container, exec, event and image service of an in-process engine; else nullptr.
+  [[nodiscard]] containers::ContainerService* containers() { return engine_ ? engine_->containers() : nullptr; }
   /// The callers of the requests in flight, by the number the acts channel names them with.
   [[nodiscard]] monitor::CallerRegistry& callers() { return callers_; }
 
  private:
   void connect(boost::asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer);
   void serveEngine(boost::asio::any_io_executor executor);
+  static monitor::MonitorOptions monitorOptions(const Config& config, const PolicyHolder* policy);
 
   const Config& config_;
   HostFacts host_;
@@ -76,7 +90,7 @@ class Handlers {
   // Requests reach the engine only through the engine channel (ipc/engine.capnp), the
   // other boundary of the engine process; both ends run here for now.
   std::unique_ptr<engine::EngineServer> engineServer_;  // after engine_: it serves it
-  std::unique_ptr<RemoteEngine> remoteEngine_;
+  std::shared_ptr<RemoteEngine> remoteEngine_;
 };
 
 /// Fills an error reply (engine/engine.hpp). Only `error.message` reaches the client.

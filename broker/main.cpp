@@ -8,11 +8,10 @@
 #include "broker/frontend_launcher.hpp"
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
-#include "broker/host_facts.hpp"
 #include "broker/listener.hpp"
 #include "broker/server.hpp"
-#include "broker/state/log_store.hpp"
-#include "broker/state/state_store.hpp"
+#include "broker/engine_launcher.hpp"
+#include "broker/engine_state.hpp"
 #include "broker/status_file.hpp"
 #include "common/log_format.hpp"
 
@@ -51,13 +50,16 @@ bool isMovedAdminCommand(std::string_view name) {
   return name == "check-policy" || name == "explain" || name == "audit-verify";
 }
 
-void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher) {
-  signals.async_wait([&signals, &launcher](const boost::system::error_code& ec, int) {
+void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher, EngineLauncher& engine) {
+  signals.async_wait([&signals, &launcher, &engine](const boost::system::error_code& ec, int) {
     if (ec) return;
     int status = 0;
     pid_t pid = 0;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) launcher.childExited(pid, status);
-    reapChildren(signals, launcher);
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      launcher.childExited(pid, status);
+      engine.childExited(pid, status);
+    }
+    reapChildren(signals, launcher, engine);
   });
 }
 
@@ -141,17 +143,11 @@ int main(int argc, char** argv) {
   }
   for (const auto& line : describe(*config)) spdlog::info("setting {}", line);
 
-  // dockerbox's own durable state (P9). Opened before anything is served; both outlive io.
-  auto stateStore = state::StateStore::open(config->stateDir);
-  if (!stateStore) {
-    spdlog::critical("event=startup_failed error=\"state {}: {} {}\"", config->stateDir, stateStore.error().message,
-                     stateStore.error().context);
-    return 1;
-  }
-  auto logStore = state::LogStore::open(config->stateDir);
-  if (!logStore) {
-    spdlog::critical("event=startup_failed error=\"logs {}: {} {}\"", config->stateDir, logStore.error().message,
-                     logStore.error().context);
+  // dockerbox's own durable state (P9) is the engine's, in <state dir>/engine, owned by its
+  // user; root keeps only the directory above it and the seal key.
+  if (auto prepared = prepareEngineState(config->stateDir, config->engineUid, config->engineGid); !prepared) {
+    spdlog::critical("event=startup_failed error=\"state {}: {} {}\"", config->stateDir, prepared.error().message,
+                     prepared.error().context);
     return 1;
   }
 
@@ -207,17 +203,24 @@ int main(int argc, char** argv) {
     spdlog::critical("event=startup_failed error=\"seal key: {} {}\"", sealer.error().message, sealer.error().context);
     return 1;
   }
-  Handlers handlers(io.get_executor(), *config, readHostFacts(), **stateStore, **logStore, &policy, *sealer);
-  // Reconciliation with miniboxd and its event subscription run in the background (retried
-  // while miniboxd is away); requests are served meanwhile.
-  if (auto started = handlers.containers()->start(); !started) {
-    spdlog::critical("event=startup_failed error=\"containers: {} {}\"", started.error().message,
+  Handlers handlers(io.get_executor(), *config, &policy, *sealer);
+  // The engine (dockerbox-engine, its own user and sandbox) serves every judged request;
+  // it is restarted when it dies. Its reconciliation with miniboxd and its event
+  // subscription run in the background (retried while miniboxd is away).
+  EngineLauncher engine(io,
+                        EngineSpec{config->enginePath, config->engineUid, config->engineGid, config->stateDir,
+                                   config->miniboxSocket, config->logLevel, journal},
+                        [&handlers](EngineLauncher::Socket acts, EngineLauncher::Socket channel) {
+                          handlers.attachEngine(std::move(acts), std::move(channel));
+                        });
+  reapChildren(children, launcher, engine);
+  if (auto started = engine.start(); !started) {
+    spdlog::critical("event=startup_failed error=\"engine: {} {}\"", started.error().message,
                      started.error().context);
     return 1;
   }
   Server server(io, *config, handlers, gate, launcher, counter);
 
-  reapChildren(children, launcher);
   if (auto started = launcher.start(); !started) {
     spdlog::critical("event=startup_failed error=\"{}\"", started.error().context);
     return 1;

@@ -1,6 +1,7 @@
 #include "common/log_format.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +53,30 @@ void useJournalFormat(std::string_view tag) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<PriorityFlag>('*').set_pattern("%*" + who + "%v");
   spdlog::set_formatter(std::move(formatter));
+}
+
+std::optional<bool> HelperLogFlags::take(std::string_view name, std::string_view value) {
+  if (name == "--log-format") {
+    if (value != "text" && value != "journal") return false;
+    journal = value == "journal";
+    return true;
+  }
+  if (name == "--log-level") {
+    level = value;
+    return spdlog::level::from_str(level) != spdlog::level::off || value == "off";
+  }
+  return std::nullopt;
+}
+
+void useHelperLogger(const char* name, const HelperLogFlags& flags) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st(name));
+  const std::string tag = std::string(name) + "[%P]";
+  if (flags.journal) {
+    useJournalFormat(tag);
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l " + tag + " %v", spdlog::pattern_time_type::utc);
+  }
+  spdlog::set_level(spdlog::level::from_str(flags.level));
 }
 
 }  // namespace dockerbox

@@ -3,6 +3,8 @@
 // priority ("<3>" for an error), which journald stores as the entry's level.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace dockerbox {
@@ -14,5 +16,19 @@ namespace dockerbox {
 /// spdlog pattern such as "frontend[%P]", may be empty), then the message; no time stamp
 /// (the journal stamps entries).
 void useJournalFormat(std::string_view tag);
+
+/// The logging flags dockerboxd gives its sandboxed helpers (frontend, engine).
+struct HelperLogFlags {
+  std::string level = "info";
+  bool journal = false;  // stderr is the journal (dockerboxd found it so)
+
+  /// Takes `--log-level LEVEL` or `--log-format text|journal`: nullopt when `name` is
+  /// neither, false for a bad value (spdlog would turn an unknown level into "off").
+  [[nodiscard]] std::optional<bool> take(std::string_view name, std::string_view value);
+};
+
+/// A helper's default logger: stderr (dockerboxd's, so its log), lines tagged "<name>[pid]",
+/// UTC time stamps (no time-zone file is reachable in a sandbox) or journal priorities.
+void useHelperLogger(const char* name, const HelperLogFlags& flags);
 
 }  // namespace dockerbox

@@ -10,7 +10,7 @@
 #include "broker/caller.hpp"
 #include "broker/containers/monitor_port.hpp"
 #include "broker/containers/service.hpp"
-#include "broker/host_facts.hpp"
+#include "engine/host_facts.hpp"
 #include "broker/request.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"

@@ -48,6 +48,7 @@ struct EngineServer::Shared {
   std::shared_ptr<broker::containers::ActLink> link;
   std::map<std::uint64_t, std::shared_ptr<Request>> requests;
   bool closed = false;
+  std::function<void()> onClosed;  // called once, when the channel is over
 
   void send(capnp::MessageBuilder& message) {
     if (link) (void)link->send(message);
@@ -224,11 +225,13 @@ asio::awaitable<void> serve(std::shared_ptr<Shared> shared, std::shared_ptr<Requ
 
 /// The channel is over: every request in flight ends (its sink refuses, it is cancelled).
 void channelClosed(Shared& shared) {
+  if (shared.closed) return;
   shared.closed = true;
   for (auto& [id, request] : shared.requests) {
     request->cancel.emit(asio::cancellation_type::terminal);
     request->changed.notifyAll();
   }
+  if (auto done = std::move(shared.onClosed)) done();
 }
 
 void onCall(const std::shared_ptr<Shared>& shared, kj::Array<capnp::word> frame) {
@@ -307,8 +310,9 @@ void onCall(const std::shared_ptr<Shared>& shared, kj::Array<capnp::word> frame)
 }  // namespace
 
 EngineServer::EngineServer(asio::any_io_executor executor, asio::local::stream_protocol::socket socket,
-                           Engine& engine)
+                           Engine& engine, std::function<void()> onClosed)
     : shared_(std::make_shared<Shared>(executor, engine)) {
+  shared_->onClosed = std::move(onClosed);
   std::weak_ptr<Shared> weak = shared_;
   shared_->link = broker::containers::ActLink::start(
       std::move(socket),
@@ -321,6 +325,7 @@ EngineServer::EngineServer(asio::any_io_executor executor, asio::local::stream_p
 }
 
 EngineServer::~EngineServer() {
+  shared_->onClosed = nullptr;
   if (shared_->link) shared_->link->close();
 }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -21,9 +22,10 @@ namespace dockerbox::engine {
 
 class EngineServer {
  public:
-  /// Serves `socket` until it closes; `engine` must outlive the server.
+  /// Serves `socket` until it closes, then calls `onClosed` (if any); `engine` must outlive
+  /// the server.
   EngineServer(boost::asio::any_io_executor executor, boost::asio::local::stream_protocol::socket socket,
-               Engine& engine);
+               Engine& engine, std::function<void()> onClosed = {});
   ~EngineServer();
   EngineServer(const EngineServer&) = delete;
   EngineServer& operator=(const EngineServer&) = delete;

@@ -10,7 +10,6 @@
 #include "common/log_format.hpp"
 
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -34,8 +33,7 @@ struct Flags {
   std::optional<unsigned> uid;
   std::optional<unsigned> gid;
   SeccompViolation onViolation = SeccompViolation::Kill;
-  std::string logLevel = "info";
-  bool journal = false;  // stderr is the journal (the broker found it so)
+  dockerbox::HelperLogFlags log;
 };
 
 template <class T>
@@ -70,16 +68,7 @@ std::optional<Flags> parseFlags(int argc, char** argv) {
       } else {
         return std::nullopt;
       }
-    } else if (name == "--log-format") {
-      if (value != "text" && value != "journal") return std::nullopt;
-      flags.journal = value == "journal";
-    } else if (name == "--log-level") {
-      // spdlog maps an unknown name to "off": refuse it instead of going silent.
-      flags.logLevel = value;
-      if (spdlog::level::from_str(flags.logLevel) == spdlog::level::off && value != "off") {
-        return std::nullopt;
-      }
-    } else {
+    } else if (auto taken = flags.log.take(name, value); !taken || !*taken) {
       return std::nullopt;
     }
   }
@@ -98,19 +87,10 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  // Logs go to stderr (the broker collects them). UTC timestamps: no time-zone file is
-  // reachable once sandboxed.
-  auto logger = spdlog::stderr_logger_st("frontend");
-  spdlog::set_default_logger(logger);
-  if (flags->journal) {
-    dockerbox::useJournalFormat("frontend[%P]");
-  } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l frontend[%P] %v", spdlog::pattern_time_type::utc);
-  }
-  spdlog::set_level(spdlog::level::from_str(flags->logLevel));
+  dockerbox::useHelperLogger("frontend", flags->log);
   spdlog::info("event=start control_fd={} uid={} gid={} seccomp_violation={} log_level={}",
                flags->controlFd, *flags->uid, *flags->gid,
-               flags->onViolation == SeccompViolation::Kill ? "kill" : "trap", flags->logLevel);
+               flags->onViolation == SeccompViolation::Kill ? "kill" : "trap", flags->log.level);
 
   // A client that hangs up mid-write must give EPIPE, not kill the worker.
   ::signal(SIGPIPE, SIG_IGN);

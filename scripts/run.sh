@@ -17,7 +17,7 @@ minibox=${MINIBOX_SOCKET_PATH:-${MINIBOX_SOCKET:-/run/minibox/miniboxd.sock}}
 export MINIBOX_SOCKET_PATH=$minibox
 # Only what running needs is built: the daemon and its helpers, and the simulator when
 # there is no miniboxd (it lives under tests/, so the tests are configured then, not built).
-targets=(dockerboxd dockerbox-frontend dockerbox-init dockerboxctl)
+targets=(dockerboxd dockerbox-frontend dockerbox-engine dockerbox-init dockerboxctl)
 if [ -S "$minibox" ]; then
   tests=OFF
 else
@@ -59,6 +59,14 @@ if [ ! -e "$policy" ]; then
   echo "run.sh: installed the default policy at $policy (edit it, check it with dockerboxctl check-policy, SIGHUP)"
 fi
 export DOCKERBOX_POLICY=$policy
+# The engine runs as a system user of its own, which owns its state (as the package's
+# sysusers.conf would create it).
+engine_user=${DOCKERBOX_ENGINE_USER:-dockerbox-engine}
+if ! getent passwd "$engine_user" >/dev/null; then
+  useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin --user-group "$engine_user"
+  echo "run.sh: created the system user $engine_user (dockerbox-engine runs as it)"
+fi
+export DOCKERBOX_ENGINE_USER=$engine_user
 socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}
 echo "run.sh: dockerbox serves on $socket; try: docker -H unix://$socket version"
 "$build_dir/broker/dockerboxd"

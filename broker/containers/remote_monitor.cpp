@@ -32,13 +32,17 @@ asio::awaitable<Result<void>> deliverOutput(ipc::acts::ActReply::Reader reply, c
 
 }  // namespace
 
-RemoteMonitor::RemoteMonitor(asio::any_io_executor executor, asio::local::stream_protocol::socket socket)
-    : executor_(std::move(executor)) {
+RemoteMonitor::RemoteMonitor(asio::any_io_executor executor, asio::local::stream_protocol::socket socket,
+                             std::function<void()> whenClosed)
+    : executor_(std::move(executor)), closedCallback_(std::move(whenClosed)) {
   link_ = ActLink::start(
       std::move(socket), [this](Frame frame) { onFrame(std::move(frame)); }, [this] { onClosed(); });
 }
 
-RemoteMonitor::~RemoteMonitor() { link_->close(); }
+RemoteMonitor::~RemoteMonitor() {
+  closedCallback_ = nullptr;
+  link_->close();
+}
 
 void RemoteMonitor::onFrame(Frame frame) {
   std::uint64_t id = 0;
@@ -62,6 +66,7 @@ void RemoteMonitor::onClosed() {
     pending->closed = true;
     pending->changed.notifyAll();
   }
+  if (auto done = std::move(closedCallback_)) done();
 }
 
 std::unique_ptr<RemoteMonitor::Call> RemoteMonitor::begin(std::uint64_t request) {

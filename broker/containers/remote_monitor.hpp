@@ -18,13 +18,16 @@
 
 #include <deque>
 #include <map>
+#include <functional>
 #include <memory>
 
 namespace dockerbox::broker::containers {
 
 class RemoteMonitor final : public MonitorPort {
  public:
-  RemoteMonitor(boost::asio::any_io_executor executor, boost::asio::local::stream_protocol::socket socket);
+  /// `whenClosed` (if any) is called once when the channel is over (the monitor is gone).
+  RemoteMonitor(boost::asio::any_io_executor executor, boost::asio::local::stream_protocol::socket socket,
+                std::function<void()> whenClosed = {});
   ~RemoteMonitor() override;
 
   [[nodiscard]] bool connected() const { return link_->open(); }
@@ -87,6 +90,7 @@ class RemoteMonitor final : public MonitorPort {
   void onClosed();
 
   boost::asio::any_io_executor executor_;
+  std::function<void()> closedCallback_;
   std::shared_ptr<ActLink> link_;
   // Shared with the calls in flight: a suspended call may be destroyed after this object
   // (at shutdown the io_context destroys suspended coroutines last), and it unregisters itself.

@@ -136,8 +136,10 @@ class InstallTest(DeployCase):
             self.assertEqual(service["ExecStart"], [sbin + "/dockerboxd"])
             env = environment(service)
             self.assertEqual(env["DOCKERBOX_FRONTEND_PATH"], helpers + "/dockerbox-frontend")
+            self.assertEqual(env["DOCKERBOX_ENGINE_PATH"], helpers + "/dockerbox-engine")
             self.assertEqual(env["DOCKERBOX_INIT_PATH"], helpers + "/dockerbox-init")
-            for path in (service["ExecStart"][0], env["DOCKERBOX_FRONTEND_PATH"], env["DOCKERBOX_INIT_PATH"]):
+            for path in (service["ExecStart"][0], env["DOCKERBOX_FRONTEND_PATH"], env["DOCKERBOX_ENGINE_PATH"],
+                         env["DOCKERBOX_INIT_PATH"]):
                 self.assertTrue(os.access(dest + path, os.X_OK), path)
 
 

@@ -34,7 +34,7 @@ import harness  # noqa: E402
 from test_deploy import BUILD, environment, unit_settings  # noqa: E402
 
 SKIP = 77
-USER, GROUP = "dockerbox", "dockerbox-users"
+USER, ENGINE_USER, GROUP = "dockerbox", "dockerbox-engine", "dockerbox-users"
 DIRS = {"/var/lib/dockerbox": 0o700, "/var/log/dockerbox": 0o700, "/run/dockerbox": 0o755}
 SOCKET = "/run/dockerbox/dockerbox.sock"
 
@@ -61,8 +61,8 @@ def clean_machine():
             return f"{tool} is missing"
     if run(["dpkg-query", "-W", "dockerbox"]).returncode == 0:
         return "dockerbox is installed here"
-    if exists(pwd.getpwnam, USER) or exists(grp.getgrnam, GROUP):
-        return f"user {USER} or group {GROUP} exists"
+    if exists(pwd.getpwnam, USER) or exists(pwd.getpwnam, ENGINE_USER) or exists(grp.getgrnam, GROUP):
+        return f"user {USER} or {ENGINE_USER} or group {GROUP} exists"
     for path in [*DIRS, "/etc/dockerbox"]:
         if os.path.exists(path):
             return f"{path} exists"
@@ -86,9 +86,10 @@ class DpkgInstall(unittest.TestCase):
                 proc.wait(timeout=30)
         self.users.cleanup()
         run(["dpkg", "--purge", "dockerbox"])
-        subprocess.run(["userdel", USER], capture_output=True, timeout=30)
+        for name in (USER, ENGINE_USER):
+            subprocess.run(["userdel", "-f", name], capture_output=True, timeout=30)
+            subprocess.run(["groupdel", name], capture_output=True, timeout=30)
         subprocess.run(["groupdel", GROUP], capture_output=True, timeout=30)
-        subprocess.run(["groupdel", USER], capture_output=True, timeout=30)
         for path in [*DIRS, "/etc/dockerbox"]:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -158,10 +159,13 @@ class DpkgInstall(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("install ok installed", run(["dpkg-query", "-W", "-f", "${Status}", "dockerbox"]).stdout)
 
-        # The postinst: a system user with no login, the admitted group, the directories.
+        # The postinst: system users with no login, the admitted group, the directories.
         user = pwd.getpwnam(USER)
-        self.assertLess(user.pw_uid, 1000)
-        self.assertEqual(user.pw_shell, "/usr/sbin/nologin")
+        engine_user = pwd.getpwnam(ENGINE_USER)
+        for each in (user, engine_user):
+            self.assertLess(each.pw_uid, 1000)
+            self.assertEqual(each.pw_shell, "/usr/sbin/nologin")
+        self.assertNotEqual(user.pw_uid, engine_user.pw_uid)
         group = grp.getgrnam(GROUP)
         self.assertLess(group.gr_gid, 1000)
         for path, mode in DIRS.items():
@@ -195,6 +199,11 @@ class DpkgInstall(unittest.TestCase):
         frontends = [pid for pid in harness.children(daemon.pid)
                      if harness.proc_status(pid)["Uid"].split()[0] == str(user.pw_uid)]
         self.assertTrue(frontends, "the frontend runs as the package's user")
+        engines = [pid for pid in harness.children(daemon.pid)
+                   if harness.proc_status(pid)["Uid"].split()[0] == str(engine_user.pw_uid)]
+        self.assertTrue(engines, "the engine runs as the package's engine user")
+        st = os.stat("/var/lib/dockerbox/engine")
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (engine_user.pw_uid, 0o700))
         outsider = self.users.user("pkout")
         self.assertNotEqual(self.docker_as(outsider, "ps").returncode, 0)
         daemon.send_signal(signal.SIGTERM)

@@ -79,6 +79,8 @@ class SocketActivation(unittest.TestCase):
                 "DOCKERBOX_SOCKET": sock,
                 "MINIBOX_SOCKET_PATH": self.stack.minibox_socket,
                 "DOCKERBOX_FRONTEND_PATH": harness.FRONTEND,
+                "DOCKERBOX_ENGINE_PATH": harness.ENGINE,
+                "DOCKERBOX_ENGINE_USER": self.stack.engine_user,
                 "DOCKERBOX_INIT_PATH": harness.INIT,
                 "DOCKERBOX_STATE_DIR": os.path.join(d, "state"),
                 "DOCKERBOX_RUN_DIR": os.path.join(d, "run"),

@@ -28,6 +28,7 @@ BUILD = os.environ.get("DOCKERBOX_BUILD_DIR", "")
 DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerboxd"))
 DOCKERBOXCTL = os.environ.get("DOCKERBOXCTL", os.path.join(BUILD, "ctl", "dockerboxctl"))
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
+ENGINE = os.environ.get("DOCKERBOX_ENGINE", os.path.join(BUILD, "engine", "dockerbox-engine"))
 RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
 INIT = os.environ.get("DOCKERBOX_INIT", os.path.join(BUILD, "init", "dockerbox-init"))
@@ -143,6 +144,19 @@ class Users:
             subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
 
+def engine_user():
+    """A system user of its own for one stack's dockerbox-engine (DOCKERBOX_ENGINE_USER); the
+    caller removes it with remove_engine_user."""
+    name = f"dbxeng{_suffix()}"
+    _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name])
+    return name
+
+
+def remove_engine_user(name):
+    # -f: the engine, killed with dockerboxd, may not have been reaped yet.
+    subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+
+
 def _wait_ready_fd(read_fd, proc, what):
     """Blocks until the child writes its readiness byte (or exits), with a deadline."""
     import select
@@ -186,7 +200,16 @@ class Stack:
         self.notify = None
         self.policy_path = os.path.join(self.dir, "policy.toml")
         self.write_policy(shipped_policy(socket_group) if policy is None else policy)
+        self.engine_user = None
         try:
+            self.engine_user = engine_user()
+            if self.broker_wrapper:
+                # A broker confined like the unit cannot chown: the engine's directory is
+                # made as the package makes it (deploy/tmpfiles.conf).
+                pw = pwd.getpwnam(self.engine_user)
+                os.mkdir(os.path.join(self.dir, "state"), 0o700)
+                os.mkdir(os.path.join(self.dir, "state", "engine"), 0o700)
+                os.chown(os.path.join(self.dir, "state", "engine"), pw.pw_uid, pw.pw_gid)
             if with_simulator:
                 self._start_simulator(sim_args)
             self._start_broker(socket_group, socket_mode, extra_env or {})
@@ -258,6 +281,8 @@ class Stack:
             "DOCKERBOX_SOCKET": self.socket,
             "MINIBOX_SOCKET_PATH": self.minibox_socket,
             "DOCKERBOX_FRONTEND_PATH": FRONTEND,
+            "DOCKERBOX_ENGINE_PATH": ENGINE,
+            "DOCKERBOX_ENGINE_USER": self.engine_user,
             "DOCKERBOX_STATE_DIR": os.path.join(self.dir, "state"),
             "DOCKERBOX_RUN_DIR": os.path.join(self.dir, "run"),
             "DOCKERBOX_INIT_PATH": INIT,
@@ -352,8 +377,25 @@ class Stack:
                         return replies
         raise AssertionError(f"minibox-sim closed the connection before answering {request}: {replies}")
 
-    def zygote_pid(self):
-        return _children(self.broker.pid)
+    def zygote_pids(self):
+        """The broker's frontend children: the zygote (and workers of a dead one)."""
+        return helper_children(self.broker.pid, "dockerbox-frontend")
+
+    def engine_pids(self):
+        return helper_children(self.broker.pid, "dockerbox-engine")
+
+    def minibox_client_sockets(self):
+        """The socket inodes of every connection miniboxd (the simulator) has accepted, seen
+        from the client's side: whoever holds one of these holds a miniboxd connection."""
+        out = subprocess.run(["ss", "-x", "-n", "-H"], stdout=subprocess.PIPE, text=True, check=True,
+                             timeout=COMMAND_TIMEOUT).stdout
+        peers = set()
+        for line in out.splitlines():
+            fields = line.split()
+            # Netid State Recv-Q Send-Q Local-Address Local-Inode Peer-Address Peer-Inode
+            if len(fields) >= 8 and fields[4] == self.minibox_socket:
+                peers.add(fields[7])
+        return peers
 
     def stop(self):
         for proc in (self.broker, self.sim):
@@ -367,6 +409,21 @@ class Stack:
         if self.notify is not None:
             self.notify.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.engine_user:
+            remove_engine_user(self.engine_user)
+
+
+class StackTest(unittest.TestCase):
+    """A test class sharing one Stack(**stack_args) across its tests."""
+    stack_args = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(**cls.stack_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
 
 
 def _dechunk(data):
@@ -394,6 +451,32 @@ def _children(pid):
 
 def children(pid):
     return _children(pid)
+
+
+def helper_children(pid, program):
+    """Children of `pid` running `program` (the kernel keeps 15 characters of its name)."""
+    found = []
+    for child in _children(pid):
+        try:
+            with open(f"/proc/{child}/comm") as f:
+                if f.read().strip() == program[:15]:
+                    found.append(child)
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def socket_inodes(pid):
+    """The inodes of the sockets `pid` holds."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
 
 
 def proc_status(pid):

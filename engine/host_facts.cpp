@@ -1,4 +1,4 @@
-#include "broker/host_facts.hpp"
+#include "engine/host_facts.hpp"
 
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>

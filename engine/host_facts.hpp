@@ -1,5 +1,6 @@
-// Facts about the host shown by /version and /info, gathered by the broker (the sandboxed
-// frontend cannot read /etc or /proc). Runs as root; input: the local system only.
+// Facts about the host shown by /version and /info, gathered by the engine before it enters
+// its sandbox (where /etc and /proc are out of reach). Runs as root, at the engine's
+// start-up; input: the local system only.
 #pragma once
 
 #include <cstdint>
