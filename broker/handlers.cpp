@@ -9,7 +9,6 @@
 
 #include "broker/ids.hpp"
 
-#include <boost/asio/local/connect_pair.hpp>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -19,32 +18,11 @@ namespace dockerbox::broker {
 
 namespace asio = boost::asio;
 
-namespace {
-
-engine::EngineFacts engineFacts(const Config& config, const HostFacts& host) {
-  return engine::EngineFacts{host, config.miniboxSocket, config.stateDir};
-}
-
-}  // namespace
-
-Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host)
-    : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
+Handlers::Handlers(asio::any_io_executor executor, const Config& config)
+    : config_(config), minibox_(executor, config.miniboxSocket) {
   monitor::Sealer::Key key{};
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  connect(executor, monitor::MonitorOptions{}, monitor::Sealer(key));
-  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_));
-  serveEngine(executor);
-}
-
-Handlers::Handlers(asio::any_io_executor executor, const Config& config, HostFacts host, state::StateStore& state,
-                   state::LogStore& logs, const PolicyHolder* policy, monitor::Sealer sealer)
-    : config_(config), host_(std::move(host)), minibox_(executor, config.miniboxSocket) {
-  connect(executor, monitorOptions(config, policy), sealer);
-  containers::ServiceOptions options;
-  options.imageId = [](std::string_view storeName) { return imageIdFromStoreName(storeName); };
-  engine_ = std::make_unique<engine::Engine>(executor, *remote_, engineFacts(config, host_), state, logs,
-                                             std::move(options));
-  serveEngine(executor);
+  monitor_ = std::make_unique<monitor::Monitor>(minibox_, monitor::Sealer(key), monitor::MonitorOptions{});
 }
 
 monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const PolicyHolder* policy) {
@@ -91,22 +69,6 @@ void Handlers::attachEngine(asio::local::stream_protocol::socket acts, asio::loc
   actServer_ = std::make_unique<monitor::ActServer>(acts.get_executor(), std::move(acts), *monitor_, callers_);
   remoteEngine_ = std::make_shared<RemoteEngine>(engine.get_executor(), std::move(engine));
 }
-
-void Handlers::serveEngine(asio::any_io_executor executor) {
-  asio::local::stream_protocol::socket monitorEnd(executor), engineEnd(executor);
-  asio::local::connect_pair(monitorEnd, engineEnd);
-  engineServer_ = std::make_unique<engine::EngineServer>(executor, std::move(engineEnd), *engine_);
-  remoteEngine_ = std::make_shared<RemoteEngine>(executor, std::move(monitorEnd));
-}
-
-void Handlers::connect(asio::any_io_executor executor, monitor::MonitorOptions acts, monitor::Sealer sealer) {
-  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, std::move(acts));
-  asio::local::stream_protocol::socket engineEnd(executor), monitorEnd(executor);
-  asio::local::connect_pair(engineEnd, monitorEnd);
-  actServer_ = std::make_unique<monitor::ActServer>(executor, std::move(monitorEnd), *monitor_, callers_);
-  remote_ = std::make_unique<containers::RemoteMonitor>(executor, std::move(engineEnd));
-}
-
 
 Handlers::~Handlers() = default;
 

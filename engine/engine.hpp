@@ -3,13 +3,13 @@
 // The engine: Docker's semantics on top of dockerbox's own state — containers, execs, their
 // output, events, names, filters, images — reaching miniboxd only through the monitor's acts
 // (broker/containers/monitor_port.hpp), which judge every privileged act themselves. It runs
-// inside dockerboxd for now, behind the acts channel; a process of its own, under its own
-// user and sandbox, is the rest of issue 9.
+// in dockerbox-engine (main.cpp), a process of its own user and sandbox (sandbox.hpp).
 #pragma once
 
 #include "broker/caller.hpp"
 #include "broker/containers/monitor_port.hpp"
 #include "broker/containers/service.hpp"
+#include "broker/error_reply.hpp"
 #include "engine/host_facts.hpp"
 #include "broker/request.hpp"
 #include "broker/state/log_store.hpp"
@@ -29,7 +29,7 @@ namespace dockerbox::engine {
 using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
 /// Fills an error reply. Only `error.message` reaches the client.
-void renderError(const Error& error, ReplyBuilder out);
+using broker::renderError;
 
 /// What `docker info` and `docker version` report of the host and of dockerbox.
 struct EngineFacts {

@@ -6,7 +6,7 @@
 
 #include "broker/containers/run_spec.hpp"
 #include "broker/request.hpp"
-#include "broker/state/sqlite.hpp"
+#include "broker/state/blob.hpp"
 #include "common/result.hpp"
 #include "ipc/dockerbox.capnp.h"
 

@@ -1,4 +1,5 @@
-// Runs as root, in the broker. Input: events built by the container service.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: events built by the container
+// service.
 #include "broker/containers/event_bus.hpp"
 
 #include "broker/containers/live.hpp"

@@ -1,5 +1,5 @@
-// Runs as root, in the broker. Input: events the container service builds from validated
-// requests and miniboxd replies.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: events the container service
+// builds from validated requests and miniboxd replies.
 //
 // Every container and image state change is appended to the StateStore's event log (which
 // survives restarts and serves `/events?since=`) and wakes the live /events streams, which

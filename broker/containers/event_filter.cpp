@@ -1,4 +1,5 @@
-// Runs as root, in the broker. Input: client filter terms (see the header).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: client filter terms (see the
+// header).
 #include "broker/containers/event_filter.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// Runs as root, in the broker. Input: /events filter terms from the client (validated for
-// length by the decoder; keys are checked here against Docker's list).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: /events filter terms from the
+// client (validated for length by the decoder; keys are checked here against Docker's
+// list).
 //
 // Docker's matching (moby daemon/events/filter.go): values of one key are alternatives,
 // different keys must all match. `container` (and the other object keys) match the actor id

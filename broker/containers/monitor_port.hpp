@@ -22,7 +22,7 @@
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
 #include "broker/minibox/types.hpp"
-#include "broker/state/sqlite.hpp"
+#include "broker/state/blob.hpp"
 #include "common/result.hpp"
 
 #include <boost/asio/awaitable.hpp>

@@ -1,5 +1,5 @@
-// Runs as root. Input: miniboxd's container list and event stream (trusted peer, decoded by
-// the minibox codec) and dockerbox's own state.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: miniboxd's container list and
+// event stream (trusted peer, decoded by the minibox codec) and dockerbox's own state.
 //
 // After a broker restart (or a lost Run connection) the ephemeral Runs that carried output
 // and exit codes are gone, while miniboxd may still run the containers. Reconciliation

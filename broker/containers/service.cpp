@@ -1,4 +1,5 @@
-// Runs as root. Input: validated requests and miniboxd replies (see service.hpp).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated requests and
+// miniboxd replies (see service.hpp).
 #include "broker/containers/service.hpp"
 #include "broker/task.hpp"
 

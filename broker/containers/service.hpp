@@ -1,5 +1,6 @@
-// Runs as root. Input: validated requests only (after broker::decodeWorkerMessage), the
-// identity the kernel reported for the caller, and miniboxd's replies.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated requests only
+// (after broker::decodeWorkerMessage), the identity the kernel reported for the caller, and
+// miniboxd's replies.
 //
 // The container service: Docker's container, exec, event and image semantics on top of
 // miniboxd and dockerbox's own durable state (issue 3). miniboxd has no create step, no

@@ -1,4 +1,5 @@
-// Runs as root. Input: validated create, inspect, list and rename requests.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated create, inspect,
+// list and rename requests.
 //
 // create records the container in dockerbox's state only (miniboxd has no create step,
 // protocol 8.1); start (service_run.cpp) runs it.

@@ -1,5 +1,5 @@
-// Runs as root. Input: a validated events request (times checked by the decoder, filter
-// keys checked here) and the broker's own event log.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: a validated events request
+// (times checked by the decoder, filter keys checked here) and the broker's own event log.
 //
 // Replays stored events in [since, until], then streams new ones until `until` (or until
 // the client leaves). Both phases read the StateStore by sequence number, so nothing is

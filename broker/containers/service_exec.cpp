@@ -1,5 +1,6 @@
-// Runs as root. Input: validated exec requests; the client's stdin (dropped unread); exec
-// output from miniboxd (written by the exec'd process, passed through unparsed).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated exec requests; the
+// client's stdin (dropped unread); exec output from miniboxd (written by the exec'd
+// process, passed through unparsed).
 //
 // An exec runs in a background coroutine owned by the service, not by the request: when the
 // client leaves (or used -d), the process still finishes and its exit code is recorded for

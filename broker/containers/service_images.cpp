@@ -1,5 +1,6 @@
-// Runs as root. Input: validated image requests (references checked for length and charset
-// by the decoder, parsed here) and miniboxd's replies.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated image requests
+// (references checked for length and charset by the decoder, parsed here) and miniboxd's
+// replies.
 //
 // miniboxd knows images only by store name (`library/alpine:latest`, protocol 7.13) and
 // reports no ids, sizes, dates or pull progress: ids are derived from store names (the same

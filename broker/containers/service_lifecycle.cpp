@@ -1,5 +1,5 @@
-// Runs as root. Input: validated stop, kill, restart, pause, unpause, wait, remove and
-// resize requests; miniboxd's replies.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated stop, kill,
+// restart, pause, unpause, wait, remove and resize requests; miniboxd's replies.
 //
 // miniboxd's only way to end a container is Stop: SIGTERM to the process group, then
 // SIGKILL after 2 s (protocol 7.2), with no timeout parameter and no other signal. So:

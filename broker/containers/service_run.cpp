@@ -1,6 +1,6 @@
-// Runs as root. Input: validated start requests, and what the monitor reports of the run it
-// holds for each running container (created, output chunks written by the container process,
-// the exit code).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated start requests, and
+// what the monitor reports of the run it holds for each running container (created, output
+// chunks written by the container process, the exit code).
 #include "broker/containers/config_blob.hpp"
 #include "broker/task.hpp"
 #include "broker/containers/service.hpp"

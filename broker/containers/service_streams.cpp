@@ -1,5 +1,6 @@
-// Runs as root. Input: validated logs and attach requests; the client's stdin chunks
-// (dropped unread); captured container output (passed through unparsed).
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated logs and attach
+// requests; the client's stdin chunks (dropped unread); captured container output (passed
+// through unparsed).
 //
 // Output comes from two places that together hold every chunk exactly once: the LogStore
 // (everything captured so far) and a tap on the container (everything captured from now on).

@@ -1,6 +1,7 @@
 // Mapping between Container records and rows of state.db (internal to the state store).
-// Runs as root (in the broker). Input: rows of the root-only database; values the CHECK
-// constraints should have kept out are still reported as errors, never trusted.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: rows of the engine's own
+// database; values the CHECK constraints should have kept out are still reported as errors,
+// never trusted.
 #include "broker/state/container_rows.hpp"
 
 #include <array>

@@ -1,5 +1,6 @@
 // Mapping between Container records and rows of state.db (internal to the state store).
-// Runs as root (in the broker). Input: rows of the root-only database.
+// Runs in the engine (dockerbox-engine, unprivileged). Input: rows of the engine's own
+// database.
 #pragma once
 
 #include "broker/state/records.hpp"

@@ -1,5 +1,6 @@
-// One line of a json-file log. Runs as root (in the broker). Input: container output to
-// encode, and lines of the broker's own (possibly torn) log file to decode.
+// One line of a json-file log. Runs in the engine (dockerbox-engine, unprivileged). Input:
+// container output to encode, and lines of the broker's own (possibly torn) log file to
+// decode.
 #include "broker/state/json_log_line.hpp"
 
 #include "broker/state/rfc3339.hpp"

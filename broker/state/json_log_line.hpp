@@ -1,7 +1,7 @@
 // One line of a json-file log: `{"log":"...","stream":"stdout","time":"<RFC3339Nano>"}`.
-// Runs as root (in the broker). Input for encoding: container output (arbitrary bytes
-// from a container process); for decoding: lines of the broker's own log file, which a
-// crash may have torn, so a bad line is reported, never trusted.
+// Runs in the engine (dockerbox-engine, unprivileged). Input for encoding: container output
+// (arbitrary bytes from a container process); for decoding: lines of the broker's own log
+// file, which a crash may have torn, so a bad line is reported, never trusted.
 #pragma once
 
 #include <cstdint>

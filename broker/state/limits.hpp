@@ -1,5 +1,6 @@
-// Bounds of dockerbox's durable state. Runs as root (in the broker); no input of its own,
-// every number here caps something a client can make the broker store (style.md §6).
+// Bounds of dockerbox's durable state. Runs in the engine (dockerbox-engine, unprivileged);
+// no input of its own, every number here caps something a client can make the broker store
+// (style.md §6).
 #pragma once
 
 #include <chrono>

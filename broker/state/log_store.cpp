@@ -1,6 +1,7 @@
-// Captured container output in json-file format. Runs as root (in the broker). Input:
-// container output bytes (arbitrary), and the broker's own log files when reading back,
-// which a crash may have torn: a bad line is skipped and counted, never trusted.
+// Captured container output in json-file format. Runs in the engine (dockerbox-engine,
+// unprivileged). Input: container output bytes (arbitrary), and the broker's own log files
+// when reading back, which a crash may have torn: a bad line is skipped and counted, never
+// trusted.
 #include "broker/state/log_store.hpp"
 
 #include "broker/state/names.hpp"

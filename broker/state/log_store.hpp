@@ -1,7 +1,8 @@
 // Captured container output, stored like Docker's json-file driver in
-// `<stateDir>/containers/<id>/<id>-json.log` (rotated to `-json.log.1`). Runs as root (in
-// the broker). Input: container output bytes (arbitrary, written by container processes)
-// and the broker's own log files when reading back (possibly torn by a crash).
+// `<stateDir>/containers/<id>/<id>-json.log` (rotated to `-json.log.1`). Runs in the engine
+// (dockerbox-engine, unprivileged). Input: container output bytes (arbitrary, written by
+// container processes) and the broker's own log files when reading back (possibly torn by a
+// crash).
 #pragma once
 
 #include "broker/state/json_log_line.hpp"

@@ -1,6 +1,6 @@
-// Docker's rules for container names and ids, and their error texts. Runs as root (in the
-// broker). Input: names and id references as the client sent them (untrusted text that
-// the decoder has only length-checked).
+// Docker's rules for container names and ids, and their error texts. Runs in the engine, and
+// in the monitor (id checks, nonces). Input: names and id references as the client sent
+// them (untrusted text that the decoder has only length-checked).
 #pragma once
 
 #include "common/result.hpp"

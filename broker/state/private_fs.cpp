@@ -1,5 +1,6 @@
-// Root-only directories and files under the state directory. Runs as root (in the broker).
-// Input: paths built from the configured state directory and checked 64-hex ids.
+// Private directories and files under the state directory. Runs in the engine
+// (dockerbox-engine, unprivileged). Input: paths built from the configured state directory
+// and checked 64-hex ids.
 #include "broker/state/private_fs.hpp"
 
 #include "common/syscall.hpp"

@@ -1,6 +1,6 @@
-// Root-only directories and files under the state directory. Runs as root (in the broker).
-// Input: paths built by the state code from the configured state directory and checked
-// 64-hex ids, never from client text.
+// Private directories and files under the state directory. Runs in the engine
+// (dockerbox-engine, unprivileged). Input: paths built by the state code from the
+// configured state directory and checked 64-hex ids, never from client text.
 #pragma once
 
 #include "common/result.hpp"

@@ -1,6 +1,6 @@
-// The records dockerbox keeps about containers, execs and events. Runs as root (in the
-// broker). Input: none; these are plain values the broker fills from validated requests
-// and from miniboxd replies.
+// The records dockerbox keeps about containers, execs and events. Runs in the engine
+// (dockerbox-engine, unprivileged). Input: none; these are plain values the broker fills
+// from validated requests and from miniboxd replies.
 #pragma once
 
 #include "broker/state/sqlite.hpp"

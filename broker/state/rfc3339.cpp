@@ -1,5 +1,6 @@
-// RFC 3339 times with nanoseconds. Runs as root (in the broker). Input: the "time" field of
-// the broker's own log files, possibly torn by a crash: every character is checked.
+// RFC 3339 times with nanoseconds. Runs in the engine (dockerbox-engine, unprivileged).
+// Input: the "time" field of the broker's own log files, possibly torn by a crash: every
+// character is checked.
 #include "broker/state/rfc3339.hpp"
 
 #include <chrono>

@@ -1,6 +1,7 @@
-// RFC 3339 times with nanoseconds, as Docker writes them in json-file logs and in
-// `docker logs -t`. Runs as root (in the broker). Input: the "time" field of the broker's
-// own log files (root-only, but possibly torn by a crash), so parsing never trusts it.
+// RFC 3339 times with nanoseconds, as Docker writes them in json-file logs and in `docker
+// logs -t`. Runs in the engine (dockerbox-engine, unprivileged). Input: the "time" field of
+// the broker's own log files (the engine's own, but possibly torn by a crash), so parsing
+// never trusts it.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Connection settings and forward-only schema migrations of state.db. Runs as root (in the
-// broker). Input: the database file, which only root can write (its directory is 0700).
+// Connection settings and forward-only schema migrations of state.db. Runs in the engine
+// (dockerbox-engine, unprivileged). Input: the database file, which only root can write
+// (its directory is 0700).
 #pragma once
 
 #include "broker/state/sqlite.hpp"

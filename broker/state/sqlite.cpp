@@ -1,5 +1,5 @@
-// Thin RAII layer over SQLite for the state store. Runs as root (in the broker). Input:
-// values from broker code, bound as parameters only.
+// Thin RAII layer over SQLite for the state store. Runs in the engine (dockerbox-engine,
+// unprivileged). Input: values from broker code, bound as parameters only.
 #include "broker/state/sqlite.hpp"
 
 #include <spdlog/spdlog.h>

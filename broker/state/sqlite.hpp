@@ -1,8 +1,9 @@
-// Thin RAII layer over SQLite for the state store. Runs as root (in the broker). Input:
-// values from broker code (already validated); they only ever reach SQLite as bound
-// parameters, never as SQL text.
+// Thin RAII layer over SQLite for the state store. Runs in the engine (dockerbox-engine,
+// unprivileged). Input: values from broker code (already validated); they only ever reach
+// SQLite as bound parameters, never as SQL text.
 #pragma once
 
+#include "broker/state/blob.hpp"
 #include "common/result.hpp"
 
 #include <sqlite3.h>
@@ -16,8 +17,6 @@
 #include <vector>
 
 namespace dockerbox::broker::state {
-
-using Blob = std::vector<std::uint8_t>;
 
 /// SQL text. The constructor is consteval, so only a compile-time constant (a literal) can
 /// become SQL: no code path can splice a runtime string into a statement, and every value

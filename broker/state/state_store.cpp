@@ -1,7 +1,7 @@
-// dockerbox's own durable state: opening, creating and looking up containers. Runs as root
-// (in the broker). Input: validated values from the broker, and client-supplied names and
-// container references, checked here against Docker's rules and only ever bound as SQL
-// parameters.
+// dockerbox's own durable state: opening, creating and looking up containers. Runs in the
+// engine (dockerbox-engine, unprivileged). Input: validated values from the broker, and
+// client-supplied names and container references, checked here against Docker's rules and
+// only ever bound as SQL parameters.
 #include "broker/state/state_store.hpp"
 
 #include "broker/state/container_rows.hpp"

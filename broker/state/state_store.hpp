@@ -1,7 +1,8 @@
 // dockerbox's own durable state (P9): containers, execs and events in
-// `<stateDir>/state.db`. Runs as root (in the broker). Input: values the broker built from
-// validated requests, plus raw references and names from clients (resolveContainer,
-// createContainer, rename), which are checked here against Docker's rules.
+// `<stateDir>/state.db`. Runs in the engine (dockerbox-engine, unprivileged). Input: values
+// the broker built from validated requests, plus raw references and names from clients
+// (resolveContainer, createContainer, rename), which are checked here against Docker's
+// rules.
 #pragma once
 
 #include "broker/state/limits.hpp"

@@ -1,6 +1,7 @@
-// dockerbox's own durable state: the event log behind `/events?since=&until=`. Runs as root
-// (in the broker). Input: events the broker built from its own state changes and from
-// miniboxd's event stream; query bounds the decoder already range-checked.
+// dockerbox's own durable state: the event log behind `/events?since=&until=`. Runs in the
+// engine (dockerbox-engine, unprivileged). Input: events the broker built from its own
+// state changes and from miniboxd's event stream; query bounds the decoder already
+// range-checked.
 #include "broker/state/state_store.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// dockerbox's own durable state: exec records. Runs as root (in the broker). Input: ids
-// the broker resolved and values it built from validated requests.
+// dockerbox's own durable state: exec records. Runs in the engine (dockerbox-engine,
+// unprivileged). Input: ids the broker resolved and values it built from validated
+// requests.
 #include "broker/state/container_rows.hpp"
 #include "broker/state/state_store.hpp"
 

@@ -1,6 +1,6 @@
-// dockerbox's own durable state: container state changes, rename and removal. Runs as root
-// (in the broker). Input: Docker ids the broker resolved, and for rename a client-supplied
-// name checked here against Docker's rules.
+// dockerbox's own durable state: container state changes, rename and removal. Runs in the
+// engine (dockerbox-engine, unprivileged). Input: Docker ids the broker resolved, and for
+// rename a client-supplied name checked here against Docker's rules.
 #include "broker/state/container_rows.hpp"
 #include "broker/state/state_store.hpp"
 

@@ -9,6 +9,7 @@
 #include "broker/handlers.hpp"
 #include "broker/state/log_store.hpp"
 #include "broker/state/state_store.hpp"
+#include "tests/broker/in_process_engine.hpp"
 #include "common/unique_fd.hpp"
 #include "ipc/dockerbox.capnp.h"
 #include "ipc/framing.hpp"
@@ -41,7 +42,8 @@ class ChannelTest : public ::testing::Test {
  protected:
   ChannelTest() {
     config_.miniboxSocket = "/nonexistent-dockerbox-test/miniboxd.sock";
-    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{});
+    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_);
+    engine_ = std::make_unique<InProcessEngine>(io_.get_executor(), *handlers_);
     char tmpl[] = "/tmp/dbxchXXXXXX";
     dir_ = ::mkdtemp(tmpl);
     audit::AuditLogOptions options;
@@ -106,6 +108,7 @@ class ChannelTest : public ::testing::Test {
   std::unique_ptr<Gate> gate_;
   asio::io_context io_;
   std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<InProcessEngine> engine_;  // after handlers_: it is attached to them
 };
 
 std::vector<std::byte> infoRequest(uint64_t id) {
@@ -199,8 +202,10 @@ class ForgedRequestTest : public ChannelTest {
     auto logs = state::LogStore::open(dir_ + "/state");
     EXPECT_TRUE(logs);
     logs_ = std::move(*logs);
-    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, HostFacts{}, *state_, *logs_, policy_.get(),
+    engine_.reset();
+    handlers_ = std::make_unique<Handlers>(io_.get_executor(), config_, policy_.get(),
                                            monitor::Sealer(monitor::Sealer::Key{}));
+    engine_ = std::make_unique<InProcessEngine>(io_.get_executor(), *handlers_, *state_, *logs_);
     capnp::MallocMessageBuilder message;
     auto config = message.initRoot<wire::ContainerConfig>();
     config.setImage("alpine");
@@ -219,6 +224,7 @@ class ForgedRequestTest : public ChannelTest {
     EXPECT_TRUE(created);
     if (created) id_ = created->dockerId;
   }
+  ~ForgedRequestTest() override { engine_.reset(); }  // it uses state_ and logs_, ours
 
   wire::Response::Result::Which send(const Identity& who, const std::function<void(wire::Request::Op::Builder)>& op,
                                      std::string* message = nullptr) {
