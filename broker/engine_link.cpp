@@ -118,7 +118,7 @@ asio::awaitable<RemoteEngine::Outcome> RemoteEngine::run(const Caller& who, std:
     for (unsigned i = 0; i < who.groups.size(); ++i) groups.set(i, who.groups[i]);
     principal.setVisibility(toWire(who.visibility));
     principal.setPrivileged(who.grants.privileged == policy::Privileged::Allowed);
-    principal.setRootUser(who.grants.rootUser == policy::RootUser::Allowed);
+    principal.setRootUserAllowed(who.grants.rootUser == policy::RootUser::Allowed);
     request.setFrame(bytesOf(frame));
     if (judgedConfig) request.setJudgedConfig(kj::arrayPtr(judgedConfig->data(), judgedConfig->size()));
   });

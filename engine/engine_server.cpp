@@ -160,7 +160,7 @@ Caller callerOf(std::uint64_t id, eng::Principal::Reader p) {
   for (auto g : p.getGroups()) who.groups.push_back(g);
   Caller caller(std::move(who), visibilityOf(p.getVisibility()),
                 broker::Grants{p.getPrivileged() ? policy::Privileged::Allowed : policy::Privileged::Denied,
-                               p.getRootUser() ? policy::RootUser::Allowed : policy::RootUser::Denied});
+                               p.getRootUserAllowed() ? policy::RootUser::Allowed : policy::RootUser::Denied});
   caller.requestId = id;
   return caller;
 }

@@ -8,10 +8,10 @@
 //   fd 3: the acts channel (ipc/acts.capnp), the engine's only way to miniboxd
 //   fd 4: the engine channel (ipc/engine.capnp), the requests the monitor judged
 //   fd 5: written once ("R") when the state is open and the engine serves, then closed
-#include "broker/containers/remote_monitor.hpp"
+#include "engine/containers/remote_monitor.hpp"
 #include "broker/ids.hpp"
-#include "broker/state/log_store.hpp"
-#include "broker/state/state_store.hpp"
+#include "engine/state/log_store.hpp"
+#include "engine/state/state_store.hpp"
 #include "common/log_format.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_server.hpp"

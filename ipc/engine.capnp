@@ -38,13 +38,18 @@ struct EngineRequest {
                           # sources resolved, limits injected); it replaces the frame's
 }
 
+# Who the monitor serves, for the engine's views (visibility, the owner of what it creates):
+# written by the monitor only, from SO_PEERCRED/SO_PEERGROUPS and the deciding rule, never
+# read back. Nothing the engine sends the monitor names a uid it chose: acts name the request,
+# and a stored record's owner is believed only under the monitor's seal (acts.capnp).
 struct Principal {
   uid @0 :UInt32;
   gid @1 :UInt32;
   groups @2 :List(UInt32);
   visibility @3 :Visibility;
+  # The deciding rule's grants (policy/README.md), not identities:
   privileged @4 :Bool;
-  rootUser @5 :Bool;
+  rootUserAllowed @5 :Bool;  # the rule's root_user: a container or exec User of uid/gid 0
 
   enum Visibility {
     own @0;

@@ -18,6 +18,11 @@ namespace dockerbox::broker::monitor {
 namespace asio = boost::asio;
 namespace wire = ipc::acts;
 using containers::kActWindow;
+
+/// Acts in flight on one channel at most: a bound on what the engine can make the monitor
+/// hold (each running container holds one run act, so this is also the most containers one
+/// engine can keep running at once).
+constexpr std::size_t kMaxActsInFlight = 4096;
 using containers::SealedRecord;
 using containers::sealedRecordOf;
 using containers::toWire;
@@ -346,6 +351,12 @@ void ActServer::onFrame(Frame frame) {
   }
   if (shared_->acts.contains(id)) {
     shared_->sendError(id, fail(ErrorKind::BadRequest, "act id in use"));
+    return;
+  }
+  if (shared_->acts.size() >= kMaxActsInFlight) {
+    spdlog::warn("event=acts_refused reason=too_many_in_flight limit={}", kMaxActsInFlight);
+    shared_->sendError(id, fail(ErrorKind::Unavailable, "dockerbox is at its limit of running containers and "
+                                                        "operations in flight"));
     return;
   }
   auto act = std::make_shared<Act>(executor_);

@@ -2,7 +2,6 @@
 // broker). Input: names and id references as the client sent them (untrusted text).
 #include "broker/state/names.hpp"
 
-#include "broker/state/limits.hpp"
 #include "common/syscall.hpp"
 
 #include <sys/random.h>

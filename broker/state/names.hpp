@@ -12,6 +12,9 @@
 
 namespace dockerbox::broker::state {
 
+/// Docker's own cap on a container name.
+inline constexpr std::size_t kMaxNameLength = 255;
+
 /// Source of fresh 64-hex ids. Production uses randomDockerId(); tests inject their own to
 /// control id prefixes.
 using IdGenerator = std::function<Result<std::string>()>;

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from harness import BUILD, Stack, children  # noqa: E402
+from harness import BUILD, Stack  # noqa: E402
 
 LOADGEN = os.path.join(BUILD, "tests", "bench", "dbx-loadgen")
 
@@ -103,7 +103,8 @@ def main():
                      load(stack.socket, seconds, http=containers)))
         broker = stack.broker.pid
         memory = [("dockerboxd", peak_rss_kib(broker))]
-        memory += [(f"frontend zygote (pid {z})", peak_rss_kib(z)) for z in children(broker)]
+        memory += [(f"frontend zygote (pid {z})", peak_rss_kib(z)) for z in stack.zygote_pids()]
+        memory += [("dockerbox-engine", peak_rss_kib(e)) for e in stack.engine_pids()]
         memory.append(("minibox-sim", peak_rss_kib(stack.sim.pid)))
     finally:
         stack.stop()

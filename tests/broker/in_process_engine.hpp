@@ -3,10 +3,10 @@
 // channel and of dispatch run the real engine without a second process.
 #pragma once
 
-#include "broker/containers/remote_monitor.hpp"
+#include "engine/containers/remote_monitor.hpp"
 #include "broker/handlers.hpp"
-#include "broker/state/log_store.hpp"
-#include "broker/state/state_store.hpp"
+#include "engine/state/log_store.hpp"
+#include "engine/state/state_store.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_server.hpp"
 #include "engine/host_facts.hpp"

@@ -1,6 +1,6 @@
 // restart, pause/unpause, kill, rename, `start -a` and wait conditions through the container
 // service against the minibox simulator.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -1,5 +1,5 @@
 // Docker's /events filter semantics (moby daemon/events/filter.go), table-driven.
-#include "broker/containers/event_filter.hpp"
+#include "engine/containers/event_filter.hpp"
 
 #include <gtest/gtest.h>
 

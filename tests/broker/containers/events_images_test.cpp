@@ -1,6 +1,6 @@
 // /events (replay, live stream, until, filters) and images (pull, inspect, remove) through
 // the container service against the minibox simulator.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -1,6 +1,6 @@
 // `docker exec` through the container service against the minibox simulator: create,
 // start (attached and detached), inspect, and the errors a Docker user sees.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // The container service's core lifecycle against the minibox simulator: what `docker run`,
 // `docker run --rm`, `docker run -d`, `docker ps`, `docker logs -f`, `docker stop` and
 // `docker rm -f` send, in the order the CLI sends it (client-flows 7.3, 7.4).
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

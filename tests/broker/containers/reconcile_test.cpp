@@ -1,7 +1,7 @@
 // Start-up reconciliation: the broker dies (its io_context, service and Run connections go
 // away as with kill -9) while the simulator keeps the containers; a new service on the same
 // state adopts what still runs, records what ended unobserved, and forgets nothing.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "broker/containers/config_blob.hpp"
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 #include "broker/decode_fields.hpp"
-#include "broker/containers/remote_monitor.hpp"
+#include "engine/containers/remote_monitor.hpp"
 #include "broker/monitor/act_server.hpp"
 #include "broker/monitor/monitor.hpp"
 #include "tests/broker/state/temp_dir.hpp"

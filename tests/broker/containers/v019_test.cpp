@@ -1,7 +1,7 @@
 // Against a miniboxd v0.19 (the simulator's --mode v0.19): no ListImages, so create cannot
 // check the image (Run pulls it at start) and image inspect is refused; exec ignores
 // working_dir there, which dockerbox's shell wrapper makes irrelevant.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // Ownership isolation (P7) in the container service: a container, its execs and its events
 // exist only for callers the policy's visibility lets see them; for everyone else every
 // lookup answers exactly as for a container that does not exist.
-#include "broker/containers/service.hpp"
+#include "engine/containers/service.hpp"
 
 #include "tests/broker/containers/service_fixture.hpp"
 

@@ -1,8 +1,8 @@
 // Tests of the json-file line format. Runs as the test user. Input: literal and generated
 // lines, including damaged ones.
-#include "broker/state/json_log_line.hpp"
+#include "engine/state/json_log_line.hpp"
 
-#include "broker/state/limits.hpp"
+#include "engine/state/limits.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Tests of captured-output storage. Runs as the test user. Input: generated output, and
 // log files damaged on purpose.
-#include "broker/state/log_store.hpp"
+#include "engine/state/log_store.hpp"
 
-#include "broker/state/limits.hpp"
+#include "engine/state/limits.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Tests of Docker's container name and id rules. Runs as the test user. Input: literal names.
 #include "broker/state/names.hpp"
 
-#include "broker/state/limits.hpp"
+#include "engine/state/limits.hpp"
 
 #include <gtest/gtest.h>
 

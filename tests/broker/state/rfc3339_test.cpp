@@ -1,5 +1,5 @@
 // Tests of RFC 3339 formatting and parsing. Runs as the test user. Input: literal times.
-#include "broker/state/rfc3339.hpp"
+#include "engine/state/rfc3339.hpp"
 
 #include <gtest/gtest.h>
 

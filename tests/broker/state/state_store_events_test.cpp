@@ -1,5 +1,5 @@
 // Tests of the event log of StateStore. Runs as the test user. Input: generated events.
-#include "broker/state/state_store.hpp"
+#include "engine/state/state_store.hpp"
 
 #include "store_fixture.hpp"
 

@@ -1,8 +1,8 @@
 // kill -9 torture test for StateStore and LogStore (P9): a child writes in a loop and is
 // SIGKILLed at a random point; the parent reopens and checks integrity and invariants.
 // Runs as the test user. Input: none (the child's writes are generated).
-#include "broker/state/log_store.hpp"
-#include "broker/state/state_store.hpp"
+#include "engine/state/log_store.hpp"
+#include "engine/state/state_store.hpp"
 #include "temp_dir.hpp"
 
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // Tests of the container and exec records of StateStore. Runs as the test user. Input:
 // generated records, and hand-made databases for the refusal cases.
-#include "broker/state/state_store.hpp"
+#include "engine/state/state_store.hpp"
 
 #include "store_fixture.hpp"
 

@@ -2,7 +2,7 @@
 // Test-only; runs as whoever runs the tests. Input: none.
 #pragma once
 
-#include "broker/state/state_store.hpp"
+#include "engine/state/state_store.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>

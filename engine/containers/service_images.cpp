@@ -1,0 +1,126 @@
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated image requests
+// (references checked for length and charset by the decoder, parsed here) and miniboxd's
+// replies.
+//
+// miniboxd knows images only by store name (`library/alpine:latest`, protocol 7.13) and
+// reports no ids, sizes, dates or pull progress: ids are derived from store names (the same
+// ones `docker images` shows), sizes and dates are 0, and a pull answers once at the end.
+// Listing (and so inspect and remove) needs miniboxd 0.23 or later (ListImages).
+#include "engine/containers/service.hpp"
+#include "broker/minibox/image_ref.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace dockerbox::broker::containers {
+
+namespace asio = boost::asio;
+
+namespace {
+
+Error noSuchImage(const std::string& ref) { return fail(ErrorKind::NotFound, "No such image: " + ref); }
+
+/// The hex part of an id-like reference ("sha256:abc..." or "abc..."), or empty.
+std::string idPrefix(std::string_view ref) {
+  if (ref.starts_with("sha256:")) ref.remove_prefix(7);
+  if (ref.empty() || ref.size() > 64) return {};
+  for (char ch : ref) {
+    if (!std::isxdigit(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch))) return {};
+  }
+  return std::string(ref);
+}
+
+std::string repositoryOf(const std::string& dockerName) {
+  auto colon = dockerName.rfind(':');
+  if (colon == std::string::npos || dockerName.find('/', colon) != std::string::npos) return dockerName;
+  return dockerName.substr(0, colon);
+}
+
+/// The 64 hex of "sha256:<hex>" (or the text itself when it has no such prefix).
+std::string_view hexOf(std::string_view id) { return id.starts_with("sha256:") ? id.substr(7) : id; }
+
+/// The store name `ref` names: by reference, or by a unique prefix of its id.
+Result<std::string> findImage(const std::vector<std::string>& store, const std::string& ref,
+                                     const std::function<std::string(std::string_view)>& imageId) {
+  if (auto parsed = minibox::ImageRef::parse(ref)) {
+    if (std::find(store.begin(), store.end(), parsed->storeName()) != store.end()) return parsed->storeName();
+  }
+  if (auto prefix = idPrefix(ref); !prefix.empty()) {
+    std::vector<std::string> matches;
+    for (const auto& name : store) {
+      const std::string id = imageId(name);
+      if (!id.empty() && hexOf(id).starts_with(prefix)) matches.push_back(name);
+    }
+    if (matches.size() == 1) return matches.front();
+  }
+  return noSuchImage(ref);
+}
+
+}  // namespace
+
+asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& who, const PullImageOp& op,
+                                                                StreamSink&, Out out) {
+  auto ref = minibox::ImageRef::parse(op.tag.empty() ? op.ref : op.ref + ":" + op.tag);
+  if (!ref) co_return ref.error();
+  bool present = false;
+  if (auto before = co_await storeImages(); before && *before) {
+    present = std::find((*before)->begin(), (*before)->end(), ref->storeName()) != (*before)->end();
+  }
+  if (auto pulled = co_await monitor_.pull(who, *ref); !pulled) co_return pulled.error();
+  bus_.publish(imageEvent("pull", ref->dockerName(), repositoryOf(ref->dockerName()), who.uid, who.gid));
+  auto reply = out.initImagePulled();
+  reply.setReference(ref->registry() + "/" + ref->path() + ":" + ref->tag());
+  reply.setAlreadyPresent(present);
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Caller&, const InspectImageOp& op,
+                                                                   StreamSink&, Out out) {
+  auto store = co_await storeImages();
+  if (!store) co_return store.error();
+  if (!*store) co_return fail(ErrorKind::NotImplemented, "miniboxd v0.19 cannot list images, so dockerbox cannot inspect them");
+  auto name = findImage(**store, op.ref, options_.imageId);
+  if (!name) co_return name.error();
+  auto reply = out.initImageInspect();
+  reply.setId(options_.imageId(*name));
+  reply.initRepoTags(1).set(0, minibox::dockerNameFromStore(*name));
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Caller& who, const RemoveImageOp& op,
+                                                                  StreamSink&, Out out) {
+  auto store = co_await storeImages();
+  if (!store) co_return store.error();
+  if (!*store) co_return fail(ErrorKind::NotImplemented, "miniboxd v0.19 cannot list images, so dockerbox cannot remove them");
+  auto name = findImage(**store, op.ref, options_.imageId);
+  if (!name) co_return name.error();
+  const std::string id = options_.imageId(*name);
+  const std::string shortId(hexOf(id).substr(0, 12));
+  // miniboxd's own in-use check never matches (protocol 7.13): dockerbox checks its records.
+  auto containers = state_.listContainers();
+  if (!containers) co_return containers.error();
+  for (const auto& c : *containers) {
+    auto used = minibox::ImageRef::parse(c.image);
+    if (!used || used->storeName() != *name) continue;
+    const std::string who12 = c.dockerId.substr(0, 12);
+    if (isActive(c.state)) {
+      co_return fail(ErrorKind::Conflict, "conflict: unable to delete " + shortId +
+                                              " (cannot be forced) - image is being used by running container " + who12);
+    }
+    if (!op.force) {
+      co_return fail(ErrorKind::Conflict, "conflict: unable to remove repository reference \"" + op.ref +
+                                              "\" (must force) - container " + who12 +
+                                              " is using its referenced image " + shortId);
+    }
+  }
+  auto storeRef = minibox::ImageRef::parse(*name);
+  if (!storeRef) co_return storeRef.error();
+  if (auto removed = co_await monitor_.removeImage(who, *storeRef); !removed) co_return removed.error();
+  const std::string dockerName = minibox::dockerNameFromStore(*name);
+  bus_.publish(imageEvent("untag", id, repositoryOf(dockerName), who.uid, who.gid));
+  bus_.publish(imageEvent("delete", id, repositoryOf(dockerName), who.uid, who.gid));
+  out.initImageRemoved(1).set(0, dockerName);
+  co_return Result<void>();
+}
+
+}  // namespace dockerbox::broker::containers

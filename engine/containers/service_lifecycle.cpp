@@ -1,0 +1,248 @@
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated stop, kill,
+// restart, pause, unpause, wait, remove and resize requests; miniboxd's replies.
+//
+// miniboxd's only way to end a container is Stop: SIGTERM to the process group, then
+// SIGKILL after 2 s (protocol 7.2), with no timeout parameter and no other signal. So:
+// - `stop -t N` ignores N (the container gets 2 s); `stop --signal S` is refused unless S is
+//   TERM or KILL;
+// - `kill` with KILL or TERM stops the container that way (KILL therefore also sends
+//   SIGTERM first); any other signal is refused with 501, naming it.
+#include "engine/containers/service.hpp"
+
+#include <csignal>
+#include <cstring>
+
+namespace dockerbox::broker::containers {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string signalName(int signal) {
+  const char* abbrev = ::sigabbrev_np(signal);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(signal);
+}
+
+bool stopsContainer(int signal) { return signal == SIGKILL || signal == SIGTERM; }
+
+Error cannotDeliver(int signal) {
+  return fail(ErrorKind::NotImplemented, "dockerbox cannot send " + signalName(signal) +
+                                             ": miniboxd can only stop a container (SIGTERM, then SIGKILL after 2 s)");
+}
+
+}  // namespace
+
+asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stopper, const state::Container& container, int signal) {
+  auto live = live_.get(container.dockerId);
+  const auto deadline = std::chrono::steady_clock::now() + options_.exitWait;
+  // A start in flight holds the miniboxd id we need: let it resolve first.
+  while (live->link == RunLink::Starting) {
+    auto woke = co_await live->changed.wait(deadline);
+    if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
+    if (woke == WakeReason::TimedOut) co_return fail(ErrorKind::Unavailable, "the container is still starting");
+  }
+  auto c = state_.getContainer(container.dockerId);
+  if (!c) co_return c.error();
+  if (!isActive(c->state)) co_return Result<void>();  // it exited meanwhile
+  bus_.publish(containerEvent(*c, "kill", {{"signal", std::to_string(signal)}}));
+  const std::uint64_t exitsBefore = live->exits;
+  if (!c->miniboxId) {
+    containerExited(c->dockerId, 255, false, "dockerbox had no miniboxd id for the running container");
+    co_return Result<void>();
+  }
+  // Coroutine arguments are named values moved in (g++ 12, see service_exec.cpp).
+  SealedRecord record = sealedOf(*c);
+  std::string miniboxId = *c->miniboxId;
+  auto stopped = co_await monitor_.stop(stopper, std::move(record), std::move(miniboxId));
+  if (!stopped) {
+    // Unavailable: miniboxd is away; Forbidden: the monitor refused the act (an unsealed or
+    // changed record). Neither says anything about the container's process.
+    const auto kind = stopped.error().kind;
+    if (kind == ErrorKind::Unavailable || kind == ErrorKind::Forbidden) co_return stopped.error();
+    // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
+    // will, and the status is unknown.
+    if (live->link != RunLink::Held && live->exits == exitsBefore) {
+      containerExited(c->dockerId, 255, false, "miniboxd no longer knew the container: " + stopped.error().message);
+    }
+  }
+  while (live->exits == exitsBefore && !live->removed) {
+    auto woke = co_await live->changed.wait(deadline);
+    if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
+    if (woke == WakeReason::TimedOut) {
+      co_return fail(ErrorKind::Internal, "container " + c->dockerId + " did not stop in time");
+    }
+  }
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Caller& who, const StopContainerOp& op,
+                                                                    StreamSink&, Out out) {
+  if (op.signal && !stopsContainer(*op.signal)) co_return cannotDeliver(*op.signal);
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  auto live = live_.get(c->dockerId);
+  if (!isActive(c->state) && live->link != RunLink::Starting) {
+    co_return fail(ErrorKind::NotModified, "container " + c->dockerId + " is already stopped");
+  }
+  if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
+  if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Caller& who, const KillContainerOp& op,
+                                                                    StreamSink&, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  if (!isActive(c->state)) co_return notRunning(c->dockerId);
+  if (!stopsContainer(op.signal)) co_return cannotDeliver(op.signal);
+  if (auto stopped = co_await stopAndWait(who, *c, op.signal); !stopped) co_return stopped.error();
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Caller& who, const RestartContainerOp& op,
+                                                                       StreamSink&, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  auto live = live_.get(c->dockerId);
+  if (isActive(c->state) || live->link == RunLink::Starting) {
+    live->restarting = true;
+    struct EndRestart {
+      LiveContainer& live;
+      ~EndRestart() { live.restarting = false; }
+    } endRestart{*live};
+    if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
+    if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
+  }
+  c = state_.getContainer(c->dockerId);
+  if (!c) co_return c.error();
+  if (auto started = co_await startRun(who, *c); !started) co_return started.error();
+  if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "restart"));
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handlePauseContainer(const Caller& who, const PauseContainerOp& op,
+                                                                     StreamSink&, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  if (c->state == state::ContainerState::Paused) {
+    co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is already paused");
+  }
+  if (c->state != state::ContainerState::Running || !c->miniboxId) co_return notRunning(c->dockerId);
+  const std::string miniboxId = *c->miniboxId;
+  SealedRecord record = sealedOf(*c);  // named: see stopAndWait
+  std::string target = miniboxId;
+  if (auto paused = co_await monitor_.pause(who, std::move(record), std::move(target)); !paused) {
+    co_return paused.error();
+  }
+  c = state_.getContainer(c->dockerId);  // it may have exited while miniboxd answered
+  if (!c) co_return c.error();
+  if (c->state != state::ContainerState::Running || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);
+  if (auto recorded = state_.setPaused(c->dockerId); !recorded) co_return recorded.error();
+  bus_.publish(containerEvent(*c, "pause"));
+  live_.get(c->dockerId)->changed.notifyAll();
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleUnpauseContainer(const Caller& who, const UnpauseContainerOp& op,
+                                                                       StreamSink&, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  if (c->state != state::ContainerState::Paused || !c->miniboxId) {
+    co_return fail(ErrorKind::Conflict, "Container " + c->dockerId + " is not paused");
+  }
+  const std::string miniboxId = *c->miniboxId;
+  SealedRecord record = sealedOf(*c);  // named: see stopAndWait
+  std::string target = miniboxId;
+  if (auto resumed = co_await monitor_.resume(who, std::move(record), std::move(target)); !resumed) {
+    co_return resumed.error();
+  }
+  c = state_.getContainer(c->dockerId);
+  if (!c) co_return c.error();
+  if (c->state != state::ContainerState::Paused || c->miniboxId != miniboxId) co_return notRunning(c->dockerId);
+  if (auto recorded = state_.setUnpaused(c->dockerId); !recorded) co_return recorded.error();
+  bus_.publish(containerEvent(*c, "unpause"));
+  live_.get(c->dockerId)->changed.notifyAll();
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleWaitContainer(const Caller& who, const WaitContainerOp& op,
+                                                                    StreamSink& sink, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  auto live = live_.get(c->dockerId);
+  const std::uint64_t exitsBefore = live->exits;
+  int code = c->exitCode.value_or(0);
+  // The client sends `start` only after this head arrives (client-flows 6.3).
+  if (!co_await sink.accepted()) co_return fail(ErrorKind::Unavailable, "the client went away");
+  for (;;) {
+    if (live->lastExitCode && live->exits > exitsBefore) code = *live->lastExitCode;
+    const bool exitedSince = live->exits > exitsBefore;
+    bool met = false;
+    switch (op.condition) {
+      case WaitCondition::NotRunning: {
+        auto now = state_.getContainer(c->dockerId);
+        met = !now || (!isActive(now->state) && live->link != RunLink::Starting);
+        if (now && now->exitCode) code = *now->exitCode;
+        break;
+      }
+      case WaitCondition::NextExit: met = exitedSince || live->removed; break;
+      case WaitCondition::Removed: met = live->removed; break;
+    }
+    if (met) break;
+    if (co_await live->changed.wait() == WakeReason::Cancelled) {
+      co_return fail(ErrorKind::Unavailable, "the client went away");
+    }
+  }
+  out.initWaitResult().setStatusCode(code);
+  co_return Result<void>();
+}
+
+void ContainerService::removeRecord(const state::Container& c) {
+  if (auto marked = state_.setRemoving(c.dockerId); !marked) return;  // already gone
+  // Removing first: a crash between the two halves is finished at the next start-up.
+  (void)logs_.remove(c.dockerId);
+  (void)state_.removeContainer(c.dockerId);
+  bus_.publish(containerEvent(c, "destroy"));
+  auto live = live_.get(c.dockerId);
+  live->removed = true;
+  live->endRun(nowNanos());
+  live_.erase(c.dockerId);
+}
+
+asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Caller& who, const RemoveContainerOp& op,
+                                                                      StreamSink&, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  if (c->state == state::ContainerState::Removing) {
+    co_return fail(ErrorKind::Conflict, "removal of container " + c->dockerId + " is already in progress");
+  }
+  if (isActive(c->state) || live_.get(c->dockerId)->link == RunLink::Starting) {
+    if (!op.force) {
+      const bool paused = c->state == state::ContainerState::Paused;
+      co_return fail(ErrorKind::Conflict,
+                     paused ? "You cannot remove a paused container " + c->dockerId +
+                                  ". Unpause and then stop the container before attempting removal or force remove"
+                            : "You cannot remove a running container " + c->dockerId +
+                                  ". Stop the container before attempting removal or force remove");
+    }
+    if (auto stopped = co_await stopAndWait(who, *c, SIGKILL); !stopped) co_return stopped.error();
+  }
+  // `op.volumes` has nothing to act on: miniboxd has no volumes (anonymous or named).
+  if (auto current = state_.getContainer(c->dockerId)) removeRecord(*current);  // else AutoRemove got it
+  out.setOk();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Caller& who, const ResizeContainerOp& op,
+                                                                      StreamSink&, Out) {
+  // A container the caller cannot see is missing first, as for every other operation.
+  if (auto c = resolve(who, op.ref); !c) co_return c.error();
+  co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize a container's terminal: miniboxd has no resize");
+}
+
+}  // namespace dockerbox::broker::containers

@@ -1,0 +1,158 @@
+// Runs in the engine (dockerbox-engine, unprivileged). Input: validated logs and attach
+// requests; the client's stdin chunks (dropped unread); captured container output (passed
+// through unparsed).
+//
+// Output comes from two places that together hold every chunk exactly once: the LogStore
+// (everything captured so far) and a tap on the container (everything captured from now on).
+// A handler opens its tap and reads the store without suspending in between, so nothing
+// falls between the two; a tap that lags is refilled from the store (live.hpp).
+//
+// miniboxd merges a container's stdout and stderr (protocol 8.5): all captured output is
+// stdout, so `logs --stderr-only`-style requests see nothing, and attach delivers
+// everything on stdout.
+#include "engine/containers/service.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace dockerbox::broker::containers {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away"); }
+
+OutputKind toKind(state::LogStream stream) {
+  return stream == state::LogStream::Stdout ? OutputKind::Stdout : OutputKind::Stderr;
+}
+
+std::span<const std::byte> bytesOf(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+std::optional<std::chrono::steady_clock::time_point> deadlineOf(std::int64_t untilNanos) {
+  if (untilNanos == 0) return std::nullopt;
+  return std::chrono::steady_clock::now() + std::chrono::nanoseconds(std::max<std::int64_t>(0, untilNanos - nowNanos()));
+}
+
+}  // namespace
+
+asio::awaitable<void> drainInput(StreamSink& sink) {
+  try {
+    for (;;) {
+      auto chunk = co_await sink.input();
+      if (!chunk || chunk->end) break;
+      // Dropped: miniboxd has no working stdin (protocol 7.10).
+    }
+    co_await parkUntilCancelled();
+  } catch (const boost::system::system_error&) {
+    // Cancelled while parked: the other side of the stream finished.
+  }
+}
+
+asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& dockerId, OutputTap& tap,
+                                                             std::int64_t last, bool wantStdout,
+                                                             std::int64_t untilNanos, StreamSink& sink) {
+  const auto deadline = deadlineOf(untilNanos);
+  auto beyond = [&](std::int64_t t) {
+    return (tap.endedAt() && t > *tap.endedAt()) || (untilNanos != 0 && t > untilNanos);
+  };
+  for (;;) {
+    while (!tap.queue().empty()) {
+      OutputChunk chunk = std::move(tap.queue().front());
+      tap.queue().pop_front();
+      if (chunk.timeNanos <= last || beyond(chunk.timeNanos)) continue;
+      if (wantStdout && !co_await sink.output(OutputKind::Stdout, bytesOf(chunk.bytes), chunk.timeNanos)) {
+        co_return clientGone();
+      }
+      last = chunk.timeNanos;
+    }
+    if (tap.lagged()) {
+      state::LogReadOptions missed{.sinceNanos = last + 1, .untilNanos = tap.endedAt().value_or(untilNanos)};
+      auto entries = logs_.read(dockerId, missed);
+      tap.clearLagged();  // from here on the tap queues again: no gap, no overlap
+      if (!entries) co_return entries.error();
+      for (const auto& e : entries->entries) {
+        if (e.stream == state::LogStream::Stdout && !wantStdout) continue;
+        if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
+        last = std::max(last, e.timeNanos);
+      }
+      continue;
+    }
+    if (tap.endedAt()) co_return Result<void>();
+    auto woke = co_await tap.notifier().wait(deadline);
+    if (woke == WakeReason::Cancelled) co_return clientGone();
+    if (woke == WakeReason::TimedOut) co_return Result<void>();
+  }
+}
+
+asio::awaitable<Result<void>> ContainerService::handleContainerLogs(const Caller& who, const ContainerLogsOp& op,
+                                                                    StreamSink& sink, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  auto live = live_.get(c->dockerId);
+  // Docker's `logs -f` on a stopped container prints the log and ends.
+  const bool follow = op.follow && (isActive(c->state) || live->link != RunLink::None) &&
+                      (op.untilNanos == 0 || op.untilNanos > nowNanos());
+  std::optional<TapSubscription> subscription;
+  if (follow) subscription.emplace(live, executor_);
+  const std::int64_t from = live->followFrom();
+  // Timestamps are rendered by the frontend from each chunk's time.
+  state::LogReadOptions read{.stdoutStream = op.stdoutWanted,
+                             .stderrStream = op.stderrWanted,
+                             .sinceNanos = op.sinceNanos,
+                             .untilNanos = op.untilNanos,
+                             .tail = op.tail};
+  auto replay = logs_.read(c->dockerId, read);
+  if (!replay) co_return replay.error();
+  if (replay->malformedLines != 0) {
+    spdlog::warn("event=log_lines_skipped id={} count={}", c->dockerId, replay->malformedLines);
+  }
+  if (!co_await sink.accepted()) co_return clientGone();
+  for (const auto& e : replay->entries) {
+    if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
+  }
+  if (subscription) {
+    auto followed = co_await followOutput(c->dockerId, subscription->tap(), from, op.stdoutWanted,
+                                          op.untilNanos, sink);
+    if (!followed) co_return followed.error();
+  }
+  out.setStreamEnded();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleAttachContainer(const Caller& who, const AttachContainerOp& op,
+                                                                      StreamSink& sink, Out out) {
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  auto live = live_.get(c->dockerId);
+  // Attached to a container that is not running, the stream carries its NEXT run: `docker
+  // run` attaches before `start`, `docker start -a` attaches to an exited container.
+  TapSubscription subscription(live, executor_);
+  const std::int64_t from = live->followFrom();
+  std::vector<state::LogEntry> replay;
+  if (op.logs) {
+    auto read = logs_.read(c->dockerId, {.stdoutStream = op.stdoutWanted, .stderrStream = op.stderrWanted});
+    if (!read) co_return read.error();
+    replay = std::move(read->entries);
+  }
+  if (!co_await sink.accepted()) co_return clientGone();
+  bus_.publish(containerEvent(*c, "attach"));
+  auto forward = [&]() -> asio::awaitable<Result<void>> {
+    for (const auto& e : replay) {
+      if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
+    }
+    if (!op.stream) co_return Result<void>();
+    co_return co_await followOutput(c->dockerId, subscription.tap(), from, op.stdoutWanted, 0, sink);
+  };
+  // Stdin is read and dropped (protocol 7.10: miniboxd cannot deliver it).
+  auto ended = co_await (forward() || drainInput(sink));
+  if (ended.index() != 0) co_return clientGone();  // only cancellation ends the stdin side first
+  if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
+  out.setStreamEnded();
+  co_return Result<void>();
+}
+
+}  // namespace dockerbox::broker::containers
