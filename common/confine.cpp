@@ -6,6 +6,7 @@
 #include "common/syscall.hpp"
 #include "common/unique_fd.hpp"
 
+#include <execinfo.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <vector>
 
 namespace dockerbox::confine {
@@ -35,6 +37,22 @@ void require(const char* who, bool ok, const char* what) {
 Result<void> mountPoint(const std::string& path) {
   auto rc = DOCKERBOX_SYSCALL(::mkdir(path.c_str(), 0700), "mkdir " + path);
   if (!rc) return rc.error();
+  return {};
+}
+
+constexpr std::size_t kMaxFileBytes = 64 << 10;
+
+Result<void> writeSandboxFile(const std::string& path, const std::string& contents) {
+  auto opened = DOCKERBOX_SYSCALL(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444),
+                                  "create " + path);
+  if (!opened) return opened.error();
+  UniqueFd fd(*opened);
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    auto n = DOCKERBOX_SYSCALL(::write(fd.get(), contents.data() + done, contents.size() - done), "write " + path);
+    if (!n) return n.error();
+    done += static_cast<std::size_t>(*n);
+  }
   return {};
 }
 
@@ -80,7 +98,7 @@ Result<void> closeInheritedDescriptors(std::span<const int> keep) {
   return {};
 }
 
-Result<void> enterEmptyRoot(std::span<const Bind> binds) {
+Result<void> enterEmptyRoot(std::span<const Bind> binds, std::span<const File> files) {
   // Our mounts must not propagate back to the host's namespace (systemd makes / shared).
   if (auto rc = DOCKERBOX_SYSCALL(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
                                   "mount(/, MS_REC|MS_PRIVATE)");
@@ -97,8 +115,23 @@ Result<void> enterEmptyRoot(std::span<const Bind> binds) {
   // namespace; the host's /tmp is untouched. One inode for the root, one per mount point.
   // Nobody may write to it (0555) unless mount points must be made (0755 for root, which
   // may lack CAP_DAC_OVERRIDE); it is read-only once they are.
-  const std::string options = "size=4k,nr_inodes=" + std::to_string(2 + binds.size()) +
-                              (binds.empty() ? ",mode=0555" : ",mode=0755");
+  std::size_t bytes = 4096;
+  std::vector<std::string> dirs;
+  for (const auto& file : files) {
+    const auto slash = file.path.find('/');
+    const bool valid = !file.path.empty() && file.path.front() != '/' && file.path.find("..") == std::string::npos &&
+                       file.path.find('/', slash == std::string::npos ? 0 : slash + 1) == std::string::npos &&
+                       file.contents.size() <= kMaxFileBytes;
+    if (!valid) return fail(ErrorKind::Internal, "sandbox setup failed", "bad sandbox file: " + file.path);
+    if (slash != std::string::npos && std::find(dirs.begin(), dirs.end(), file.path.substr(0, slash)) == dirs.end()) {
+      dirs.push_back(file.path.substr(0, slash));
+    }
+    bytes += (file.contents.size() + 4095) / 4096 * 4096;
+  }
+  const bool writable = !binds.empty() || !files.empty();
+  const std::string options = "size=" + std::to_string(bytes + 4096 * dirs.size()) +
+                              ",nr_inodes=" + std::to_string(2 + binds.size() + files.size() + dirs.size()) +
+                              (writable ? ",mode=0755" : ",mode=0555");
   if (auto rc = DOCKERBOX_SYSCALL(
           ::mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()), "mount(tmpfs, /tmp)");
       !rc) return rc.error();
@@ -118,6 +151,12 @@ Result<void> enterEmptyRoot(std::span<const Bind> binds) {
                                     "mount(remount " + bind.source + " nosuid,nodev,noexec)");
         !rc) return rc.error();
   }
+  for (const auto& dir : dirs) {
+    if (auto rc = DOCKERBOX_SYSCALL(::mkdir(("/tmp/" + dir).c_str(), 0755), "mkdir " + dir); !rc) return rc.error();
+  }
+  for (const auto& file : files) {
+    if (auto ok = writeSandboxFile("/tmp/" + file.path, file.contents); !ok) return ok;
+  }
   if (auto rc = DOCKERBOX_SYSCALL(::chdir("/tmp"), "chdir(/tmp)"); !rc) return rc.error();
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
   // removes the old root, and with it every host file, from this namespace.
@@ -128,6 +167,26 @@ Result<void> enterEmptyRoot(std::span<const Bind> binds) {
           ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
           "mount(/, MS_REMOUNT|MS_RDONLY)");
       !rc) return rc.error();
+  return {};
+}
+
+Result<void> beginSandbox(std::span<const int> keep) {
+  ::tzset();
+  void* frames[4];
+  (void)::backtrace(frames, 4);
+  if (auto ok = closeInheritedDescriptors(keep); !ok) return ok;
+  if (auto rc = DOCKERBOX_SYSCALL(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS"); !rc) {
+    return rc.error();
+  }
+  return {};
+}
+
+Result<void> becomeUnprivileged(const char* who, uid_t uid, gid_t gid, pid_t parent) {
+  if (auto ok = dropBoundingSet(); !ok) return ok;
+  if (auto ok = becomeUser(uid, gid); !ok) return ok;
+  if (auto ok = dieWithParent(parent); !ok) return ok;
+  if (auto ok = clearCapabilities(); !ok) return ok;
+  verifyUnprivileged(who, uid, gid);
   return {};
 }
 

@@ -22,10 +22,17 @@ struct Bind {
   std::string name;    // one path component: the mount point at the new root
 };
 
+/// A small file written into the helper's empty root (its contents read by the caller while
+/// host files were reachable): what glibc reads at run time, such as /etc/resolv.conf.
+struct File {
+  std::string path;      // "etc/resolv.conf": one directory level at most, relative
+  std::string contents;  // at most 64 KiB
+};
+
 /// In a mount namespace of its own (already unshared): an empty tmpfs becomes `/`, with
-/// `binds` mounted on it (nosuid, nodev, noexec), and is made read-only. No other host file
-/// is reachable by any path afterwards.
-[[nodiscard]] Result<void> enterEmptyRoot(std::span<const Bind> binds);
+/// `binds` mounted on it (nosuid, nodev, noexec) and `files` written into it (mode 0444),
+/// and is made read-only. No other host file is reachable by any path afterwards.
+[[nodiscard]] Result<void> enterEmptyRoot(std::span<const Bind> binds, std::span<const File> files = {});
 
 /// Empties the capability bounding set (needs CAP_SETPCAP: before the id change).
 [[nodiscard]] Result<void> dropBoundingSet();
@@ -41,6 +48,16 @@ struct Bind {
 
 /// Empties the effective, permitted, inheritable and ambient capability sets.
 [[nodiscard]] Result<void> clearCapabilities();
+
+/// The first steps of the engine's and the registry client's sandboxes: what libc loads
+/// lazily is loaded while host files are reachable (the time zone; libgcc_s, which
+/// backtrace() dlopens for kj's traces), every descriptor but stderr and `keep` is closed,
+/// and no_new_privs is set.
+[[nodiscard]] Result<void> beginSandbox(std::span<const int> keep);
+
+/// Their last steps before the seccomp filter: dropBoundingSet, becomeUser, dieWithParent
+/// (`parent` read before the id change), clearCapabilities, then verifyUnprivileged.
+[[nodiscard]] Result<void> becomeUnprivileged(const char* who, uid_t uid, gid_t gid, pid_t parent);
 
 /// Reads back from the kernel what the steps above promise (ids, no groups, no capability
 /// in any set, no_new_privs, the parent-death signal) and aborts, naming `who`, on any

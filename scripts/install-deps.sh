@@ -46,6 +46,9 @@ if [ "$mode" = --test ]; then
     docker.io
     # tests/deploy: systemd-analyze verify/security on the units, man -l on the pages.
     systemd man-db
+    # tests/registry: a real registry (distribution 2.8) fed by skopeo, one of them with
+    # htpasswd (bcrypt) credentials. docker-registry's service is kept from starting below.
+    docker-registry skopeo apache2-utils
   )
 fi
 
@@ -58,7 +61,7 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  # The maintainer scripts of docker.io and containerd try to start their daemons; they
+  # The maintainer scripts of docker.io, containerd and docker-registry try to start their daemons; they
   # are not needed and may fail without systemd, so services are kept from starting while
   # installing. A policy-rc.d the machine already has (Debian container images ship one)
   # is put back afterwards, not deleted.

@@ -21,7 +21,8 @@ FRONTEND = os.path.join(BUILD, "frontend", "dockerbox-frontend")
 JSON_IN_ROOT = {"dockerbox_minibox": "miniboxd's JSON-lines protocol",
                 "dockerbox_audit": "the audit log's own last record, on recovery"}
 NOT_IN_ROOT = ("dockerbox_state", "dockerbox_containers", "dockerbox_engine", "dockerbox_frontend",
-               "dockerbox_audit_verify", "SQLite::SQLite3")
+               "dockerbox_audit_verify", "SQLite::SQLite3", "dockerbox_registry_client",
+               "dockerbox_registry_formats", "OpenSSL::SSL")
 
 
 def graph():
@@ -71,7 +72,8 @@ class Links(unittest.TestCase):
     def test_the_monitor_carries_no_engine_state_or_beast_code(self):
         text = symbols(DAEMON)
         for needle in ("dockerbox::broker::state::StateStore", "dockerbox::broker::containers::ContainerService",
-                       "dockerbox::engine::", "boost::beast::", "sqlite3_"):
+                       "dockerbox::engine::", "dockerbox::registry::", "boost::beast::", "sqlite3_",
+                       "SSL_connect"):
             self.assertNotIn(needle, text)
 
     def test_the_checks_can_fail_the_engine_links_sqlite_not_the_monitor(self):
@@ -82,6 +84,13 @@ class Links(unittest.TestCase):
         self.assertNotIn("dockerbox_broker", linked)
         self.assertIn("libsqlite3", shared_libraries(ENGINE))
         self.assertIn("dockerbox::broker::state::StateStore", symbols(ENGINE))
+
+    def test_the_registry_client_links_no_monitor_engine_or_state(self):
+        linked = closure(self.edges, "dockerbox-registry")
+        self.assertIn("dockerbox_registry_client", linked)
+        for name in ("dockerbox_monitor", "dockerbox_minibox", "dockerbox_broker", "dockerbox_state",
+                     "dockerbox_engine", "dockerbox_audit", "SQLite::SQLite3"):
+            self.assertNotIn(name, linked)
 
     def test_the_frontend_links_no_monitor_and_no_state(self):
         linked = closure(self.edges, "dockerbox-frontend")
