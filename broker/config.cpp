@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 namespace dockerbox::broker {
 namespace {
@@ -78,6 +79,49 @@ Result<void> resolveEngineUser(Config& config) {
   return {};
 }
 
+/// The registry client's user, when the client is enabled: it must exist, not be root and
+/// share neither uid nor group with the frontend or the engine. A default install that
+/// lacks the user (an upgrade before the package made it) runs without the client, saying so.
+Result<void> resolveRegistryUser(Config& config, bool explicitPath) {
+  if (config.registryPath == "none") return {};
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  const std::string& name = config.registryUserName;
+  if (name.empty() || getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    if (!explicitPath) {
+      config.registryPath = "none";
+      return {};
+    }
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_REGISTRY_USER: no such user: '" + name +
+                                           "' (create it: useradd --system --no-create-home --shell "
+                                           "/usr/sbin/nologin " + (name.empty() ? "dockerbox-registry" : name) + ")");
+  }
+  if (found->pw_uid == 0 || found->pw_gid == 0) {
+    return fail(ErrorKind::BadRequest, "the registry client's user must not be root: " + name);
+  }
+  for (auto [uid, gid, who] : {std::tuple{config.frontendUid, config.frontendGid, "frontend"},
+                               std::tuple{config.engineUid, config.engineGid, "engine"}}) {
+    if (found->pw_uid == uid || found->pw_gid == gid) {
+      return fail(ErrorKind::BadRequest, "the registry client's user (" + name + ") must have a uid and group "
+                                         "other than the " + who + "'s");
+    }
+  }
+  config.registryUid = found->pw_uid;
+  config.registryGid = found->pw_gid;
+  return {};
+}
+
+/// "a,b,,c" -> {a, b, c}
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 /// A helper binary beside dockerboxd (installed), or in ../<buildDir>/ of the build tree.
 std::string defaultHelperPath(const char* argv0, const char* name, const char* buildDir) {
   std::error_code ec;
@@ -117,6 +161,12 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (auto v = env("DOCKERBOX_FRONTEND_PATH")) config.frontendPath = *v;
   if (auto v = env("DOCKERBOX_ENGINE_USER")) config.engineUserName = *v;
   if (auto v = env("DOCKERBOX_ENGINE_PATH")) config.enginePath = *v;
+  if (auto v = env("DOCKERBOX_REGISTRY_PATH")) config.registryPath = v->empty() ? "none" : *v;
+  if (auto v = env("DOCKERBOX_REGISTRY_USER")) config.registryUserName = *v;
+  if (auto v = env("DOCKERBOX_REGISTRY_SOCKET")) config.registrySocket = *v;
+  std::string insecure, miniboxdRegistries = "docker.io,ghcr.io";
+  if (auto v = env("DOCKERBOX_INSECURE_REGISTRIES")) insecure = *v;
+  if (auto v = env("DOCKERBOX_MINIBOXD_REGISTRIES")) miniboxdRegistries = *v;
   if (auto v = env("DOCKERBOX_STATE_DIR")) config.stateDir = *v;
   if (auto v = env("DOCKERBOX_RUN_DIR")) config.runDir = *v;
   if (auto v = env("DOCKERBOX_INIT_PATH")) config.initPath = *v;
@@ -136,6 +186,13 @@ Result<Config> loadConfig(int argc, char** argv) {
   app.add_option("--frontend-path", config.frontendPath, "dockerbox-frontend binary (DOCKERBOX_FRONTEND_PATH)");
   app.add_option("--engine-user", config.engineUserName, "user the engine runs as (DOCKERBOX_ENGINE_USER)");
   app.add_option("--engine-path", config.enginePath, "dockerbox-engine binary (DOCKERBOX_ENGINE_PATH)");
+  app.add_option("--registry-path", config.registryPath, "dockerbox-registry binary, or none (DOCKERBOX_REGISTRY_PATH)");
+  app.add_option("--registry-user", config.registryUserName, "user the registry client runs as (DOCKERBOX_REGISTRY_USER)");
+  app.add_option("--registry-socket", config.registrySocket,
+                 "socket of a systemd-started registry client (DOCKERBOX_REGISTRY_SOCKET)");
+  app.add_option("--insecure-registries", insecure, "plain-HTTP registries, host[:port],... (DOCKERBOX_INSECURE_REGISTRIES)");
+  app.add_option("--miniboxd-registries", miniboxdRegistries,
+                 "registries miniboxd's Pull reaches (DOCKERBOX_MINIBOXD_REGISTRIES)");
   app.add_option("--state-dir", config.stateDir, "durable state (DOCKERBOX_STATE_DIR)");
   app.add_option("--run-dir", config.runDir, "runtime files: pinned bind mounts (DOCKERBOX_RUN_DIR)");
   app.add_option("--init-path", config.initPath, "dockerbox-init binary mounted into containers (DOCKERBOX_INIT_PATH)");
@@ -177,6 +234,22 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (auto r = resolveEngineUser(config); !r) return r.error();
   if (config.frontendPath.empty()) config.frontendPath = defaultHelperPath(argv[0], "dockerbox-frontend", "frontend");
   if (config.enginePath.empty()) config.enginePath = defaultHelperPath(argv[0], "dockerbox-engine", "engine");
+  if (config.registrySocket.size() >= 108) {
+    return fail(ErrorKind::BadRequest, "DOCKERBOX_REGISTRY_SOCKET must be shorter than 108 bytes");
+  }
+  const bool explicitRegistry = !config.registryPath.empty();
+  if (!config.registrySocket.empty()) {
+    config.registryPath = "none";  // systemd starts the client, as its own user
+  } else if (!explicitRegistry) {
+    config.registryPath = defaultHelperPath(argv[0], "dockerbox-registry", "registry");
+    std::error_code ec;
+    if (!std::filesystem::exists(config.registryPath, ec)) config.registryPath = "none";
+  }
+  if (config.registrySocket.empty()) {
+    if (auto r = resolveRegistryUser(config, explicitRegistry); !r) return r.error();
+  }
+  config.insecureRegistries = splitList(insecure);
+  config.miniboxdRegistries = splitList(miniboxdRegistries);
   if (config.stateDir.empty() || config.stateDir.front() != '/') {
     return fail(ErrorKind::BadRequest, "DOCKERBOX_STATE_DIR must be an absolute path");
   }
@@ -186,6 +259,14 @@ Result<Config> loadConfig(int argc, char** argv) {
   }
   return config;
 }
+
+namespace {
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out.empty() ? "-" : out;
+}
+}  // namespace
 
 std::vector<std::string> describe(const Config& c) {
   std::ostringstream mode;
@@ -199,6 +280,11 @@ std::vector<std::string> describe(const Config& c) {
       "frontend_user=" + c.frontendUserName + " (uid " + std::to_string(c.frontendUid) + ", gid " + std::to_string(c.frontendGid) + ")",
       "engine=" + c.enginePath,
       "engine_user=" + c.engineUserName + " (uid " + std::to_string(c.engineUid) + ", gid " + std::to_string(c.engineGid) + ")",
+      "registry=" + (!c.registrySocket.empty() ? "socket " + c.registrySocket
+                     : c.registryPath + (c.registryPath == "none" ? " (pulls are miniboxd's alone)" : "")),
+      "registry_user=" + (c.registryPath == "none" ? std::string("-") : c.registryUserName + " (uid " + std::to_string(c.registryUid) + ", gid " + std::to_string(c.registryGid) + ")"),
+      "insecure_registries=" + joined(c.insecureRegistries),
+      "miniboxd_registries=" + joined(c.miniboxdRegistries),
       "state_dir=" + c.stateDir,
       "run_dir=" + c.runDir,
       "init=" + c.initPath,

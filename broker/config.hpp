@@ -29,6 +29,21 @@ struct Config {
   std::string engineUserName = "dockerbox-engine";  // DOCKERBOX_ENGINE_USER: must exist
   uid_t engineUid = 0;
   gid_t engineGid = 0;
+  /// dockerbox-registry, started once per pull to read the image's configuration from its
+  /// registry (default: beside dockerboxd when installed). "none": pulls are miniboxd's
+  /// alone and images run without their configuration.
+  std::string registryPath;
+  std::string registryUserName = "dockerbox-registry";  // DOCKERBOX_REGISTRY_USER
+  /// Under systemd: a socket whose every connection systemd hands to a new, sandboxed
+  /// dockerbox-registry (deploy/dockerbox-registry.socket). Set, it replaces registryPath.
+  std::string registrySocket;
+  uid_t registryUid = 0;
+  gid_t registryGid = 0;
+  /// Registries spoken to in plain HTTP besides loopback ones (host[:port], comma-separated).
+  std::vector<std::string> insecureRegistries;
+  /// The registries miniboxd's Pull really reaches (protocol 8.7: others are sent to Docker
+  /// Hub): pulls from any other registry are refused rather than misrouted.
+  std::vector<std::string> miniboxdRegistries{"docker.io", "ghcr.io"};
   std::string stateDir = "/var/lib/dockerbox";
   /// Runtime files only root may write: the per-container directories holding pinned bind
   /// mounts (bind_pin.hpp). Must be visible in the host's mount namespace (miniboxd's).
@@ -40,7 +55,8 @@ struct Config {
   std::string auditLogPath = "/var/log/dockerbox/audit.log";
   std::size_t maxConnectionsPerUid = 64;
   std::string logLevel = "info";
-  bool socketActivated = false;  // the listening socket came from systemd (LISTEN_FDS)
+  bool socketActivated = false;
+  bool journal = false;  // stderr is the journal: the helpers log in its format too  // the listening socket came from systemd (LISTEN_FDS)
 };
 
 /// Parses flags and environment (flags win), resolves names to ids and validates every

@@ -18,8 +18,24 @@ namespace dockerbox::broker {
 
 namespace asio = boost::asio;
 
+namespace {
+
+RegistrySpec registrySpecOf(const Config& config) {
+  RegistrySpec spec;
+  spec.path = config.registryPath;
+  spec.socket = config.registrySocket;
+  spec.uid = config.registryUid;
+  spec.gid = config.registryGid;
+  spec.insecureRegistries = config.insecureRegistries;
+  spec.logLevel = config.logLevel;
+  spec.journal = config.journal;
+  return spec;
+}
+
+}  // namespace
+
 Handlers::Handlers(asio::any_io_executor executor, const Config& config)
-    : config_(config), minibox_(executor, config.miniboxSocket) {
+    : config_(config), minibox_(executor, config.miniboxSocket), registry_(executor, registrySpecOf(config)) {
   monitor::Sealer::Key key{};
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("RAND_bytes failed");
   monitor_ = std::make_unique<monitor::Monitor>(minibox_, monitor::Sealer(key), monitor::MonitorOptions{});
@@ -42,6 +58,22 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
   acts.unpinBinds = [&config](const std::string& dockerId, std::size_t count) {
     unpinBinds(config.runDir, config.miniboxSocket, dockerId, count);
   };
+  // Only registries miniboxd can pull the layers from (its Pull sends any other to Docker
+  // Hub, protocol 8.7): the configuration and the layers must be of the same image.
+  acts.resolveImage = [this, &config](std::string reference,
+                                      std::string platform) -> asio::awaitable<Result<containers::ResolvedImage>> {
+    auto ref = minibox::ImageRef::parse(reference);
+    if (!ref) co_return ref.error();
+    const auto& reachable = config.miniboxdRegistries;
+    if (std::find(reachable.begin(), reachable.end(), ref->registry()) == reachable.end()) {
+      std::string list;
+      for (const auto& r : reachable) list += (list.empty() ? "" : ", ") + r;
+      co_return fail(ErrorKind::NotImplemented,
+                     "dockerbox cannot pull from " + ref->registry() + " yet: miniboxd downloads the layers and reaches "
+                     "only " + list + " (DOCKERBOX_MINIBOXD_REGISTRIES)");
+    }
+    co_return co_await registry_.resolve(std::move(reference), std::move(platform));
+  };
   acts.rejudge = [policy, &config](const Caller& who, const state::Blob& storedConfig) -> Result<Grants> {
     if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
     auto stored = containers::readStoredCreate(
@@ -60,7 +92,7 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
                    monitor::Sealer sealer)
-    : config_(config), minibox_(executor, config.miniboxSocket) {
+    : config_(config), minibox_(executor, config.miniboxSocket), registry_(executor, registrySpecOf(config)) {
   monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, monitorOptions(config, policy));
 }
 

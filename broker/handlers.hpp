@@ -11,6 +11,7 @@
 #include "broker/error_reply.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
+#include "broker/registry_launcher.hpp"
 #include "broker/monitor/act_server.hpp"
 #include "broker/monitor/monitor.hpp"
 #include "broker/caller.hpp"
@@ -58,10 +59,11 @@ class Handlers {
   [[nodiscard]] monitor::CallerRegistry& callers() { return callers_; }
 
  private:
-  static monitor::MonitorOptions monitorOptions(const Config& config, const PolicyHolder* policy);
+  monitor::MonitorOptions monitorOptions(const Config& config, const PolicyHolder* policy);
 
   const Config& config_;
   minibox::Client minibox_;
+  RegistryLauncher registry_;
   monitor::CallerRegistry callers_;
   std::unique_ptr<monitor::Monitor> monitor_;  // after minibox_: it uses it
   // The engine reaches the monitor only through the acts channel (ipc/acts.capnp) and is

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool journal = stderrIsJournal();
+  config->journal = journal;
   if (journal) useJournalFormat("");
   spdlog::set_level(spdlog::level::from_str(config->logLevel));
   if (::geteuid() != 0) {

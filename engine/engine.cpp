@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include <map>
+
 #include "broker/audit/sha256.hpp"
 #include "broker/minibox/image_ref.hpp"
 
@@ -180,6 +182,13 @@ asio::awaitable<Result<void>> Engine::handleListImages(const ListImagesOp&, Repl
   }
   auto listed = co_await port_.listImages();
   if (!listed) co_return listed.error();
+  // What dockerbox pulled itself adds digests, sizes and dates to miniboxd's names.
+  std::map<std::string, broker::state::ImageRecord> known;
+  if (state_ != nullptr) {
+    if (auto records = state_->listImageRecords()) {
+      for (auto& r : *records) known.emplace(r.storeName, std::move(r));
+    }
+  }
   auto images = out.initImageList().initImages(static_cast<unsigned>(listed->size()));
   for (unsigned i = 0; i < listed->size(); ++i) {
     const auto& storeName = (*listed)[i];
@@ -187,6 +196,9 @@ asio::awaitable<Result<void>> Engine::handleListImages(const ListImagesOp&, Repl
     item.setId("sha256:" + audit::sha256Hex(storeName));
     auto tags = item.initRepoTags(1);
     tags.set(0, minibox::dockerNameFromStore(storeName));
+    if (auto found = known.find(storeName); found != known.end()) {
+      broker::containers::fillImageRecord(found->second, item, false);
+    }
   }
   co_return Result<void>{};
 }

@@ -8,6 +8,7 @@
 #include "frontend/time_format.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace dockerbox::frontend {
@@ -30,8 +31,20 @@ constexpr std::string_view kGoArch =
 
 std::string line(const json::object& message) { return json::serialize(message) + "\n"; }
 
-/// Pull progress in dockerd's shape (client-flows.md 7.2). miniboxd reports no progress and
-/// no digest, so this is the honest short form: where from, and the outcome.
+/// The image config the broker relayed (verified by the engine at pull), parsed with the
+/// worker's limits; nullopt when there is none or it is not an object.
+std::optional<json::object> imageConfigOf(capnp::Data::Reader bytes) {
+  if (bytes.size() == 0 || bytes.size() > kMaxImageConfigBytes) return std::nullopt;
+  json::parse_options options;
+  options.max_depth = 32;
+  boost::system::error_code ec;
+  json::value v = json::parse(std::string_view(bytes.asChars().begin(), bytes.size()), ec, {}, options);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+/// Pull progress in dockerd's shape (client-flows.md 7.2). miniboxd reports no progress, so
+/// this is the honest short form: where from, the digest dockerbox verified, the outcome.
 class PullRenderer final : public StreamRenderer {
  public:
   std::optional<std::string> head() override { return chunkedHead("application/json"); }
@@ -73,7 +86,7 @@ HttpResponse renderImageList(wire::ImageListReply::Reader reply, const ImageFilt
         {"Id", wireText(image.getId())},
         {"ParentId", ""},
         {"RepoTags", json::array(repoTags.begin(), repoTags.end())},
-        {"RepoDigests", json::array{}},
+        {"RepoDigests", textArray(image.getRepoDigests())},
         {"Created", image.getCreated()},
         {"Size", image.getSize()},
         {"SharedSize", -1},
@@ -148,6 +161,8 @@ std::string renderPullImage(wire::ImagePulledReply::Reader reply) {
   if (registry != "docker.io" && !registry.empty()) familiar = registry + "/" + familiar;
   familiar += ":" + tag;
   std::string out = line(json::object{{"status", "Pulling from " + path}, {"id", tag}});
+  if (reply.getWarning().size() > 0) out += line(json::object{{"status", "Warning: " + wireText(reply.getWarning())}});
+  if (reply.getDigest().size() > 0) out += line(json::object{{"status", "Digest: " + wireText(reply.getDigest())}});
   out += line(json::object{{"status", reply.getAlreadyPresent() ? "Status: Image is up to date for " + familiar
                                                                  : "Status: Downloaded newer image for " + familiar}});
   return out;
@@ -175,28 +190,50 @@ Result<Action> toInspectImageRequest(const RouteRequest& request) {
 }
 
 HttpResponse renderInspectImage(wire::ImageSummary::Reader image) {
-  // ImageInspect: what miniboxd knows (tags; an id derived from the store name) and
-  // honest blanks for the rest. Config is empty: the image's defaults are miniboxd's.
+  // ImageInspect: what miniboxd knows (tags; an id derived from the store name), and for an
+  // image dockerbox pulled itself what its verified config says; honest blanks otherwise.
   std::int64_t created = image.getCreated();
+  json::object config{{"Env", nullptr}, {"Cmd", nullptr}, {"Entrypoint", nullptr},
+                      {"WorkingDir", ""}, {"Labels", nullptr}, {"User", ""},
+                      {"ExposedPorts", nullptr}, {"Volumes", nullptr}, {"OnBuild", nullptr}};
+  json::array layers;
+  std::string architecture(kGoArch), os = "linux", author, variant;
+  if (auto known = imageConfigOf(image.getConfig())) {
+    // The config's own fields, as the registry sent them (the engine verified the digest).
+    if (const auto* c = known->if_contains("config"); c != nullptr && c->is_object()) {
+      for (const auto& [key, value] : c->as_object()) config[key] = value;
+    }
+    auto text = [&](std::string_view key, std::string& into) {
+      if (const auto* v = known->if_contains(key); v != nullptr && v->is_string()) into = std::string(v->as_string());
+    };
+    text("architecture", architecture);
+    text("os", os);
+    text("author", author);
+    text("variant", variant);
+    if (const auto* rootfs = known->if_contains("rootfs"); rootfs != nullptr && rootfs->is_object()) {
+      if (const auto* ids = rootfs->as_object().if_contains("diff_ids"); ids != nullptr && ids->is_array()) {
+        layers = ids->as_array();
+      }
+    }
+  }
   json::object body{
       {"Id", wireText(image.getId())},
       {"RepoTags", textArray(image.getRepoTags())},
-      {"RepoDigests", json::array{}},
+      {"RepoDigests", textArray(image.getRepoDigests())},
       {"Parent", ""},
       {"Comment", ""},
       {"Created", created == 0 ? std::string() : rfc3339Nano(created * 1'000'000'000)},
       {"DockerVersion", ""},
-      {"Author", ""},
-      {"Config", json::object{{"Env", nullptr}, {"Cmd", nullptr}, {"Entrypoint", nullptr},
-                              {"WorkingDir", ""}, {"Labels", nullptr}, {"User", ""},
-                              {"ExposedPorts", nullptr}, {"Volumes", nullptr}, {"OnBuild", nullptr}}},
-      {"Architecture", kGoArch},
-      {"Os", "linux"},
+      {"Author", author},
+      {"Config", std::move(config)},
+      {"Architecture", architecture},
+      {"Os", os},
       {"Size", image.getSize()},
       {"GraphDriver", json::object{{"Data", json::object{}}, {"Name", "minibox"}}},
-      {"RootFS", json::object{{"Type", "layers"}, {"Layers", json::array{}}}},
+      {"RootFS", json::object{{"Type", "layers"}, {"Layers", std::move(layers)}}},
       {"Metadata", json::object{{"LastTagTime", kZeroTime}}},
   };
+  if (!variant.empty()) body["Variant"] = variant;
   return jsonResponse(200, body);
 }
 

@@ -20,6 +20,10 @@ inline constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 /// ipc::kMaxWorkerFrameBytes can carry.
 inline constexpr std::uint64_t kMaxBodyBytes = 1024 * 1024;
 
+/// Largest image config an image inspect shows (the engine sends none larger; a reply frame
+/// to a worker is at most 2 MiB, ipc/limits.hpp).
+inline constexpr std::size_t kMaxImageConfigBytes = 1024 * 1024;
+
 /// How long a keep-alive connection may sit idle, or dribble its request head. The docker
 /// CLI and the SDKs reconnect transparently when an idle connection is closed.
 inline constexpr std::chrono::seconds kIdleTimeout{120};

@@ -14,6 +14,7 @@
 @0x83044b40ea504291;
 
 using Cxx = import "/capnp/c++.capnp";
+using Registry = import "registry.capnp";
 $Cxx.namespace("dockerbox::ipc::acts");
 
 # ---------------------------------------------------------------------------
@@ -45,7 +46,13 @@ struct ActCall {
     resume @17 :OnRun;
     cancel @18 :Void;                # ends the act `id` (an events stream); no reply
     ack @19 :Void;                   # one interim reply of act `id` was consumed; no reply
+    resolveImage @20 :ResolveImage;  # replies `resolved`: dockerbox-registry's answer, unread
   }
+}
+
+struct ResolveImage {
+  reference @0 :Text;
+  platform @1 :Text;   # empty: the host's
 }
 
 struct SealedRecord {
@@ -64,6 +71,24 @@ struct Owner {
 struct SealContainer {
   dockerId @0 :Text;
   config @1 :Data;
+  image @2 :ImageDefaults;  # when hasImage: seal the config merged with them, judged again
+  hasImage @3 :Bool;
+}
+
+# What an image's configuration gives a container (containers/config_blob.hpp), as the
+# engine read it from a pull it verified. Not trusted: the merged config is judged.
+struct ImageDefaults {
+  entrypoint @0 :List(Text);
+  hasEntrypoint @1 :Bool;
+  cmd @2 :List(Text);
+  hasCmd @3 :Bool;
+  env @4 :List(Text);
+  workingDir @5 :Text;
+  user @6 :Text;
+  stopSignal @7 :Text;
+  labelKeys @8 :List(Text);     # the same length as labelValues
+  labelValues @9 :List(Text);
+  exposedPorts @10 :List(Text);
 }
 
 struct SealExec {
@@ -99,6 +124,8 @@ struct ActReply {
     confinable @7 :Bool;                  # canConfine
     seal @8 :Text;                        # sealContainer, sealExec
     ticket @9 :UInt64;                    # prepareExec
+    resolved @13 :Registry.ResolvedImage; # resolveImage (nothing in it is verified yet; all
+                                          # empty: dockerbox's registry client is not enabled)
     # Interim replies (each acknowledged).
     created @10 :Text;                    # run: the miniboxd id
     output @11 :Output;                   # run, runExec

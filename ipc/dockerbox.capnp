@@ -390,6 +390,8 @@ struct ExecInspectReply {
 struct ImagePulledReply {
   reference @0 :Text;          # normalised, e.g. docker.io/library/alpine:latest
   alreadyPresent @1 :Bool;
+  digest @2 :Text;             # what the reference resolved to (verified); empty when unknown
+  warning @3 :Text;            # shown as a status line; empty when none
 }
 
 enum ErrorKind {
@@ -475,6 +477,9 @@ struct ImageSummary {
   repoTags @1 :List(Text); # e.g. "alpine:latest" (Docker's short form)
   created @2 :Int64;       # unix seconds; 0 when unknown
   size @3 :Int64;          # bytes; 0 when unknown (miniboxd reports no sizes)
+  repoDigests @4 :List(Text);  # "alpine@sha256:…" for images dockerbox pulled itself
+  config @5 :Data;         # inspect only: the image config's bytes (digest verified at pull);
+                           # empty when dockerbox does not know it
 }
 
 struct ImageListReply {

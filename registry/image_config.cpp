@@ -128,7 +128,7 @@ Result<void> readContainerConfig(const json::object& c, ImageConfig& out) {
 }  // namespace
 
 Result<ImageConfig> parseImageConfig(std::string_view body) {
-  if (body.size() > kMaxConfigBytes) return fail(ErrorKind::Unavailable, "invalid image config: larger than 8 MiB");
+  if (body.size() > kMaxConfigBytes) return fail(ErrorKind::Unavailable, "invalid image config: larger than 4 MiB");
   auto parsed = parseLimitedJson(body);
   if (!parsed) return fail(ErrorKind::Unavailable, "invalid image config: " + parsed.error().message);
   const json::object* o = parsed->if_object();

@@ -156,7 +156,7 @@ Result<AnyManifest> parseManifest(std::string_view body, std::string_view conten
     auto c = descriptorOf(*config, false);
     if (!c) return c.error();
     m.config = std::move(*c);
-    if (m.config.size > static_cast<std::int64_t>(kMaxConfigBytes)) return bad("the image config is larger than 8 MiB");
+    if (m.config.size > static_cast<std::int64_t>(kMaxConfigBytes)) return bad("the image config is larger than 4 MiB");
     auto layers = descriptorsOf(*o, "layers", false);
     if (!layers) return layers.error();
     m.layers = std::move(*layers);

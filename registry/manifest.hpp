@@ -23,9 +23,10 @@ inline constexpr std::string_view kManifestAccept =
     "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
-/// Caps on what is read (Docker's client caps manifests at 4 MiB too).
+/// Caps on what is read (Docker's client caps manifests at 4 MiB too). An index, its
+/// manifest and the config together (12 MiB) fit in one act reply (16 MiB, act_wire.hpp).
 inline constexpr std::size_t kMaxManifestBytes = 4 << 20;
-inline constexpr std::size_t kMaxConfigBytes = 8 << 20;
+inline constexpr std::size_t kMaxConfigBytes = 4 << 20;
 inline constexpr std::size_t kMaxDescriptors = 1024;
 
 struct Platform {

@@ -23,7 +23,7 @@ shared=$(ls broker/containers/*.[ch]pp broker/state/*.[ch]pp)
 verifier="broker/audit/chain_checker.cpp broker/audit/chain_checker.hpp broker/audit/verify.cpp broker/audit/verify.hpp broker/audit/verify_cli.cpp broker/audit/verify_cli.hpp"
 audit=$(except "$verifier" broker/audit/*.[ch]pp)
 gate=$(except "broker/policy_cli.cpp broker/policy_cli.hpp" broker/*.[ch]pp)
-common=$(except "common/confine.cpp common/confine.hpp" common/*.[ch]pp)
+common=$(except "common/confine.cpp common/confine.hpp common/deny_filter.cpp common/deny_filter.hpp" common/*.[ch]pp)
 # The engine (dockerbox-engine, its own user and sandbox).
 engine_containers=$(ls engine/*.[ch]pp engine/containers/*.[ch]pp)
 engine_state=$(ls engine/state/*.[ch]pp)
@@ -39,5 +39,6 @@ root=$(( $(count $gate) + $(count broker/monitor/*.[ch]pp) + $(count $shared) + 
 printf '%-62s %6d\n' "= the monitor, dockerboxd (root)" "$root"
 printf '%-62s %6d\n' "engine: engine/ and its container service (engine/containers)" "$(count $engine_containers)"
 printf '%-62s %6d\n' "engine: state and logs (engine/state)" "$(count $engine_state)"
+printf '%-62s %6d\n' "registry client: registry/ (its own user and sandbox)" "$(count registry/*.[ch]pp)"
 printf '%-62s %6d\n' "policy library (reviewed on its own)" "$(count policy/*.[ch]pp)"
 printf '%-62s %6d\n' "dockerbox-init (root inside each container until it drops)" "$(count init/*.[ch]pp)"

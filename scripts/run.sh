@@ -17,7 +17,7 @@ minibox=${MINIBOX_SOCKET_PATH:-${MINIBOX_SOCKET:-/run/minibox/miniboxd.sock}}
 export MINIBOX_SOCKET_PATH=$minibox
 # Only what running needs is built: the daemon and its helpers, and the simulator when
 # there is no miniboxd (it lives under tests/, so the tests are configured then, not built).
-targets=(dockerboxd dockerbox-frontend dockerbox-engine dockerbox-init dockerboxctl)
+targets=(dockerboxd dockerbox-frontend dockerbox-engine dockerbox-registry dockerbox-init dockerboxctl)
 if [ -S "$minibox" ]; then
   tests=OFF
 else
@@ -67,6 +67,15 @@ if ! getent passwd "$engine_user" >/dev/null; then
   echo "run.sh: created the system user $engine_user (dockerbox-engine runs as it)"
 fi
 export DOCKERBOX_ENGINE_USER=$engine_user
+# So does the registry client dockerboxd starts for each pull to read the image's
+# configuration: a pull then needs its registry, as with Docker (DOCKERBOX_REGISTRY_PATH=none
+# pulls through miniboxd alone, and images run without their configuration).
+registry_user=${DOCKERBOX_REGISTRY_USER:-dockerbox-registry}
+if ! getent passwd "$registry_user" >/dev/null; then
+  useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin --user-group "$registry_user"
+  echo "run.sh: created the system user $registry_user (dockerbox-registry runs as it)"
+fi
+export DOCKERBOX_REGISTRY_USER=$registry_user
 socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}
 echo "run.sh: dockerbox serves on $socket; try: docker -H unix://$socket version"
 "$build_dir/broker/dockerboxd"

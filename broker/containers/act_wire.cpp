@@ -133,6 +133,61 @@ void ActLink::close() {
   state_->close();
 }
 
+namespace {
+
+template <class Init>
+void texts(Init init, const std::vector<std::string>& values) {
+  auto list = init(static_cast<unsigned>(values.size()));
+  for (unsigned i = 0; i < values.size(); ++i) list.set(i, values[i]);
+}
+
+std::vector<std::string> textsOf(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto t : list) out.emplace_back(t.cStr(), t.size());
+  return out;
+}
+
+}  // namespace
+
+void toWire(const ImageDefaults& image, ipc::acts::ImageDefaults::Builder out) {
+  if (image.entrypoint) {
+    out.setHasEntrypoint(true);
+    texts([&](unsigned n) { return out.initEntrypoint(n); }, *image.entrypoint);
+  }
+  if (image.cmd) {
+    out.setHasCmd(true);
+    texts([&](unsigned n) { return out.initCmd(n); }, *image.cmd);
+  }
+  texts([&](unsigned n) { return out.initEnv(n); }, image.env);
+  out.setWorkingDir(image.workingDir);
+  out.setUser(image.user);
+  out.setStopSignal(image.stopSignal);
+  auto keys = out.initLabelKeys(static_cast<unsigned>(image.labels.size()));
+  auto values = out.initLabelValues(static_cast<unsigned>(image.labels.size()));
+  for (unsigned i = 0; i < image.labels.size(); ++i) {
+    keys.set(i, image.labels[i].first);
+    values.set(i, image.labels[i].second);
+  }
+  texts([&](unsigned n) { return out.initExposedPorts(n); }, image.exposedPorts);
+}
+
+Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
+  ImageDefaults out;
+  if (in.getHasEntrypoint()) out.entrypoint = textsOf(in.getEntrypoint());
+  if (in.getHasCmd()) out.cmd = textsOf(in.getCmd());
+  out.env = textsOf(in.getEnv());
+  out.workingDir = in.getWorkingDir();
+  out.user = in.getUser();
+  out.stopSignal = in.getStopSignal();
+  auto keys = in.getLabelKeys();
+  auto values = in.getLabelValues();
+  if (keys.size() != values.size()) return fail(ErrorKind::BadRequest, "malformed act", "image label lists differ");
+  for (unsigned i = 0; i < keys.size(); ++i) out.labels.emplace_back(keys[i].cStr(), values[i].cStr());
+  out.exposedPorts = textsOf(in.getExposedPorts());
+  return out;
+}
+
 capnp::ReaderOptions actReaderOptions() { return ipc::readerOptions(kMaxActFrameBytes / 8 * 2); }
 
 void toWire(const SealedRecord& r, wire::SealedRecord::Builder out) {

@@ -57,6 +57,8 @@ void toWire(const minibox::ContainerInfo& info, ipc::acts::ContainerInfo::Builde
 [[nodiscard]] Result<minibox::ContainerInfo> containerInfoOf(ipc::acts::ContainerInfo::Reader in);
 void toWire(const minibox::ContainerEvent& event, ipc::acts::ContainerEvent::Builder out);
 [[nodiscard]] Result<minibox::ContainerEvent> containerEventOf(ipc::acts::ContainerEvent::Reader in);
+void toWire(const ImageDefaults& image, ipc::acts::ImageDefaults::Builder out);
+[[nodiscard]] Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in);
 [[nodiscard]] ipc::acts::Protocol toWire(minibox::Protocol protocol);
 [[nodiscard]] Result<minibox::Protocol> protocolOf(ipc::acts::Protocol protocol);
 

@@ -5,6 +5,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -108,6 +109,75 @@ Result<void> fillInspectConfig(const state::Blob& blob, wire::ContainerInspectRe
   return withRoot<wire::ContainerConfig>(blob, [&](wire::ContainerConfig::Reader in) -> Result<void> {
     out.setConfig(in);
     return {};
+  });
+}
+
+namespace {
+
+std::string_view envName(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+template <class Init>
+void fillTexts(Init init, const std::vector<std::string>& values) {
+  auto list = init(static_cast<unsigned>(values.size()));
+  for (unsigned i = 0; i < values.size(); ++i) list.set(i, values[i]);
+}
+
+}  // namespace
+
+Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDefaults& image) {
+  return withRoot<wire::ContainerConfig>(judged, [&](wire::ContainerConfig::Reader in) -> Result<state::Blob> {
+    capnp::MallocMessageBuilder message;
+    message.setRoot(in);
+    auto out = message.getRoot<wire::ContainerConfig>();
+    const auto entrypoint = in.getHasEntrypoint() ? strings(in.getEntrypoint()) : std::vector<std::string>();
+    const bool resetEntrypoint = in.getHasEntrypoint() && entrypoint.size() == 1 && entrypoint.front().empty();
+    if (resetEntrypoint) {
+      out.setHasEntrypoint(false);
+      out.initEntrypoint(0);
+    } else if (entrypoint.empty()) {
+      if ((!in.getHasCmd() || in.getCmd().size() == 0) && image.cmd) {
+        fillTexts([&](unsigned n) { return out.initCmd(n); }, *image.cmd);
+        out.setHasCmd(true);
+      }
+      if (!in.getHasEntrypoint() && image.entrypoint) {
+        fillTexts([&](unsigned n) { return out.initEntrypoint(n); }, *image.entrypoint);
+        out.setHasEntrypoint(true);
+      }
+    }
+    auto env = strings(in.getEnv());
+    const std::size_t given = env.size();
+    for (const auto& entry : image.env) {
+      const bool set = std::any_of(env.begin(), env.begin() + static_cast<std::ptrdiff_t>(given),
+                                   [&](const std::string& e) { return envName(e) == envName(entry); });
+      if (!set) env.push_back(entry);
+    }
+    if (env.size() != given) fillTexts([&](unsigned n) { return out.initEnv(n); }, env);
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (auto kv : in.getLabels()) labels.emplace_back(str(kv.getKey()), str(kv.getValue()));
+    const std::size_t givenLabels = labels.size();
+    for (const auto& kv : image.labels) {
+      if (std::none_of(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(givenLabels),
+                       [&](const auto& l) { return l.first == kv.first; })) {
+        labels.push_back(kv);
+      }
+    }
+    if (labels.size() != givenLabels) {
+      auto list = out.initLabels(static_cast<unsigned>(labels.size()));
+      for (unsigned i = 0; i < labels.size(); ++i) {
+        list[i].setKey(labels[i].first);
+        list[i].setValue(labels[i].second);
+      }
+    }
+    auto ports = strings(in.getExposedPorts());
+    const std::size_t givenPorts = ports.size();
+    for (const auto& port : image.exposedPorts) {
+      if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+    }
+    if (ports.size() != givenPorts) fillTexts([&](unsigned n) { return out.initExposedPorts(n); }, ports);
+    if (in.getWorkingDir().size() == 0 && !image.workingDir.empty()) out.setWorkingDir(image.workingDir);
+    if (in.getUser().size() == 0 && !image.user.empty()) out.setUser(image.user);
+    if (in.getStopSignal().size() == 0 && !image.stopSignal.empty()) out.setStopSignal(image.stopSignal);
+    return toBlob(message);
   });
 }
 

@@ -12,6 +12,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace dockerbox::broker::containers {
@@ -31,6 +34,26 @@ namespace dockerbox::broker::containers {
 
 /// Copies the stored create config into an inspect reply.
 [[nodiscard]] Result<void> fillInspectConfig(const state::Blob& blob, ipc::wire::ContainerInspectReply::Builder out);
+
+/// What an image's configuration gives a container that does not say otherwise (the image
+/// config's `config`, as the engine read it from a verified pull). Plain data.
+struct ImageDefaults {
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::vector<std::string> env;
+  std::string workingDir, user, stopSignal;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<std::string> exposedPorts;
+};
+
+/// Docker's merge of an image's defaults into a create config (moby daemon/commit.go
+/// `merge`): without an Entrypoint the image's Cmd applies when Cmd is empty and the image's
+/// Entrypoint when Entrypoint is null; `[""]` clears the Entrypoint and takes neither; Env
+/// entries of the image whose name the create does not set are appended; Labels and
+/// ExposedPorts are added where absent; WorkingDir, User and StopSignal fill in when empty.
+/// Both the engine (what it stores) and the monitor (what it seals, after judging it) run
+/// this, on the create config the policy judged, so their results are the same bytes.
+[[nodiscard]] Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDefaults& image);
 
 /// An exec's configuration as stored with its record.
 [[nodiscard]] state::Blob writeExecConfig(const CreateExecOp& exec);

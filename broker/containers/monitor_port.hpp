@@ -19,6 +19,7 @@
 #pragma once
 
 #include "broker/caller.hpp"
+#include "broker/containers/config_blob.hpp"
 #include "broker/minibox/client.hpp"
 #include "broker/minibox/image_ref.hpp"
 #include "broker/minibox/types.hpp"
@@ -44,6 +45,18 @@ struct SealedRecord {
   std::string seal;  ///< 64 hex
 };
 
+/// What dockerbox-registry answered for an image reference, copied through the monitor
+/// unread: nothing in it is verified until the engine checks the digests.
+struct ResolvedImage {
+  std::string reference;  ///< canonical, as the registry client normalised it
+  std::string repoDigest;
+  std::string manifestDigest;
+  std::string manifest;  ///< bytes
+  std::string index;     ///< bytes; empty when the reference named a manifest
+  std::string configDigest;
+  std::string config;  ///< bytes
+};
+
 /// What a held run reports while it lasts.
 struct RunHandlers {
   /// miniboxd created the container (the start succeeded) under this id.
@@ -67,9 +80,12 @@ class MonitorPort {
   virtual boost::asio::awaitable<bool> canConfine() = 0;
 
   /// The seal for a new container record of `who` with the config the policy judged for
-  /// this request (the decoder's canonical words); refused for any other config.
+  /// this request (the decoder's canonical words); refused for any other config. With
+  /// `image`, the record's config is mergeImageDefaults(config, *image), judged again by
+  /// the policy before it is sealed (the image may set a User, a command, an Env).
   virtual boost::asio::awaitable<Result<std::string>> sealContainer(const Caller& who, const std::string& dockerId,
-                                                          const state::Blob& config) = 0;
+                                                                    const state::Blob& config,
+                                                                    const std::optional<ImageDefaults>& image) = 0;
   /// The seal for a new exec record of `who` in a sealed container the caller can see.
   virtual boost::asio::awaitable<Result<std::string>> sealExec(const Caller& who, const std::string& execId,
                                                      const SealedRecord& container, const state::Blob& config) = 0;
@@ -77,6 +93,11 @@ class MonitorPort {
   /// Pull and image removal, for a caller the policy allowed to do so.
   virtual boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) = 0;
   virtual boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) = 0;
+  /// Asks a freshly started, sandboxed dockerbox-registry what `reference` names (for
+  /// `platform`, "" = the host's), for a caller the policy allowed to pull. An empty answer
+  /// (no repoDigest): the registry client is not enabled, pulls are miniboxd's alone.
+  virtual boost::asio::awaitable<Result<ResolvedImage>> resolveImage(const Caller& who, std::string reference,
+                                                                     std::string platform) = 0;
 
   /// Starts the container for `who` and holds its run: returns the raw miniboxd exit code
   /// when it ends, or an Error; before `onCreated` an Error means the start failed (the

@@ -76,7 +76,7 @@ std::vector<Which> actsOf(std::string_view operation) {
   if (operation == "containers.unpause") return {Which::RESUME};
   if (operation == "exec.create") return {Which::SEAL_EXEC};
   if (operation == "exec.start") return {Which::PREPARE_EXEC};
-  if (operation == "images.pull") return {Which::PULL};
+  if (operation == "images.pull") return {Which::RESOLVE_IMAGE, Which::PULL};
   if (operation == "images.remove") return {Which::REMOVE_IMAGE};
   return {};
 }
@@ -218,7 +218,13 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         auto config = in.getConfig();
         const std::string dockerId = in.getDockerId();
         const state::Blob blob(config.begin(), config.end());
-        auto seal = co_await monitor.sealContainer(*who, dockerId, blob);
+        std::optional<containers::ImageDefaults> image;
+        if (in.getHasImage()) {
+          auto read = containers::imageDefaultsOf(in.getImage());
+          if (!read) { failWith(read.error()); co_return; }
+          image = std::move(*read);
+        }
+        auto seal = co_await monitor.sealContainer(*who, dockerId, blob, image);
         if (!seal) { failWith(seal.error()); co_return; }
         finish([&](Reply r) { r.setSeal(*seal); });
         co_return;
@@ -250,6 +256,26 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         }
         if (!acted) { failWith(acted.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      case wire::ActCall::Act::RESOLVE_IMAGE: {
+        if (!needCaller()) co_return;
+        auto in = act_.getResolveImage();
+        std::string reference = in.getReference();
+        std::string platform = in.getPlatform();
+        auto resolved = co_await monitor.resolveImage(*who, std::move(reference), std::move(platform));
+        if (!resolved) { failWith(resolved.error()); co_return; }
+        // Copied, not read: the engine verifies the digests (ipc/registry.capnp).
+        finish([&](Reply r) {
+          auto out = r.initResolved();
+          out.setReference(resolved->reference);
+          out.setRepoDigest(resolved->repoDigest);
+          out.setManifestDigest(resolved->manifestDigest);
+          out.setManifest(kj::arrayPtr(reinterpret_cast<const kj::byte*>(resolved->manifest.data()), resolved->manifest.size()));
+          out.setIndex(kj::arrayPtr(reinterpret_cast<const kj::byte*>(resolved->index.data()), resolved->index.size()));
+          out.setConfigDigest(resolved->configDigest);
+          out.setConfig(kj::arrayPtr(reinterpret_cast<const kj::byte*>(resolved->config.data()), resolved->config.size()));
+        });
         co_return;
       }
       case wire::ActCall::Act::RUN: {

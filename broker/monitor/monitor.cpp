@@ -85,13 +85,23 @@ asio::awaitable<Result<RunConfinement>> Monitor::currentRun(const std::string& d
   co_return fail(ErrorKind::Conflict, "Container " + dockerId + " is not running");
 }
 
-asio::awaitable<Result<std::string>> Monitor::sealContainer(const Caller& who, const std::string& dockerId, const state::Blob& config) {
+asio::awaitable<Result<std::string>> Monitor::sealContainer(const Caller& who, const std::string& dockerId,
+                                                            const state::Blob& config,
+                                                            const std::optional<containers::ImageDefaults>& image) {
   if (!state::isFullId(dockerId)) co_return fail(ErrorKind::Internal, "internal error", "bad container id to seal");
   // Only what the policy judged for this request: the service cannot seal a config of its own.
   if (!who.judgedConfig || *who.judgedConfig != config) {
     co_return fail(ErrorKind::Internal, "internal error", "the config to seal is not the one the policy judged");
   }
-  co_return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, config, ""});
+  if (!image) co_return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, config, ""});
+  // The image's defaults come from the engine (and a registry before it): the merged config
+  // is judged like a create of its own, so an image cannot give a container more than its
+  // creator may have (a User of root, say).
+  auto merged = containers::mergeImageDefaults(config, *image);
+  if (!merged) co_return merged.error();
+  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied: no policy to judge the image's defaults");
+  if (auto judged = options_.rejudge(who, *merged); !judged) co_return judged.error();
+  co_return sealer_.seal(SealKind::Container, SealedRecord{dockerId, "", who.uid, who.gid, *merged, ""});
 }
 
 asio::awaitable<Result<std::string>> Monitor::sealExec(const Caller& who, const std::string& execId, const SealedRecord& container,
@@ -110,6 +120,12 @@ asio::awaitable<Result<void>> Monitor::pull(const Caller&, minibox::ImageRef ref
 
 asio::awaitable<Result<void>> Monitor::removeImage(const Caller&, minibox::ImageRef ref) {
   co_return co_await minibox_.removeImage(std::move(ref));
+}
+
+asio::awaitable<Result<containers::ResolvedImage>> Monitor::resolveImage(const Caller&, std::string reference,
+                                                                         std::string platform) {
+  if (!options_.resolveImage) co_return containers::ResolvedImage{};
+  co_return co_await options_.resolveImage(std::move(reference), std::move(platform));
 }
 
 asio::awaitable<Result<void>> Monitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {

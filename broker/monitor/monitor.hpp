@@ -38,6 +38,9 @@ struct MonitorOptions {
       pinBinds;
   /// Detaches a container's pinned mounts once miniboxd has mounted them (or failed to).
   std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
+  /// Runs dockerbox-registry for one reference (registry_launcher.hpp). Unset: 501.
+  std::function<boost::asio::awaitable<Result<containers::ResolvedImage>>(std::string reference, std::string platform)>
+      resolveImage;
 };
 
 class Monitor final : public containers::MonitorPort {
@@ -51,13 +54,16 @@ class Monitor final : public containers::MonitorPort {
   boost::asio::awaitable<bool> canConfine() override;
 
   boost::asio::awaitable<Result<std::string>> sealContainer(const Caller& who, const std::string& dockerId,
-                                                  const state::Blob& config) override;
+                                                            const state::Blob& config,
+                                                            const std::optional<containers::ImageDefaults>& image) override;
   boost::asio::awaitable<Result<std::string>> sealExec(const Caller& who, const std::string& execId,
                                              const containers::SealedRecord& container,
                                              const state::Blob& config) override;
 
   boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
+  boost::asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller& who, std::string reference,
+                                                                         std::string platform) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, containers::SealedRecord container,
                                                    containers::RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,

@@ -194,11 +194,16 @@ asio::awaitable<bool> RemoteMonitor::canConfine() {
 }
 
 asio::awaitable<Result<std::string>> RemoteMonitor::sealContainer(const Caller& who, const std::string& dockerId,
-                                                                  const state::Blob& config) {
+                                                                  const state::Blob& config,
+                                                                  const std::optional<ImageDefaults>& image) {
   auto call = begin(who.requestId);
   auto act = call->root.getAct().initSealContainer();
   act.setDockerId(dockerId);
   act.setConfig(kj::arrayPtr(config.data(), config.size()));
+  if (image) {
+    act.setHasImage(true);
+    toWire(*image, act.initImage());
+  }
   auto reply = co_await roundTrip(*call);
   if (!reply) co_return reply.error();
   if (!reply->get().isSeal()) co_return unexpected("sealContainer");
@@ -234,6 +239,28 @@ asio::awaitable<Result<void>> RemoteMonitor::removeImage(const Caller& who, mini
   if (!reply) co_return reply.error();
   if (!reply->get().isDone()) co_return unexpected("removeImage");
   co_return Result<void>();
+}
+
+asio::awaitable<Result<ResolvedImage>> RemoteMonitor::resolveImage(const Caller& who, std::string reference,
+                                                                   std::string platform) {
+  auto call = begin(who.requestId);
+  auto act = call->root.getAct().initResolveImage();
+  act.setReference(reference);
+  act.setPlatform(platform);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isResolved()) co_return unexpected("resolveImage");
+  auto in = reply->get().getResolved();
+  auto bytes = [](capnp::Data::Reader d) { return std::string(d.asChars().begin(), d.asChars().end()); };
+  ResolvedImage out;
+  out.reference = in.getReference();
+  out.repoDigest = in.getRepoDigest();
+  out.manifestDigest = in.getManifestDigest();
+  out.manifest = bytes(in.getManifest());
+  out.index = bytes(in.getIndex());
+  out.configDigest = in.getConfigDigest();
+  out.config = bytes(in.getConfig());
+  co_return out;
 }
 
 asio::awaitable<Result<std::int32_t>> RemoteMonitor::run(const Caller& who, SealedRecord container,

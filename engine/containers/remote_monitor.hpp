@@ -38,11 +38,14 @@ class RemoteMonitor final : public MonitorPort {
   boost::asio::awaitable<Result<void>> subscribeEvents(minibox::EventHandler onEvent) override;
   boost::asio::awaitable<bool> canConfine() override;
   boost::asio::awaitable<Result<std::string>> sealContainer(const Caller& who, const std::string& dockerId,
-                                                  const state::Blob& config) override;
+                                                            const state::Blob& config,
+                                                            const std::optional<ImageDefaults>& image) override;
   boost::asio::awaitable<Result<std::string>> sealExec(const Caller& who, const std::string& execId,
                                              const SealedRecord& container, const state::Blob& config) override;
   boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
+  boost::asio::awaitable<Result<ResolvedImage>> resolveImage(const Caller& who, std::string reference,
+                                                             std::string platform) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
                                                    RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,

@@ -49,6 +49,12 @@ using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
 namespace dockerbox::broker::containers {
 
+/// RepoDigests, size, creation time and (with `withConfig`) the config bytes of an image
+/// dockerbox pulled itself (service_images.cpp).
+void fillImageRecord(const state::ImageRecord& record, ipc::wire::ImageSummary::Builder out, bool withConfig);
+/// What the image's configuration gives a container created from it; nullopt if unreadable.
+[[nodiscard]] std::optional<ImageDefaults> imageDefaultsOf(const state::ImageRecord& record);
+
 struct ServiceOptions {
   /// "sha256:<64 hex>" for a miniboxd store name: the same ids `docker images` shows, so
   /// that a container's ImageID matches its image (compose compares them).

@@ -80,8 +80,26 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
   if (!id) co_return id.error();
   record.dockerId = std::move(*id);
   record.config = blobFromWords(op.canonicalConfig);
-  auto seal = co_await monitor_.sealContainer(who, record.dockerId, record.config);
+  // An image dockerbox pulled itself brings its configuration, merged as Docker does; the
+  // monitor seals the merged config only after judging it (monitor_port.hpp).
+  std::optional<ImageDefaults> defaults;
+  auto known = state_.getImage(image->storeName());
+  if (!known) co_return known.error();
+  if (*known) defaults = imageDefaultsOf(**known);
+  state::Blob stored = record.config;
+  if (defaults) {
+    auto merged = mergeImageDefaults(record.config, *defaults);
+    if (!merged) co_return merged.error();
+    auto run = readRunConfig(*merged);
+    if (!run) co_return run.error();
+    if ((!run->cmd || run->cmd->empty()) && (!run->entrypoint || run->entrypoint->empty())) {
+      co_return fail(ErrorKind::BadRequest, "No command specified");
+    }
+    stored = std::move(*merged);
+  }
+  auto seal = co_await monitor_.sealContainer(who, record.dockerId, record.config, defaults);
   if (!seal) co_return seal.error();
+  record.config = std::move(stored);
   record.seal = std::move(*seal);
   record.name = spec.name;
   record.image = spec.image;

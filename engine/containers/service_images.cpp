@@ -4,10 +4,21 @@
 //
 // miniboxd knows images only by store name (`library/alpine:latest`, protocol 7.13) and
 // reports no ids, sizes, dates or pull progress: ids are derived from store names (the same
-// ones `docker images` shows), sizes and dates are 0, and a pull answers once at the end.
-// Listing (and so inspect and remove) needs miniboxd 0.23 or later (ListImages).
+// ones `docker images` shows), and a pull answers once at the end. Listing (and so inspect
+// and remove) needs miniboxd 0.23 or later (ListImages).
+//
+// A pull first asks dockerbox's own registry client (through the monitor, which starts it
+// sandboxed) what the reference names, verifies every digest of the answer here, then has
+// miniboxd fetch the layers, and records the image's configuration, digests and size under
+// miniboxd's store name: create merges that configuration as Docker does, inspect shows it.
+// Without the registry client (not installed) a pull is miniboxd's alone, and images run
+// without their configuration, as before (the pull says so).
 #include "engine/containers/service.hpp"
 #include "broker/minibox/image_ref.hpp"
+#include "engine/state/rfc3339.hpp"
+#include "registry/image_config.hpp"
+#include "registry/reference.hpp"
+#include "registry/verify.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -58,17 +69,87 @@ Result<std::string> findImage(const std::vector<std::string>& store, const std::
 
 }  // namespace
 
+void fillImageRecord(const state::ImageRecord& record, ipc::wire::ImageSummary::Builder out, bool withConfig) {
+  if (auto ref = registry::parseReference(record.reference)) {
+    out.initRepoDigests(1).set(0, ref->familiarName() + "@" + record.repoDigest);
+  }
+  out.setSize(record.size);
+  if (auto config = registry::parseImageConfig(
+          std::string_view(reinterpret_cast<const char*>(record.config.data()), record.config.size()))) {
+    if (auto created = state::parseRfc3339Nano(config->created)) out.setCreated(*created / 1'000'000'000);
+  }
+  // A worker's reply frame is at most 2 MiB (ipc/limits.hpp): larger configs (there are
+  // hardly any) are not shown, though create still applies them.
+  constexpr std::size_t kMaxShownConfig = 1024 * 1024;
+  if (withConfig && record.config.size() <= kMaxShownConfig) {
+    out.setConfig(kj::arrayPtr(record.config.data(), record.config.size()));
+  }
+}
+
+std::optional<ImageDefaults> imageDefaultsOf(const state::ImageRecord& record) {
+  auto config = registry::parseImageConfig(
+      std::string_view(reinterpret_cast<const char*>(record.config.data()), record.config.size()));
+  if (!config) return std::nullopt;  // verified at pull and parsed then: a damaged store
+  ImageDefaults d;
+  d.entrypoint = config->entrypoint;
+  d.cmd = config->cmd;
+  d.env = config->env;
+  d.workingDir = config->workingDir;
+  d.user = config->user;
+  d.stopSignal = config->stopSignal;
+  d.labels = config->labels;
+  d.exposedPorts = config->exposedPorts;
+  return d;
+}
+
 asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& who, const PullImageOp& op,
                                                                 StreamSink&, Out out) {
-  auto ref = minibox::ImageRef::parse(op.tag.empty() ? op.ref : op.ref + ":" + op.tag);
+  const std::string text = op.tag.empty() ? op.ref : op.ref + ":" + op.tag;
+  auto asked = registry::parseReference(text);
+  if (!asked) co_return asked.error();
+  if (!asked->digest.empty()) {
+    co_return fail(ErrorKind::NotImplemented, "pulling by digest is not supported yet: miniboxd pulls by tag, and "
+                                              "dockerbox does not yet download layers itself");
+  }
+  auto ref = minibox::ImageRef::parse(text);
   if (!ref) co_return ref.error();
+  // The configuration first: a registry that cannot be reached or an answer that does not
+  // verify stops the pull before miniboxd downloads anything.
+  std::optional<registry::VerifiedImage> verified;
+  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "");
+  if (!resolved) co_return resolved.error();
+  if (!resolved->repoDigest.empty()) {
+    auto checked = registry::verifyAnswer(*asked, {resolved->repoDigest, resolved->manifestDigest, resolved->manifest,
+                                                   resolved->index, resolved->configDigest, resolved->config});
+    if (!checked) co_return checked.error();
+    verified = std::move(*checked);
+  }
   bool present = false;
   if (auto before = co_await storeImages(); before && *before) {
     present = std::find((*before)->begin(), (*before)->end(), ref->storeName()) != (*before)->end();
   }
   if (auto pulled = co_await monitor_.pull(who, *ref); !pulled) co_return pulled.error();
-  bus_.publish(imageEvent("pull", ref->dockerName(), repositoryOf(ref->dockerName()), who.uid, who.gid));
   auto reply = out.initImagePulled();
+  if (verified) {
+    state::ImageRecord record;
+    record.storeName = ref->storeName();
+    record.reference = asked->canonical();
+    record.repoDigest = verified->repoDigest;
+    record.manifestDigest = verified->manifestDigest;
+    record.configDigest = verified->configDigest;
+    record.config.assign(verified->config.begin(), verified->config.end());
+    record.size = verified->size;
+    record.pulledAt = nowNanos();
+    if (auto before = state_.getImage(record.storeName); before && *before && (*before)->repoDigest != record.repoDigest) {
+      present = false;  // the tag moved: Docker says "Downloaded newer image"
+    }
+    if (auto stored = state_.putImage(record); !stored) co_return stored.error();
+    reply.setDigest(verified->repoDigest);
+  } else {
+    reply.setWarning("dockerbox's registry client is not enabled: this image's configuration (Entrypoint, Cmd, "
+                     "Env, WorkingDir, User) is unknown and will not be applied");
+  }
+  bus_.publish(imageEvent("pull", ref->dockerName(), repositoryOf(ref->dockerName()), who.uid, who.gid));
   reply.setReference(ref->registry() + "/" + ref->path() + ":" + ref->tag());
   reply.setAlreadyPresent(present);
   co_return Result<void>();
@@ -84,6 +165,9 @@ asio::awaitable<Result<void>> ContainerService::handleInspectImage(const Caller&
   auto reply = out.initImageInspect();
   reply.setId(options_.imageId(*name));
   reply.initRepoTags(1).set(0, minibox::dockerNameFromStore(*name));
+  auto record = state_.getImage(*name);
+  if (!record) co_return record.error();
+  if (*record) fillImageRecord(**record, reply, true);
   co_return Result<void>();
 }
 
@@ -116,6 +200,7 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Caller& 
   auto storeRef = minibox::ImageRef::parse(*name);
   if (!storeRef) co_return storeRef.error();
   if (auto removed = co_await monitor_.removeImage(who, *storeRef); !removed) co_return removed.error();
+  if (auto forgotten = state_.removeImageRecord(*name); !forgotten) co_return forgotten.error();
   const std::string dockerName = minibox::dockerNameFromStore(*name);
   bus_.publish(imageEvent("untag", id, repositoryOf(dockerName), who.uid, who.gid));
   bus_.publish(imageEvent("delete", id, repositoryOf(dockerName), who.uid, who.gid));

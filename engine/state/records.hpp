@@ -100,6 +100,18 @@ struct Exec {
   std::string seal;
 };
 
+/// An image dockerbox pulled itself: what its registry said, verified by digest.
+struct ImageRecord {
+  std::string storeName;  ///< miniboxd's store name: library/alpine:latest
+  std::string reference;  ///< canonical: docker.io/library/alpine:latest
+  std::string repoDigest;
+  std::string manifestDigest;
+  std::string configDigest;
+  Blob config;  ///< the image config's bytes
+  std::int64_t size = 0;
+  std::int64_t pulledAt = 0;
+};
+
 struct NewEvent {
   std::int64_t timeNanos = 0;
   std::string type;     ///< "container", "image", ...

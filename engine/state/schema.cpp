@@ -92,6 +92,22 @@ ALTER TABLE execs ADD COLUMN seal TEXT NOT NULL DEFAULT '';
 PRAGMA user_version = 2;
 )sql";
 
+// Version 3: what dockerbox knows of the images it pulled itself (issue 10): the verified
+// image config and digests, keyed by miniboxd's store name (the name Run finds it under).
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE images (
+  store_name      TEXT    PRIMARY KEY,          -- library/alpine:latest, ghcr.io/o/x:1
+  reference       TEXT    NOT NULL,             -- canonical: docker.io/library/alpine:latest
+  repo_digest     TEXT    NOT NULL CHECK (length(repo_digest) = 71),
+  manifest_digest TEXT    NOT NULL CHECK (length(manifest_digest) = 71),
+  config_digest   TEXT    NOT NULL CHECK (length(config_digest) = 71),
+  config          BLOB    NOT NULL,             -- the image config's bytes, digest verified
+  size            INTEGER NOT NULL,             -- compressed layers, from the manifest
+  pulled_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
+)sql";
+
 struct Migration {
   int version;  // the user_version the script leaves behind
   Sql script;
@@ -101,6 +117,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 

@@ -125,6 +125,13 @@ class StateStore {
   /// SQLite's integrity_check and foreign_key_check. Meant for start-up and tests.
   [[nodiscard]] Result<void> checkIntegrity();
 
+  // Images pulled through dockerbox (state_store_images.cpp).
+  /// Records (or replaces) what a pull verified.
+  [[nodiscard]] Result<void> putImage(const ImageRecord& image);
+  [[nodiscard]] Result<std::optional<ImageRecord>> getImage(std::string_view storeName);
+  [[nodiscard]] Result<std::vector<ImageRecord>> listImageRecords();
+  [[nodiscard]] Result<void> removeImageRecord(std::string_view storeName);
+
  private:
   StateStore(Db&& db, StateStoreOptions&& options);
 

@@ -29,6 +29,7 @@ DOCKERBOXD = os.environ.get("DOCKERBOXD", os.path.join(BUILD, "broker", "dockerb
 DOCKERBOXCTL = os.environ.get("DOCKERBOXCTL", os.path.join(BUILD, "ctl", "dockerboxctl"))
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
 ENGINE = os.environ.get("DOCKERBOX_ENGINE", os.path.join(BUILD, "engine", "dockerbox-engine"))
+REGISTRY_CLIENT = os.environ.get("DOCKERBOX_REGISTRY", os.path.join(BUILD, "registry", "dockerbox-registry"))
 RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
 INIT = os.environ.get("DOCKERBOX_INIT", os.path.join(BUILD, "init", "dockerbox-init"))
@@ -290,6 +291,9 @@ class Stack:
             "DOCKERBOX_POLICY": os.path.join(self.dir, "policy.toml"),
             "DOCKERBOX_LOG_LEVEL": "debug",
             "NOTIFY_SOCKET": notify_path,
+            # Hermetic by default: no pull reaches a real registry. test_images.py turns the
+            # registry client on against a registry of its own.
+            "DOCKERBOX_REGISTRY_PATH": "none",
         }
         for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
             if key in os.environ:

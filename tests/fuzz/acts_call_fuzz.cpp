@@ -37,8 +37,8 @@ class StubPort final : public containers::MonitorPort {
     co_return refused();
   }
   asio::awaitable<bool> canConfine() override { co_return true; }
-  asio::awaitable<Result<std::string>> sealContainer(const Caller&, const std::string& id,
-                                                     const state::Blob&) override {
+  asio::awaitable<Result<std::string>> sealContainer(const Caller&, const std::string& id, const state::Blob&,
+                                                     const std::optional<containers::ImageDefaults>&) override {
     co_return id;
   }
   asio::awaitable<Result<std::string>> sealExec(const Caller&, const std::string& id, const containers::SealedRecord&,
@@ -47,6 +47,9 @@ class StubPort final : public containers::MonitorPort {
   }
   asio::awaitable<Result<void>> pull(const Caller&, minibox::ImageRef) override { co_return Result<void>(); }
   asio::awaitable<Result<void>> removeImage(const Caller&, minibox::ImageRef) override { co_return refused(); }
+  asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller&, std::string, std::string) override {
+    co_return refused();
+  }
   asio::awaitable<Result<std::int32_t>> run(const Caller&, containers::SealedRecord record,
                                             containers::RunHandlers handlers) override {
     std::string id = record.id;

@@ -5,6 +5,7 @@
 #include "registry/image_config.hpp"
 #include "registry/manifest.hpp"
 #include "registry/reference.hpp"
+#include "registry/verify.hpp"
 
 #include <gtest/gtest.h>
 
@@ -102,7 +103,7 @@ TEST(RegistryManifest, RefusesBadOnes) {
   EXPECT_FALSE(parseManifest(negative, ""));
   std::string huge = manifestJson(std::string(kOciManifest));
   huge.replace(huge.find("\"size\":12"), 9, "\"size\":99999999999");
-  EXPECT_FALSE(parseManifest(huge, "")) << "a config larger than 8 MiB";
+  EXPECT_FALSE(parseManifest(huge, "")) << "a config larger than 4 MiB";
   std::string deep(100, '[');
   EXPECT_FALSE(parseManifest(deep + std::string(100, ']'), ""));
 }
@@ -192,6 +193,66 @@ TEST(RegistryAuth, TokenReplies) {
   EXPECT_EQ(base64("alice:s3cret"), "YWxpY2U6czNjcmV0");
   EXPECT_EQ(base64("a"), "YQ==");
   EXPECT_EQ(base64(""), "");
+}
+
+Answer answerFor(const std::string& config, bool withIndex) {
+  Answer a;
+  a.config = config;
+  a.configDigest = sha256Digest(config);
+  a.manifest = R"({"schemaVersion":2,"mediaType":")" + std::string(kOciManifest) + R"(","config":{"digest":")" +
+               a.configDigest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[{"digest":")" + kD2 +
+               R"(","size":7}]})";
+  a.manifestDigest = sha256Digest(a.manifest);
+  a.repoDigest = a.manifestDigest;
+  if (withIndex) {
+    a.index = R"({"schemaVersion":2,"mediaType":")" + std::string(kOciIndex) + R"(","manifests":[{"digest":")" +
+              a.manifestDigest + R"(","size":5,"platform":{"os":"linux","architecture":"amd64"}}]})";
+    a.repoDigest = sha256Digest(a.index);
+  }
+  return a;
+}
+
+TEST(RegistryVerify, AcceptsAConsistentAnswer) {
+  auto ref = parseReference("127.0.0.1:5000/x/y:1");
+  for (bool index : {false, true}) {
+    auto v = verifyAnswer(*ref, answerFor(R"({"config":{"Cmd":["/bin/true"]}})", index));
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(v->size, 7);
+    EXPECT_EQ(v->parsed.cmd, std::vector<std::string>{"/bin/true"});
+  }
+}
+
+TEST(RegistryVerify, RefusesEveryInconsistency) {
+  auto ref = parseReference("127.0.0.1:5000/x/y:1");
+  const std::string config = R"({"config":{"Cmd":["/bin/true"]}})";
+  auto expectRefused = [&](const Reference& r, const Answer& a, const char* what) {
+    auto v = verifyAnswer(r, a);
+    EXPECT_FALSE(v) << what;
+    if (!v) {
+      EXPECT_NE(v.error().message.find("verification failed"), std::string::npos) << v.error().message;
+    }
+  };
+  auto a = answerFor(config, false);
+  a.config = R"({"config":{"Cmd":["/bin/evil"]}})";
+  expectRefused(*ref, a, "a config other than the manifest names");
+  a = answerFor(config, false);
+  a.manifest += " ";
+  expectRefused(*ref, a, "a manifest that does not hash to its digest");
+  a = answerFor(config, true);
+  a.index.back() = ' ';
+  expectRefused(*ref, a, "an index that does not hash to the repo digest");
+  a = answerFor(config, false);
+  a.repoDigest = "sha256:" + std::string(64, 'f');
+  expectRefused(*ref, a, "a repo digest that is not the manifest's");
+  auto pinned = parseReference("127.0.0.1:5000/x/y@sha256:" + std::string(64, 'e'));
+  expectRefused(*pinned, answerFor(config, false), "another image than the digest named");
+  a = answerFor(config, true);
+  auto other = answerFor(R"({"config":{}})", false);
+  a.manifest = other.manifest;
+  a.manifestDigest = other.manifestDigest;
+  a.config = other.config;
+  a.configDigest = other.configDigest;
+  expectRefused(*ref, a, "a manifest the index does not list");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "tests/broker/containers/service_fixture.hpp"
 
+#include <capnp/serialize.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,13 +166,107 @@ TEST_F(MonitorTest, OnlyTheJudgedConfigIsSealed) {
   auto op = createOp({.name = "x", .cmd = std::vector<std::string>{"true"}});
   const state::Blob judged = blobFromWords(op.canonicalConfig);
   Caller who = who_;
-  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged))) << "nothing was judged";
+  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged, std::nullopt))) << "nothing was judged";
   who.judgedConfig = judged;
-  EXPECT_TRUE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged)));
+  EXPECT_TRUE(await(monitor_->sealContainer(who, std::string(64, 'c'), judged, std::nullopt)));
   state::Blob other = judged;
   other.push_back(0);
-  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), other)));
-  EXPECT_FALSE(await(monitor_->sealContainer(who, "not-an-id", judged)));
+  EXPECT_FALSE(await(monitor_->sealContainer(who, std::string(64, 'c'), other, std::nullopt)));
+  EXPECT_FALSE(await(monitor_->sealContainer(who, "not-an-id", judged, std::nullopt)));
+}
+
+TEST_F(MonitorTest, ImageDefaultsAreMergedAndJudgedBeforeTheSeal) {
+  auto op = createOp({.name = "img", .env = {"MINE=1", "SHARED=user"}});
+  const state::Blob judged = blobFromWords(op.canonicalConfig);
+  Caller who = who_;
+  who.judgedConfig = judged;
+  ImageDefaults image;
+  image.entrypoint = std::vector<std::string>{"/bin/echo"};
+  image.cmd = std::vector<std::string>{"from", "image"};
+  image.env = {"SHARED=image", "PATH=/bin"};
+  image.user = "1000";
+  auto seal = await(monitor_->sealContainer(who, std::string(64, 'd'), judged, image));
+  ASSERT_TRUE(seal) << seal.error().message;
+  auto merged = mergeImageDefaults(judged, image);
+  ASSERT_TRUE(merged);
+  // The seal is over the merged config, the one the engine stores (start checks it).
+  Sealer sealer([] {
+    Sealer::Key key{};
+    key.fill(0x5a);
+    return key;
+  }());
+  EXPECT_TRUE(sealer.verify(SealKind::Container, SealedRecord{std::string(64, 'd'), "", who.uid, who.gid, *merged, *seal}));
+  EXPECT_FALSE(sealer.verify(SealKind::Container, SealedRecord{std::string(64, 'd'), "", who.uid, who.gid, judged, *seal}));
+}
+
+TEST(MergeImageDefaults, FollowsDockersRules) {
+  auto configOf = [](std::optional<std::vector<std::string>> entrypoint, std::optional<std::vector<std::string>> cmd) {
+    capnp::MallocMessageBuilder message;
+    auto c = message.initRoot<ipc::wire::ContainerConfig>();
+    c.setImage("alpine");
+    if (entrypoint) {
+      c.setHasEntrypoint(true);
+      auto l = c.initEntrypoint(static_cast<unsigned>(entrypoint->size()));
+      for (unsigned i = 0; i < entrypoint->size(); ++i) l.set(i, (*entrypoint)[i]);
+    }
+    if (cmd) {
+      c.setHasCmd(true);
+      auto l = c.initCmd(static_cast<unsigned>(cmd->size()));
+      for (unsigned i = 0; i < cmd->size(); ++i) l.set(i, (*cmd)[i]);
+    }
+    auto env = c.initEnv(1);
+    env.set(0, "A=user");
+    auto labels = c.initLabels(1);
+    labels[0].setKey("k");
+    labels[0].setValue("user");
+    c.setStopSignal("SIGUSR1");
+    auto words = capnp::messageToFlatArray(message);
+    return state::Blob(words.asBytes().begin(), words.asBytes().end());
+  };
+  ImageDefaults image;
+  image.entrypoint = std::vector<std::string>{"/entry"};
+  image.cmd = std::vector<std::string>{"image-cmd"};
+  image.env = {"A=image", "B=image"};
+  image.labels = {{"k", "image"}, {"l", "image"}};
+  image.workingDir = "/w";
+  image.user = "u";
+  image.stopSignal = "SIGINT";
+  image.exposedPorts = {"80/tcp"};
+  using V = std::vector<std::string>;
+  auto run = [&](std::optional<V> entrypoint, std::optional<V> cmd) {
+    auto merged = mergeImageDefaults(configOf(std::move(entrypoint), std::move(cmd)), image);
+    EXPECT_TRUE(merged);
+    auto config = readRunConfig(*merged);
+    EXPECT_TRUE(config);
+    return *config;
+  };
+  // Nothing given: both of the image's.
+  auto none = run(std::nullopt, std::nullopt);
+  EXPECT_EQ(none.entrypoint, V{"/entry"});
+  EXPECT_EQ(none.cmd, V{"image-cmd"});
+  EXPECT_EQ(none.env, (V{"A=user", "B=image"}));
+  EXPECT_EQ(none.workingDir, "/w");
+  EXPECT_EQ(none.user, "u");
+  // A Cmd given: the image's Entrypoint with it.
+  auto cmd = run(std::nullopt, V{"mine"});
+  EXPECT_EQ(cmd.entrypoint, V{"/entry"});
+  EXPECT_EQ(cmd.cmd, V{"mine"});
+  // An Entrypoint given: the image's Cmd is not taken.
+  auto entry = run(V{"/mine"}, std::nullopt);
+  EXPECT_EQ(entry.entrypoint, V{"/mine"});
+  EXPECT_FALSE(entry.cmd && !entry.cmd->empty());
+  // --entrypoint "": no Entrypoint, and still not the image's Cmd.
+  auto reset = run(V{""}, std::nullopt);
+  EXPECT_FALSE(reset.entrypoint && !reset.entrypoint->empty());
+  EXPECT_FALSE(reset.cmd && !reset.cmd->empty());
+  auto resetWithCmd = run(V{""}, V{"/bin/true"});
+  EXPECT_EQ(resetWithCmd.cmd, V{"/bin/true"});
+  EXPECT_FALSE(resetWithCmd.entrypoint && !resetWithCmd.entrypoint->empty());
+  // Labels: the user's win, the image's fill in; StopSignal: the user's kept.
+  auto merged = mergeImageDefaults(configOf(std::nullopt, std::nullopt), image);
+  ASSERT_TRUE(merged);
+  auto again = mergeImageDefaults(configOf(std::nullopt, std::nullopt), image);
+  EXPECT_EQ(*merged, *again) << "the engine and the monitor must get the same bytes";
 }
 
 }  // namespace
