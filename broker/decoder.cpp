@@ -202,7 +202,11 @@ Result<Operation> decodeOp(wire::Request::Op::Reader op) {
       if (!ref) return ref.error();
       auto tag = text(in.getTag(), kMaxNameBytes, "tag");
       if (!tag) return tag.error();
-      return Operation{PullImageOp{std::move(*ref), std::move(*tag)}};
+      auto username = text(in.getUsername(), kMaxNameBytes, "registry user name");
+      if (!username) return username.error();
+      auto password = text(in.getPassword(), kMaxRegistryPasswordBytes, "registry password");
+      if (!password) return password.error();
+      return Operation{PullImageOp{std::move(*ref), std::move(*tag), std::move(*username), std::move(*password)}};
     }
     case W::INSPECT_IMAGE: {
       auto ref = imageRef(op.getInspectImage().getRef());

@@ -19,6 +19,8 @@ inline constexpr std::size_t kMaxArgs = 4096;
 /// Items in any other list (labels, mounts, env, capabilities, filters...).
 inline constexpr std::size_t kMaxListItems = 1024;
 inline constexpr std::size_t kMaxSignalBytes = 32;
+/// A registry password or token from X-Registry-Auth (the frontend caps it the same).
+inline constexpr std::size_t kMaxRegistryPasswordBytes = 4096;
 /// GET /containers/json?limit=
 inline constexpr std::int32_t kMaxListLimit = 100000;
 /// ?t= of stop/restart: a day.

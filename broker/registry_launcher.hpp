@@ -56,7 +56,8 @@ class RegistryLauncher {
   }
 
   /// The registry client's answer, or an empty one (no digest) when it is not enabled.
-  boost::asio::awaitable<Result<containers::ResolvedImage>> resolve(std::string reference, std::string platform);
+  boost::asio::awaitable<Result<containers::ResolvedImage>> resolve(std::string reference, std::string platform,
+                                                                    containers::RegistryCredentials credentials);
 
  private:
   boost::asio::any_io_executor executor_;

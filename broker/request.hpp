@@ -158,7 +158,9 @@ struct EventsOp {
   std::int64_t sinceNanos = 0, untilNanos = 0;
   KeyValues filters;
 };
-struct PullImageOp { std::string ref; std::string tag; };
+/// `username`/`password`: the client's registry credentials (X-Registry-Auth), for the
+/// registry client only; never logged, audited or stored.
+struct PullImageOp { std::string ref; std::string tag; std::string username; std::string password; };
 struct InspectImageOp { std::string ref; };
 struct RemoveImageOp { std::string ref; bool force = false; };
 

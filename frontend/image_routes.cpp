@@ -3,6 +3,7 @@
 #include "frontend/handlers.hpp"
 #include "frontend/image_filters.hpp"
 #include "frontend/limits.hpp"
+#include "frontend/registry_auth.hpp"
 #include "frontend/response.hpp"
 #include "frontend/stream_framing.hpp"
 #include "frontend/time_format.hpp"
@@ -130,7 +131,8 @@ HttpResponse renderListImages(wire::ImageListReply::Reader reply, const RenderCo
 }
 
 Result<Action> toPullImageRequest(const RouteRequest& request) {
-  // X-Registry-Auth and a JSON body (dockerode) are ignored: miniboxd takes no credentials.
+  // X-Registry-Auth's credentials go to dockerbox's registry client; a JSON body (dockerode)
+  // is ignored.
   if (!request.query.get("fromSrc").value_or("").empty()) {
     return fail(ErrorKind::NotImplemented,
                 "docker import is not supported by dockerbox: miniboxd cannot import image archives");
@@ -140,9 +142,15 @@ Result<Action> toPullImageRequest(const RouteRequest& request) {
   BrokerStream stream{"pullImage", nullptr, newWorkerMessage(), std::make_unique<PullRenderer>(),
                       StreamFraming::Chunked, {}};
   stream.firstFrameTimeout = kPullReplyTimeout;  // the broker answers once, after the download
+  auto auth = parseRegistryAuth(request.http.header("X-Registry-Auth"));
+  if (!auth) return auth.error();
   auto op = requestOp(*stream.message).initPullImage();
   op.setRef(from);
   op.setTag(request.query.get("tag").value_or(""));
+  if (*auth) {
+    op.setUsername((*auth)->username);
+    op.setPassword((*auth)->password);
+  }
   return Action{std::move(stream)};
 }
 

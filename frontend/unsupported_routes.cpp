@@ -15,7 +15,7 @@ const std::vector<UnsupportedRoute>& unsupportedRouteTable() {
   static constexpr std::string_view kNoNetworks = "miniboxd has no user-defined networks";
   static constexpr std::string_view kNoVolumes = "miniboxd has no named volumes";
   static constexpr std::string_view kNoBuild = "miniboxd cannot build images";
-  static constexpr std::string_view kNoRegistry = "miniboxd pulls public images only and cannot push";
+  static constexpr std::string_view kNoRegistry = "miniboxd cannot push, and dockerbox cannot search registries yet";
   static constexpr std::string_view kNoPlugins = "there are no engine plugins";
   static constexpr std::string_view kNoSwarm = "there is no swarm mode";
   static constexpr std::string_view kNoImageFiles = "miniboxd cannot export or import image archives";
@@ -47,7 +47,9 @@ const std::vector<UnsupportedRoute>& unsupportedRouteTable() {
       {Method::Get, "/images/get", "docker save", kNoImageFiles},
       {Method::Post, "/images/load", "docker load", kNoImageFiles},
       {Method::Get, "/distribution/{name*}/json", "registry lookups", kNoRegistry},
-      {Method::Post, "/auth", "docker login", kNoRegistry},
+      {Method::Post, "/auth", "docker login",
+       "dockerbox cannot check registry credentials yet; with them in the client's config.json (or a credential "
+       "helper) docker pull sends them, and dockerbox uses them"},
       // System.
       {Method::Get, "/system/df", "docker system df", "miniboxd reports no disk usage"},
       // Volumes.

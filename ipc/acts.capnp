@@ -53,6 +53,8 @@ struct ActCall {
 struct ResolveImage {
   reference @0 :Text;
   platform @1 :Text;   # empty: the host's
+  username @2 :Text;   # the client's registry credentials (X-Registry-Auth); empty: anonymous.
+  password @3 :Text;   # Handed to the registry client; never logged, audited or stored
 }
 
 struct SealedRecord {

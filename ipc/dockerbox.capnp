@@ -164,6 +164,8 @@ struct FilterTerm {
 struct ImageRef {
   ref @0 :Text;               # as the client wrote it: "alpine", "alpine:3.19", "docker.io/library/alpine"
   tag @1 :Text;               # separate ?tag= of /images/create; empty = none
+  username @2 :Text;          # pull only: the registry credentials of X-Registry-Auth; empty =
+  password @3 :Text;          # anonymous. Passed to the registry client, never logged or audited
 }
 
 struct RemoveImageRequest {

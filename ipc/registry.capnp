@@ -17,6 +17,8 @@ struct RegistryRequest {
   reference @0 :Text;                   # as the client sent it; the client normalises it
   platform @1 :Text;                    # "os/arch[/variant]"; empty = the host's
   insecureRegistries @2 :List(Text);    # host[:port] spoken to in plain HTTP (besides loopback)
+  username @3 :Text;                    # the client's credentials for this registry; empty:
+  password @4 :Text;                    # anonymous. Never logged
 }
 
 struct RegistryReply {

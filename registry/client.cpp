@@ -130,6 +130,10 @@ asio::awaitable<Result<HttpResponse>> RegistryClient::fetch(const Reference& ref
       --hop;
       continue;
     }
+    if (reply->status == 401 && authenticated && options_.credentials) {
+      // The registry refused the credentials themselves (Basic), or the token they bought.
+      co_return fail(ErrorKind::Forbidden, "unauthorized: incorrect username or password");
+    }
     if (reply->status == 301 || reply->status == 302 || reply->status == 303 || reply->status == 307 ||
         reply->status == 308) {
       if (reply->location.empty()) co_return fail(ErrorKind::Unavailable, "the registry redirected nowhere");

@@ -168,6 +168,9 @@ Result<ResolvedImage> resolveRequest(asio::ssl::context& tls, ipc::registry::Reg
   if (!platform) return platform.error();
   ClientOptions options;
   for (auto host : request.getInsecureRegistries()) options.insecureRegistries.emplace_back(host.cStr());
+  if (request.getUsername().size() > 0) {
+    options.credentials = Credentials{request.getUsername().cStr(), request.getPassword().cStr()};
+  }
   return resolveOnce(tls, std::move(options), *ref, *platform);
 }
 

@@ -57,6 +57,13 @@ struct ResolvedImage {
   std::string config;  ///< bytes
 };
 
+/// The client's registry credentials for one pull (X-Registry-Auth): handed to the registry
+/// client, never logged, audited or stored. Empty: anonymous.
+struct RegistryCredentials {
+  std::string username;
+  std::string password;
+};
+
 /// What a held run reports while it lasts.
 struct RunHandlers {
   /// miniboxd created the container (the start succeeded) under this id.
@@ -97,7 +104,8 @@ class MonitorPort {
   /// `platform`, "" = the host's), for a caller the policy allowed to pull. An empty answer
   /// (no repoDigest): the registry client is not enabled, pulls are miniboxd's alone.
   virtual boost::asio::awaitable<Result<ResolvedImage>> resolveImage(const Caller& who, std::string reference,
-                                                                     std::string platform) = 0;
+                                                                     std::string platform,
+                                                                     RegistryCredentials credentials) = 0;
 
   /// Starts the container for `who` and holds its run: returns the raw miniboxd exit code
   /// when it ends, or an Error; before `onCreated` an Error means the start failed (the

@@ -263,7 +263,9 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         auto in = act_.getResolveImage();
         std::string reference = in.getReference();
         std::string platform = in.getPlatform();
-        auto resolved = co_await monitor.resolveImage(*who, std::move(reference), std::move(platform));
+        containers::RegistryCredentials credentials{in.getUsername(), in.getPassword()};
+        auto resolved =
+            co_await monitor.resolveImage(*who, std::move(reference), std::move(platform), std::move(credentials));
         if (!resolved) { failWith(resolved.error()); co_return; }
         // Copied, not read: the engine verifies the digests (ipc/registry.capnp).
         finish([&](Reply r) {

@@ -123,9 +123,10 @@ asio::awaitable<Result<void>> Monitor::removeImage(const Caller&, minibox::Image
 }
 
 asio::awaitable<Result<containers::ResolvedImage>> Monitor::resolveImage(const Caller&, std::string reference,
-                                                                         std::string platform) {
+                                                                         std::string platform,
+                                                                         containers::RegistryCredentials credentials) {
   if (!options_.resolveImage) co_return containers::ResolvedImage{};
-  co_return co_await options_.resolveImage(std::move(reference), std::move(platform));
+  co_return co_await options_.resolveImage(std::move(reference), std::move(platform), std::move(credentials));
 }
 
 asio::awaitable<Result<void>> Monitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {

@@ -39,7 +39,8 @@ struct MonitorOptions {
   /// Detaches a container's pinned mounts once miniboxd has mounted them (or failed to).
   std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
   /// Runs dockerbox-registry for one reference (registry_launcher.hpp). Unset: 501.
-  std::function<boost::asio::awaitable<Result<containers::ResolvedImage>>(std::string reference, std::string platform)>
+  std::function<boost::asio::awaitable<Result<containers::ResolvedImage>>(
+      std::string reference, std::string platform, containers::RegistryCredentials credentials)>
       resolveImage;
 };
 
@@ -62,8 +63,8 @@ class Monitor final : public containers::MonitorPort {
 
   boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
-  boost::asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller& who, std::string reference,
-                                                                         std::string platform) override;
+  boost::asio::awaitable<Result<containers::ResolvedImage>> resolveImage(
+      const Caller& who, std::string reference, std::string platform, containers::RegistryCredentials credentials) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, containers::SealedRecord container,
                                                    containers::RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,

@@ -242,11 +242,14 @@ asio::awaitable<Result<void>> RemoteMonitor::removeImage(const Caller& who, mini
 }
 
 asio::awaitable<Result<ResolvedImage>> RemoteMonitor::resolveImage(const Caller& who, std::string reference,
-                                                                   std::string platform) {
+                                                                   std::string platform,
+                                                                   RegistryCredentials credentials) {
   auto call = begin(who.requestId);
   auto act = call->root.getAct().initResolveImage();
   act.setReference(reference);
   act.setPlatform(platform);
+  act.setUsername(credentials.username);
+  act.setPassword(credentials.password);
   auto reply = co_await roundTrip(*call);
   if (!reply) co_return reply.error();
   if (!reply->get().isResolved()) co_return unexpected("resolveImage");

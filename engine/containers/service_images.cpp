@@ -116,7 +116,8 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& wh
   // The configuration first: a registry that cannot be reached or an answer that does not
   // verify stops the pull before miniboxd downloads anything.
   std::optional<registry::VerifiedImage> verified;
-  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "");
+  RegistryCredentials credentials{op.username, op.password};
+  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "", std::move(credentials));
   if (!resolved) co_return resolved.error();
   if (!resolved->repoDigest.empty()) {
     auto checked = registry::verifyAnswer(*asked, {resolved->repoDigest, resolved->manifestDigest, resolved->manifest,

@@ -258,8 +258,8 @@ images = ["docker.io/library/*:*"]
   EXPECT_TRUE(decide(holder, createOf("alpine")).gate.allowed);
   EXPECT_TRUE(decide(holder, createOf("docker.io/library/alpine:3.19")).gate.allowed);
   EXPECT_FALSE(decide(holder, createOf("ghcr.io/org/x")).gate.allowed);
-  EXPECT_FALSE(decide(holder, PullImageOp{"evil/alpine", ""}).gate.allowed);
-  EXPECT_TRUE(decide(holder, PullImageOp{"alpine", "3.19"}).gate.allowed);
+  EXPECT_FALSE(decide(holder, PullImageOp{"evil/alpine", "", "", ""}).gate.allowed);
+  EXPECT_TRUE(decide(holder, PullImageOp{"alpine", "3.19", "", ""}).gate.allowed);
   for (const char* bad : {"alpine@sha256:0000", "UPPER/case", "", "a//b"}) {
     auto a = decide(holder, createOf(bad));
     EXPECT_FALSE(a.gate.allowed) << bad;

@@ -5,6 +5,7 @@ from busybox-static); the engine verifies every digest, records the configuratio
 merges it as dockerd does. miniboxd (the simulator, which lists the test registry among those
 it can pull from) still fetches the layers.
 """
+import base64
 import json
 import os
 import pwd
@@ -30,6 +31,7 @@ ENTRY = {"Entrypoint": ["/bin/echo", "entry"], "Cmd": ["from", "cmd"], "Env": ["
 SERVER = {"Cmd": ["/bin/sleep", "300"], "Env": ["PATH=/bin"]}
 SHELL_ONLY = {"Cmd": ["/bin/sh", "-c", "echo from-image-cmd"], "Env": ["PATH=/bin"]}
 NO_COMMAND = {"Env": ["PATH=/bin"]}
+PASSWORD = "s3cret-Pa55"
 
 
 def host_platform():
@@ -43,6 +45,9 @@ class Images(unittest.TestCase):
         os.makedirs(os.path.join(cls.tmp, "reg"))
         cls.registry = RegistryServer(os.path.join(cls.tmp, "reg")).__enter__()
         cls.addr = cls.registry.address
+        os.makedirs(os.path.join(cls.tmp, "authreg"))
+        cls.auth_registry = RegistryServer(os.path.join(cls.tmp, "authreg"), users={"alice": PASSWORD}).__enter__()
+        cls.auth_addr = cls.auth_registry.address
         root = oci_images.busybox_root(os.path.join(cls.tmp, "rootfs"))
         # The simulator runs <rootfs-dir>/<last path component>: every image is a "busybox".
         cls.images = {}
@@ -52,6 +57,8 @@ class Images(unittest.TestCase):
             ref = f"{cls.addr}/cfg/busybox:{tag}"
             oci_images.push(layout, ref)
             cls.images[tag] = ref
+        cls.private = f"{cls.auth_addr}/private/busybox:1"
+        oci_images.push(os.path.join(cls.tmp, "shell"), cls.private, creds="alice:" + PASSWORD)
         cls.reg_user = engine_user()  # a system user of its own, for the registry client
         sim_registry = SIM_REGISTRY + "," + ",".join(f"{cls.addr}/cfg/busybox:{t}" for t in cls.images)
         sim_registry += f",{cls.addr}/cfg/busybox:nosuchtag"
@@ -60,8 +67,8 @@ class Images(unittest.TestCase):
         cls.hole.bind(("127.0.0.1", 0))
         cls.hole.listen(4)
         cls.hole_addr = "127.0.0.1:%d" % cls.hole.getsockname()[1]
-        sim_registry += f",{cls.hole_addr}/x/busybox:1"
-        env = {"DOCKERBOX_MINIBOXD_REGISTRIES": f"docker.io,ghcr.io,{cls.addr},{cls.hole_addr}"}
+        sim_registry += f",{cls.hole_addr}/x/busybox:1,{cls.private}"
+        env = {"DOCKERBOX_MINIBOXD_REGISTRIES": f"docker.io,ghcr.io,{cls.addr},{cls.hole_addr},{cls.auth_addr}"}
         env.update(cls.registry_client_env())
         cls.stack = Stack(sim_args=["--registry", sim_registry], extra_env=env)
 
@@ -77,8 +84,9 @@ class Images(unittest.TestCase):
         if getattr(cls, "activator", None):
             cls.activator.terminate()
             cls.activator.wait(timeout=COMMAND_TIMEOUT)
-        if getattr(cls, "registry", None):
-            cls.registry.__exit__(None, None, None)
+        for server in (getattr(cls, "registry", None), getattr(cls, "auth_registry", None)):
+            if server:
+                server.__exit__(None, None, None)
         if getattr(cls, "hole", None):
             cls.hole.close()
         if getattr(cls, "reg_user", None):
@@ -203,6 +211,33 @@ class Images(unittest.TestCase):
             _, err = pull.communicate(timeout=COMMAND_TIMEOUT)
         self.assertNotEqual(pull.returncode, 0)
         self.assertIn("cannot read from " + self.hole_addr, err)
+
+    def client_config(self, name, password):
+        """A docker CLI config directory holding credentials for the auth registry, as
+        `docker login` would store them (the CLI sends them as X-Registry-Auth)."""
+        cfg = os.path.join(self.stack.dir, "cfg-" + name)
+        os.makedirs(cfg, exist_ok=True)
+        auth = base64.b64encode(f"alice:{password}".encode()).decode()
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            json.dump({"auths": {self.auth_addr: {"auth": auth}}}, f)
+        return {"DOCKER_CONFIG": cfg, "HOME": cfg}
+
+    def test_pull_with_the_clients_credentials(self):
+        anonymous = self.docker("pull", self.private)
+        self.assertNotEqual(anonymous.returncode, 0)
+        self.assertIn(f"pull access denied for {self.auth_addr}/private/busybox", anonymous.stderr)
+        wrong = self.docker("pull", self.private, env=self.client_config("wrong", "not-" + PASSWORD))
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("incorrect username or password", wrong.stderr)
+        right = self.docker("pull", self.private, env=self.client_config("right", PASSWORD))
+        self.assertEqual(right.returncode, 0, right.stderr)
+        self.assertIn("Digest: sha256:", right.stdout)
+        run = self.docker("run", "--rm", self.private)
+        self.assertEqual((run.returncode, run.stdout), (0, "from-image-cmd\n"), run.stderr)
+        # The password is nowhere in what dockerbox writes.
+        for path in (self.stack.broker_log, self.stack.sim_log, os.path.join(self.stack.dir, "audit.log")):
+            with open(path, "rb") as f:
+                self.assertNotIn(PASSWORD.encode(), f.read(), path)
 
     def test_unknown_tag_and_unreachable_registries(self):
         missing = self.docker("pull", f"{self.addr}/cfg/busybox:nosuchtag")

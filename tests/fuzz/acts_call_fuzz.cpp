@@ -47,7 +47,8 @@ class StubPort final : public containers::MonitorPort {
   }
   asio::awaitable<Result<void>> pull(const Caller&, minibox::ImageRef) override { co_return Result<void>(); }
   asio::awaitable<Result<void>> removeImage(const Caller&, minibox::ImageRef) override { co_return refused(); }
-  asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller&, std::string, std::string) override {
+  asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller&, std::string, std::string,
+                                                                  containers::RegistryCredentials) override {
     co_return refused();
   }
   asio::awaitable<Result<std::int32_t>> run(const Caller&, containers::SealedRecord record,

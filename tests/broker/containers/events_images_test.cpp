@@ -86,13 +86,13 @@ TEST_F(ServiceTest, ImagesPullInspectRemove) {
   EXPECT_EQ(missing->kind(), ErrorKind::NotFound);
   EXPECT_EQ(missing->error(), "No such image: nginx");
 
-  auto pulled = call(&S::handlePullImage, PullImageOp{"nginx", "latest"});
+  auto pulled = call(&S::handlePullImage, PullImageOp{"nginx", "latest", "", ""});
   ASSERT_TRUE(pulled->ok()) << pulled->error();
   EXPECT_EQ(pulled->reply().getImagePulled().getReference(), "docker.io/library/nginx:latest");
   EXPECT_FALSE(pulled->reply().getImagePulled().getAlreadyPresent());
-  EXPECT_TRUE(call(&S::handlePullImage, PullImageOp{"nginx", ""})->reply().getImagePulled().getAlreadyPresent());
+  EXPECT_TRUE(call(&S::handlePullImage, PullImageOp{"nginx", "", "", ""})->reply().getImagePulled().getAlreadyPresent());
   EXPECT_TRUE(call(&S::handleInspectImage, InspectImageOp{"nginx:latest"})->ok());
-  auto unknown = call(&S::handlePullImage, PullImageOp{"nonexistent-image", "latest"});
+  auto unknown = call(&S::handlePullImage, PullImageOp{"nonexistent-image", "latest", "", ""});
   EXPECT_FALSE(unknown->ok());
 
   // In use by a container: refused without force, like Docker.
