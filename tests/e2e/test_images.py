@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "registry"))
@@ -263,11 +262,11 @@ class ImagesThroughSystemdSocket(Images):
              "setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all", "--no-new-privs", REGISTRY_CLIENT, "serve", "--unprivileged"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(cls.tmp, "activator.log"), "wb"))
-        deadline = time.monotonic() + COMMAND_TIMEOUT
-        while not os.path.exists(path):  # the socket appears when it listens
-            if cls.activator.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("systemd-socket-activate did not listen")
-            time.sleep(0.01)
+        # The socket file appears when it listens (nothing else tells).
+        harness.wait_until(lambda: os.path.exists(path) or cls.activator.poll() is not None, COMMAND_TIMEOUT,
+                           "systemd-socket-activate to listen")
+        if cls.activator.poll() is not None:
+            raise RuntimeError("systemd-socket-activate exited")
         return {"DOCKERBOX_REGISTRY_SOCKET": path}
 
     # The tests are Images' own; one of them is enough to show the path works end to end.
