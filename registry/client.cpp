@@ -74,6 +74,11 @@ asio::awaitable<Result<void>> RegistryClient::authenticate(const Reference& ref,
       if (realm == c.params.end()) continue;
       auto url = parseUrl(realm->second);
       if (!url) co_return url.error();
+      // A registry reached over TLS may not send the client's password in the clear to a
+      // token server of its choosing.
+      if (options_.credentials && !url->tls && !isInsecureRegistry(ref.domain, options_.insecureRegistries)) {
+        co_return fail(ErrorKind::Unavailable, "the registry's token server is not HTTPS: credentials not sent");
+      }
       std::string query;
       if (auto service = c.params.find("service"); service != c.params.end()) {
         query += "service=" + queryEscape(service->second);
