@@ -5,18 +5,15 @@
 #include "common/syscall.hpp"
 #include "common/unique_fd.hpp"
 #include "ipc/framing.hpp"
-#include "ipc/limits.hpp"
 #include "ipc/registry.capnp.h"
 
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <spdlog/spdlog.h>
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -97,10 +94,19 @@ asio::awaitable<Result<containers::ResolvedImage>> RegistryLauncher::resolve(
   } count{inFlight_};
 
   Child child;
-  std::shared_ptr<asio::local::stream_protocol::socket> socket;
+  auto socket = std::make_shared<asio::local::stream_protocol::socket>(executor_);
+  // One deadline for everything below, the connect included: it closes the channel, the
+  // pending connect, write or read fails, and Child kills.
+  asio::steady_timer deadline(executor_, kDeadline);
+  deadline.async_wait([socket](const boost::system::error_code& ec) {
+    if (!ec) socket->close();
+  });
+  struct CancelTimer {
+    asio::steady_timer& t;
+    ~CancelTimer() { t.cancel(); }
+  } cancelTimer{deadline};
   if (!spec_.socket.empty()) {
     // systemd's instance, one per connection (Accept=yes).
-    socket = std::make_shared<asio::local::stream_protocol::socket>(executor_);
     boost::system::error_code ec;
     co_await socket->async_connect(asio::local::stream_protocol::endpoint(spec_.socket),
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -125,8 +131,7 @@ asio::awaitable<Result<containers::ResolvedImage>> RegistryLauncher::resolve(
       ::kill(*pid, SIGKILL);
       co_return pidfd.error();
     }
-    socket = std::make_shared<asio::local::stream_protocol::socket>(executor_, asio::local::stream_protocol(),
-                                                                    ours.release());
+    socket->assign(asio::local::stream_protocol(), ours.release());
   }
 
   capnp::MallocMessageBuilder message;
@@ -138,16 +143,6 @@ asio::awaitable<Result<containers::ResolvedImage>> RegistryLauncher::resolve(
   auto insecure = request.initInsecureRegistries(static_cast<unsigned>(spec_.insecureRegistries.size()));
   for (unsigned i = 0; i < spec_.insecureRegistries.size(); ++i) insecure.set(i, spec_.insecureRegistries[i]);
   const auto frame = ipc::encodeFrame(message);
-
-  // The deadline closes the channel: the pending read or write fails, and Child kills.
-  asio::steady_timer deadline(executor_, kDeadline);
-  deadline.async_wait([socket](const boost::system::error_code& ec) {
-    if (!ec) socket->close();
-  });
-  struct CancelTimer {
-    asio::steady_timer& t;
-    ~CancelTimer() { t.cancel(); }
-  } cancelTimer{deadline};
 
   boost::system::error_code ec;
   auto token = asio::redirect_error(asio::use_awaitable, ec);
