@@ -52,6 +52,21 @@ bool isAbsolutePath(std::string_view path) {
   return !path.empty() && path.front() == '/' && !hasNul(path);
 }
 
+/// An absolute path that names what it seems to: not "/", and no empty, "." or ".."
+/// component. For the paths pid 1 opens and unmounts as root, where "//" or "/x/.." would
+/// silently mean the container's root.
+bool isCleanAbsolutePath(std::string_view path) {
+  if (!isAbsolutePath(path) || path == "/") return false;
+  path.remove_prefix(1);
+  for (;;) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    path.remove_prefix(slash + 1);
+  }
+}
+
 std::optional<std::uint64_t> parseLimitValue(std::string_view text) {
   if (text == kUnlimited) return RLIM_INFINITY;
   if (text.empty() || text.size() > 20) return std::nullopt;
@@ -177,6 +192,8 @@ constexpr std::array<std::pair<std::string_view, RootFs>, 2> kRootFs = {
     {{"rw", RootFs::ReadWrite}, {"ro", RootFs::ReadOnly}}};
 constexpr std::array<std::pair<std::string_view, RlimitRaise>, 2> kRlimitRaises = {
     {{"refuse", RlimitRaise::Refuse}, {"allow", RlimitRaise::Allow}}};
+constexpr std::array<std::pair<std::string_view, Tty>, 2> kTtys = {
+    {{"no", Tty::No}, {"yes", Tty::Yes}}};
 
 template <class E, std::size_t N>
 std::string_view enumText(E value, const std::array<std::pair<std::string_view, E>, N>& choices) {
@@ -192,6 +209,7 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
   if (key == "seccomp") return pickEnum(value, kSeccomps, config_.seccomp, key);
   if (key == "rootfs") return pickEnum(value, kRootFs, config_.rootfs, key);
   if (key == "rlimit-raise") return pickEnum(value, kRlimitRaises, config_.rlimitRaise, key);
+  if (key == "tty") return pickEnum(value, kTtys, config_.tty, key);
   if (key == "caps") {
     DOCKERBOX_TRY_ASSIGN(config_.capabilities, parseCaps(value));
     return {};
@@ -205,6 +223,14 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
   } else if (key == "hostname") {
     if (value.size() > kMaxHostnameLength) return bad("init args: hostname too long");
     config_.hostname = std::string(value);
+  } else if (key == "stdin" || key == "control" || key == "unmount") {
+    if (!isCleanAbsolutePath(value)) {
+      return bad("init args: " + std::string(key) + " must be a clean absolute path, not /");
+    }
+    std::string& path = key == "stdin"     ? config_.stdinPath
+                        : key == "control" ? config_.controlPath
+                                           : config_.unmountPath;
+    path = std::string(value);
   } else {
     return bad("init args: unknown key " + std::string(key));
   }
@@ -215,6 +241,21 @@ Result<void> checkCommand(const std::vector<std::string>& argv) {
   if (argv.empty() || argv.front().empty()) return bad("init args: empty command");
   for (const auto& arg : argv) {
     if (hasNul(arg)) return bad("init args: NUL byte in the command");
+  }
+  return {};
+}
+
+/// Rules between records, which may come in any order: the terminal and the FIFOs are set
+/// up by pid 1 of a new container (an exec has neither), and window sizes are only
+/// meaningful for a pty.
+Result<void> checkTerminalRecords(const InitConfig& config) {
+  bool anyIo = config.tty == Tty::Yes || !config.stdinPath.empty() ||
+               !config.controlPath.empty() || !config.unmountPath.empty();
+  if (config.mode == Mode::Exec && anyIo) {
+    return bad("init args: tty, stdin, control and unmount are for mode=run only");
+  }
+  if (!config.controlPath.empty() && config.tty != Tty::Yes) {
+    return bad("init args: control needs tty=yes");
   }
   return {};
 }
@@ -238,12 +279,13 @@ int rlimitResource(std::string_view name) {
 
 Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
   std::vector<std::string> out{std::string(kVersionMarker)};
-  std::array<Result<std::string>, 5> enums = {
+  std::array<Result<std::string>, 6> enums = {
       enumRecord("mode", config.mode, kModes),
       enumRecord("user-check", config.userCheck, kUserChecks),
       enumRecord("seccomp", config.seccomp, kSeccomps),
       enumRecord("rootfs", config.rootfs, kRootFs),
-      enumRecord("rlimit-raise", config.rlimitRaise, kRlimitRaises)};
+      enumRecord("rlimit-raise", config.rlimitRaise, kRlimitRaises),
+      enumRecord("tty", config.tty, kTtys)};
   for (auto& record : enums) {
     if (!record) return record.error();
     out.push_back(std::move(*record));
@@ -261,6 +303,10 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
                   limitValueText(limit.hard));
   }
   for (const auto& entry : config.env) out.push_back("env=" + entry);
+  // Optional paths: absent when empty (the parser refuses an empty one).
+  if (!config.stdinPath.empty()) out.push_back("stdin=" + config.stdinPath);
+  if (!config.controlPath.empty()) out.push_back("control=" + config.controlPath);
+  if (!config.unmountPath.empty()) out.push_back("unmount=" + config.unmountPath);
   out.emplace_back(kEndOfRecords);
   out.insert(out.end(), config.argv.begin(), config.argv.end());
 
@@ -290,6 +336,7 @@ Result<InitConfig> parseInitArgs(std::span<const std::string_view> args) {
     }
   }
   if (i == args.size()) return bad("init args: missing \"--\" before the command");
+  if (auto ok = checkTerminalRecords(config); !ok) return ok.error();
   for (++i; i < args.size(); ++i) config.argv.emplace_back(args[i]);
   if (auto ok = checkCommand(config.argv); !ok) return ok.error();
   return config;

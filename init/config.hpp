@@ -14,12 +14,16 @@
 // path, may be empty), hostname, caps (16 lowercase hex digits), seccomp (default|unconfined),
 // rootfs (rw|ro), bind ("rw:<abs path>" or "ro:<abs path>", repeated), rlimit
 // ("<name>:<soft>:<hard>", name as in `ulimit` of Docker: nofile, nproc, core, ..., values
-// decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated).
+// decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated),
+// tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), unmount
+// (path of a mount to detach). stdin, control and unmount are absolute paths without ".",
+// ".." or empty components and are never "/"; tty=yes and the three paths are Run only.
 // Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
 #pragma once
 
 #include "common/result.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -56,6 +60,14 @@ enum class RootFs { ReadWrite, ReadOnly };
 enum class BindAccess { ReadWrite, ReadOnly };
 /// Whether a requested rlimit may exceed the hard limit the init inherited from miniboxd.
 enum class RlimitRaise { Refuse, Allow };
+/// Docker's Tty: the program's stdin, stdout and stderr are the slave of a new pty, which
+/// pid 1 relays (run -t).
+enum class Tty { No, Yes };
+
+/// A window-size record on the `control` FIFO: exactly this many bytes, the rows then the
+/// columns, each a uint16 in host byte order, written with one write(2) (so atomically:
+/// it is below PIPE_BUF). A record with 0 rows or 0 columns is ignored.
+inline constexpr std::size_t kWindowSizeRecordSize = 4;
 
 struct Bind {
   BindAccess access = BindAccess::ReadOnly;
@@ -93,6 +105,18 @@ struct InitConfig {
   std::vector<Bind> binds;            // Run only: each remounted nosuid,nodev (and ro)
   std::vector<Rlimit> rlimits;
   RlimitRaise rlimitRaise = RlimitRaise::Refuse;
+  /// Run only. The broker binds a directory holding the FIFOs below into the container
+  /// (it keeps their write ends); pid 1 opens them as root, then detaches `unmountPath`
+  /// before any user code runs, so the program never sees them.
+  Tty tty = Tty::No;
+  /// "" keeps the stdin miniboxd gave; else the FIFO the program's input is read from:
+  /// its fd 0 without a tty, relayed into the pty by pid 1 with one.
+  std::string stdinPath;
+  /// tty=yes only; "" for none. The FIFO of window-size records (kWindowSizeRecordSize)
+  /// pid 1 applies to the pty; until the first one the pty has no size (0x0).
+  std::string controlPath;
+  /// "" for none; else the mount (the FIFOs' directory) detached after they are opened.
+  std::string unmountPath;
 };
 
 /// The records for `config`, to follow the init's path in the command miniboxd runs.

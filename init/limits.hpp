@@ -25,4 +25,12 @@ inline constexpr std::size_t kMaxSupplementaryGroups = 65536;
 /// Docker's (runc's) valid id range: 0 .. 2^31-1.
 inline constexpr unsigned long kMaxId = 0x7fffffffUL;
 
+/// One read of the tty relay (pid 1, tty=yes): of the terminal's output, and of the
+/// program's input from the stdin FIFO. A whole pipe buffer (64 KiB by default), so the
+/// relay keeps up with a program writing at full speed; it lives on pid 1's stack, because
+/// the reaper's seccomp filter has no brk or mmap for the heap to grow.
+inline constexpr std::size_t kRelayChunkSize = 65536;
+/// Window-size records taken from the control FIFO in one read; only the last counts.
+inline constexpr std::size_t kWindowSizeRecordsPerRead = 64;
+
 }  // namespace dockerbox::init

@@ -259,4 +259,22 @@ Result<void> setUpMounts(const InitConfig& config) {
   return verifyMounts(config);
 }
 
+// After setUpMounts, so the mount is private (its detach cannot propagate to miniboxd's
+// namespace) and nosuid,nodev like every other until it goes. UMOUNT_NOFOLLOW: the last
+// component is never a symlink of the image's.
+Result<void> detachMount(const std::string& path) {
+  // The first detach must succeed (nothing mounted there: the broker's FIFOs were not
+  // where it said); then whatever else was stacked on the same point goes too.
+  int detached = 0;
+  do {
+    auto ok = sysCheck(::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW), "umount " + path);
+    if (!ok) return ok;
+  } while (++detached < 16 && isMountRoot(path.c_str()));
+  if (isMountRoot(path.c_str())) {
+    return fail(ErrorKind::Internal, "umount " + path + ": still mounted");
+  }
+  (void)::rmdir(path.c_str());  // best effort: EROFS with rootfs=ro leaves an empty directory
+  return {};
+}
+
 }  // namespace dockerbox::init

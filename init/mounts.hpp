@@ -6,6 +6,8 @@
 #include "common/result.hpp"
 #include "init/config.hpp"
 
+#include <string>
+
 namespace dockerbox::init {
 
 /// Docker's masked paths (moby oci/defaults.go): a file gets /dev/null bound over it, a
@@ -24,5 +26,11 @@ inline constexpr std::string_view kReadOnlyPaths[] = {"/proc/bus", "/proc/fs", "
 /// paths must report the flags asked for. Any failure leaves the container unusable,
 /// and the caller must exit without running anything.
 [[nodiscard]] Result<void> setUpMounts(const InitConfig& config);
+
+/// Detaches the mount at `path` (and any stacked on it) after setUpMounts, then removes
+/// the mount point if it can (not on a read-only root, where the empty directory stays).
+/// Fails when `path` is not a mount or is still one afterwards: whatever the broker put
+/// there must not stay reachable by the user's program.
+[[nodiscard]] Result<void> detachMount(const std::string& path);
 
 }  // namespace dockerbox::init

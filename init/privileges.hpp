@@ -10,6 +10,7 @@
 #include "init/proc_status.hpp"
 
 #include <cstdint>
+#include <optional>
 
 namespace dockerbox::init {
 
@@ -31,7 +32,9 @@ namespace dockerbox::init {
 [[nodiscard]] Result<void> checkState(const ProcessState& actual, const ProcessState& expected);
 
 /// The reaper's drop: stays uid 0, keeps only CAP_KILL (to forward signals to a child of
-/// any uid), no_new_privs, then the reaper's seccomp allow-list.
-[[nodiscard]] Result<void> dropReaperPrivileges();
+/// any uid), no_new_privs, then the reaper's seccomp allow-list (widened for the relay of
+/// `relayedPtyMaster` when the container has a terminal; see loadReaperSeccomp).
+[[nodiscard]] Result<void> dropReaperPrivileges(
+    std::optional<int> relayedPtyMaster = std::nullopt);
 
 }  // namespace dockerbox::init

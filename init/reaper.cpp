@@ -61,17 +61,19 @@ int awaitExec(int statusFd, pid_t child) {
   return code == 0 ? kExitNotFound : code;
 }
 
+int takeSignal(pid_t child, int sig) {
+  if (sig == SIGCHLD) return reapZombies(child);
+  // The child may already be gone (ESRCH): its SIGCHLD is then pending.
+  (void)::kill(child, sig);
+  return -1;
+}
+
 int reapUntilExit(pid_t child, const sigset_t& signals) {
   for (;;) {
     siginfo_t info{};
     int sig = ::sigwaitinfo(&signals, &info);
     if (sig < 0) continue;  // EINTR; sigwaitinfo has no other failure for a valid set
-    if (sig != SIGCHLD) {
-      // The child may already be gone (ESRCH): its SIGCHLD is then pending.
-      (void)::kill(child, sig);
-      continue;
-    }
-    if (int status = reapZombies(child); status >= 0) return status;
+    if (int status = takeSignal(child, sig); status >= 0) return status;
   }
 }
 

@@ -14,6 +14,11 @@ namespace dockerbox::init {
 /// code; on success returns -1.
 [[nodiscard]] int awaitExec(int statusFd, pid_t child);
 
+/// What pid 1 does with one signal it took: SIGCHLD reaps every zombie of the namespace,
+/// any other signal is forwarded to `child`. The child's exit status as Docker reports it
+/// (the exit code, or 128 + the signal that killed it) once it was reaped, else -1.
+[[nodiscard]] int takeSignal(pid_t child, int sig);
+
 /// Forwards every signal in `signals` (all blocked by the caller before the fork) to
 /// `child`, reaps every zombie of the namespace, and returns the child's exit status as
 /// Docker reports it (the exit code, or 128 + the signal that killed it).

@@ -2,23 +2,27 @@
 #include "init/run.hpp"
 
 #include "init/config.hpp"
+#include "init/container_io.hpp"
 #include "init/exec_path.hpp"
 #include "init/mounts.hpp"
 #include "init/passwd.hpp"
 #include "init/privileges.hpp"
 #include "init/reaper.hpp"
 #include "init/sys_error.hpp"
+#include "init/tty_relay.hpp"
 
 #include "common/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
 namespace dockerbox::init {
@@ -75,6 +79,9 @@ Error execProgramAsUser(const InitConfig& config) {
   DOCKERBOX_TRY_ASSIGN(group, readAccountFile("/etc/group"));
   DOCKERBOX_TRY_ASSIGN(user, resolveUser(config.user, passwd, group));
   if (auto ok = checkUserAllowed(config, user); !ok) return ok.error();
+  if (config.tty == Tty::Yes) {
+    if (auto ok = giveTerminalTo(user.uid); !ok) return ok.error();
+  }
   std::string dir = config.workingDir.empty() ? "/" : config.workingDir;
   if (config.mode == Mode::Run) {
     if (auto ok = makeDirectories(dir); !ok) return ok.error();
@@ -89,9 +96,10 @@ Error execProgramAsUser(const InitConfig& config) {
   return execProgram(*path, config.argv, env);
 }
 
-/// The forked child of pid 1: a new session, no blocked signals, then the drop and the
-/// exec. A failure goes to the status pipe for pid 1 to print; the child never returns.
-[[noreturn]] void runChild(const InitConfig& config, UniqueFd&& statusPipe) {
+/// The forked child of pid 1: a new session, no blocked signals, its stdio (the pty or
+/// the stdin FIFO), then the drop and the exec. A failure goes to the status pipe for
+/// pid 1 to print; the child never returns.
+[[noreturn]] void runChild(const InitConfig& config, ContainerIo&& io, UniqueFd&& statusPipe) {
   int code = kExitNotFound;
   std::string message;
   try {
@@ -100,6 +108,8 @@ Error execProgramAsUser(const InitConfig& config) {
     Error error;
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0 || ::setsid() < 0) {
       error = sysError("start the program's session", errno);
+    } else if (auto attached = attachProgramIo(std::move(io)); !attached) {
+      error = attached.error();
     } else {
       error = execProgramAsUser(config);
     }
@@ -115,6 +125,15 @@ Error execProgramAsUser(const InitConfig& config) {
   ::_exit(code);
 }
 
+/// A signalfd for the tty relay, which waits on it and on the terminal at once; the
+/// plain reaper takes signals with sigwaitinfo and needs none.
+Result<UniqueFd> relaySignals(const InitConfig& config, const sigset_t& signals) {
+  if (config.tty != Tty::Yes) return UniqueFd();
+  UniqueFd fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) return sysError("signalfd", errno);
+  return fd;
+}
+
 int runContainer(const InitConfig& config) {
   if (::getpid() != 1) {
     return report(fail(ErrorKind::BadRequest, "mode=run: not pid 1 of a new container"));
@@ -125,13 +144,20 @@ int runContainer(const InitConfig& config) {
                        "sethostname");
     if (!ok) return report(ok.error());
   }
+  // After the mounts (every one nodev by then) and before the fork: the broker's FIFOs
+  // are opened and their mount detached before anything of the user's runs.
+  auto io = openContainerIo(config);
+  if (!io) return report(io.error());
   // Signals are blocked before the fork so that none sent in between is lost: pid 1
-  // collects them with sigwaitinfo and the child unblocks them before its exec.
+  // collects them (sigwaitinfo, or the relay's signalfd) and the child unblocks them
+  // before its exec.
   sigset_t all;
   sigfillset(&all);
   if (auto ok = sysCheck(::sigprocmask(SIG_BLOCK, &all, nullptr), "block signals"); !ok) {
     return report(ok.error());
   }
+  auto signals = relaySignals(config, all);
+  if (!signals) return report(signals.error());
   int fds[2];
   if (auto ok = sysCheck(::pipe2(fds, O_CLOEXEC), "status pipe"); !ok) return report(ok.error());
   UniqueFd readEnd(fds[0]);
@@ -140,14 +166,19 @@ int runContainer(const InitConfig& config) {
   if (child < 0) return report(sysError("fork", errno));
   if (child == 0) {
     readEnd.reset();
-    runChild(config, std::move(writeEnd));
+    signals->reset();
+    runChild(config, std::move(*io), std::move(writeEnd));
   }
   writeEnd.reset();
-  if (auto ok = dropReaperPrivileges(); !ok) {
+  closeProgramEnds(*io);
+  std::optional<int> relayed;
+  if (io->ptyMaster) relayed = io->ptyMaster.get();
+  if (auto ok = dropReaperPrivileges(relayed); !ok) {
     (void)::kill(child, SIGKILL);  // still root with CAP_KILL here; its failure changes nothing
     return report(ok.error());
   }
   if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
+  if (relayed) return relayUntilExit(child, signals->get(), all, *io);
   return reapUntilExit(child, all);
 }
 

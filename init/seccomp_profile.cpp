@@ -7,6 +7,7 @@
 #include "init/sys_error.hpp"
 
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -26,7 +27,6 @@
 #if defined(DOCKERBOX_SANITIZER_BUILD)
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
-#include <sys/ioctl.h>
 #endif
 
 // The architectures below, the reaper's native-only filter and the syscall names are
@@ -159,6 +159,43 @@ constexpr std::string_view kReaperCalls[] = {
 /// messages (__libc_message), writev(2).
 constexpr std::string_view kReaperStderrCalls[] = {"write", "writev"};
 
+/// With a terminal only (tty_relay.cpp): waiting on the signalfd, the pty master and the
+/// FIFOs at once. Its reads are the reaper's read; its writes and its one ioctl are added
+/// per fd by allowRelayFds.
+constexpr std::string_view kRelayCalls[] = {"poll"};
+
+/// Unlike the profile's, every name the reaper uses is old enough that libseccomp must
+/// know it: an unknown one is an error, never a silent gap (which would kill it later).
+Result<int> resolveReaperCall(std::string_view name) {
+  int nr = seccomp_syscall_resolve_name(std::string(name).c_str());
+  if (nr == __NR_SCMP_ERROR) {
+    return sysError("seccomp_syscall_resolve_name(" + std::string(name) + ")", ENOSYS);
+  }
+  return nr;
+}
+
+/// Allows `name` only when its first argument is `fd`.
+Result<void> allowOnFd(const Filter& filter, std::string_view name, int fd) {
+  auto nr = resolveReaperCall(name);
+  if (!nr) return nr.error();
+  ArgCheck onFd{0, SCMP_CMP_EQ, static_cast<std::uint64_t>(fd), 0};
+  return addRule(filter, SCMP_ACT_ALLOW, *nr, name, onFd);
+}
+
+/// The relay's writes: the terminal's output to its own stdout (which miniboxd captures)
+/// and the program's input into the pty master; and on the master only TIOCSWINSZ, for
+/// the window sizes of the control FIFO. The fd numbers are fixed before the filter is
+/// loaded, so no other fd the reaper could come to hold is writable.
+Result<void> allowRelayFds(const Filter& filter, int ptyMaster) {
+  if (auto ok = allowOnFd(filter, "write", STDOUT_FILENO); !ok) return ok;
+  if (auto ok = allowOnFd(filter, "write", ptyMaster); !ok) return ok;
+  auto master = static_cast<scmp_datum_t>(ptyMaster);
+  return checkSeccomp(
+      seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+                       SCMP_A0(SCMP_CMP_EQ, master), SCMP_A1(SCMP_CMP_EQ, TIOCSWINSZ)),
+      "seccomp_rule_add(ioctl TIOCSWINSZ)");
+}
+
 #if defined(DOCKERBOX_SANITIZER_BUILD)
 /// Sanitizer builds only (style.md §8): ASan's _exit interceptor reads sigaltstack, and
 /// its runtime maps memory and waits on its locks while it reports an error (the report
@@ -209,30 +246,25 @@ Result<void> loadDockerDefaultSeccomp(std::uint64_t capabilities) {
   return load(*filter);
 }
 
-Result<void> loadReaperSeccomp() {
+Result<void> loadReaperSeccomp(std::optional<int> relayedPtyMaster) {
   auto filter = newFilter(SCMP_ACT_KILL_PROCESS, {});
   if (!filter) return filter.error();
-  // Unlike the profile's, every name here is old enough that libseccomp must know it: an
-  // unknown one is an error, never a silent gap (which would kill the reaper later).
-  auto resolve = [](std::string_view name) -> Result<int> {
-    int nr = seccomp_syscall_resolve_name(std::string(name).c_str());
-    if (nr == __NR_SCMP_ERROR)
-      return sysError("seccomp_syscall_resolve_name(" + std::string(name) + ")", ENOSYS);
-    return nr;
-  };
   std::vector<std::string_view> allowed(std::begin(kReaperCalls), std::end(kReaperCalls));
   allowed.insert(allowed.end(), std::begin(kReaperSanitizerCalls), std::end(kReaperSanitizerCalls));
+  if (relayedPtyMaster) {
+    allowed.insert(allowed.end(), std::begin(kRelayCalls), std::end(kRelayCalls));
+  }
   for (std::string_view name : allowed) {
-    auto nr = resolve(name);
+    auto nr = resolveReaperCall(name);
     if (!nr) return nr.error();
     if (auto added = addRule(*filter, SCMP_ACT_ALLOW, *nr, name, std::nullopt); !added)
       return added;
   }
   for (std::string_view name : kReaperStderrCalls) {
-    auto nr = resolve(name);
-    if (!nr) return nr.error();
-    ArgCheck toStderr{0, SCMP_CMP_EQ, STDERR_FILENO, 0};
-    if (auto added = addRule(*filter, SCMP_ACT_ALLOW, *nr, name, toStderr); !added) return added;
+    if (auto added = allowOnFd(*filter, name, STDERR_FILENO); !added) return added;
+  }
+  if (relayedPtyMaster) {
+    if (auto added = allowRelayFds(*filter, *relayedPtyMaster); !added) return added;
   }
   if (auto prepared = prepareSanitizerForSeccomp(*filter); !prepared) return prepared;
   return load(*filter);

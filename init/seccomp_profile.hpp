@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace dockerbox::init {
 
@@ -31,9 +32,13 @@ namespace dockerbox::init {
 /// exit, exit_group, restart_syscall, and what glibc's static startup/exit path needs);
 /// anything else kills the process (SCMP_ACT_KILL_PROCESS).
 ///
-/// write and writev are allowed on fd 2 only: flush stdout before loading this (or leave
-/// with _exit), or glibc's exit-time flush of stdout kills the reaper. x86_64 only.
-[[nodiscard]] Result<void> loadReaperSeccomp();
+/// With `relayedPtyMaster` (a container with a terminal, whose pty pid 1 relays) also:
+/// poll, write on fd 1 and on that master fd, and ioctl(that fd, TIOCSWINSZ).
+///
+/// write and writev are allowed on fd 2 only (and write on the two above): flush stdout
+/// before loading this (or leave with _exit), or glibc's exit-time flush of stdout may
+/// kill the reaper. x86_64 only.
+[[nodiscard]] Result<void> loadReaperSeccomp(std::optional<int> relayedPtyMaster = std::nullopt);
 
 /// How many of the default profile's distinct syscall names (all groups, gated or not)
 /// this libseccomp resolves, overall and to a real call number on each ABI. A name can be

@@ -33,7 +33,9 @@ bool sameConfig(const dockerbox::init::InitConfig& a, const dockerbox::init::Ini
   return a.mode == b.mode && a.argv == b.argv && a.env == b.env && a.user == b.user &&
          a.userCheck == b.userCheck && a.workingDir == b.workingDir &&
          a.hostname == b.hostname && a.capabilities == b.capabilities &&
-         a.seccomp == b.seccomp && a.rootfs == b.rootfs && a.rlimitRaise == b.rlimitRaise;
+         a.seccomp == b.seccomp && a.rootfs == b.rootfs && a.rlimitRaise == b.rlimitRaise &&
+         a.tty == b.tty && a.stdinPath == b.stdinPath && a.controlPath == b.controlPath &&
+         a.unmountPath == b.unmountPath;
 }
 
 }  // namespace

@@ -61,6 +61,85 @@ TEST(InitConfig, RoundTripsEveryField) {
   EXPECT_EQ(parsed->rlimits[0].soft, 1024U);
 }
 
+InitConfig terminalConfig() {
+  InitConfig c;
+  c.argv = {"sh"};
+  c.tty = Tty::Yes;
+  c.stdinPath = "/.dockerbox-io/stdin";
+  c.controlPath = "/.dockerbox-io/control";
+  c.unmountPath = "/.dockerbox-io";
+  return c;
+}
+
+TEST(InitConfig, RoundTripsTheTerminalRecords) {
+  auto encoded = encodeInitArgs(terminalConfig());
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  for (const char* record : {"tty=yes", "stdin=/.dockerbox-io/stdin",
+                             "control=/.dockerbox-io/control", "unmount=/.dockerbox-io"}) {
+    EXPECT_NE(std::find(encoded->begin(), encoded->end(), record), encoded->end()) << record;
+  }
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const auto want = terminalConfig();
+  EXPECT_EQ(parsed->tty, Tty::Yes);
+  EXPECT_EQ(parsed->stdinPath, want.stdinPath);
+  EXPECT_EQ(parsed->controlPath, want.controlPath);
+  EXPECT_EQ(parsed->unmountPath, want.unmountPath);
+}
+
+TEST(InitConfig, StdinWithoutATtyRoundTrips) {
+  InitConfig c;
+  c.argv = {"cat"};
+  c.stdinPath = "/.dockerbox-io/stdin";
+  c.unmountPath = "/.dockerbox-io";
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->tty, Tty::No);
+  EXPECT_EQ(parsed->stdinPath, c.stdinPath);
+  EXPECT_EQ(parsed->controlPath, "");
+  EXPECT_EQ(parsed->unmountPath, c.unmountPath);
+}
+
+TEST(InitConfig, TerminalRecordsMayComeInAnyOrder) {
+  const std::string m(kVersionMarker);
+  auto controlFirst = parse({m, "control=/io/control", "tty=yes", "mode=run", "--", "sh"});
+  ASSERT_TRUE(controlFirst) << controlFirst.error().message;
+  EXPECT_EQ(controlFirst->controlPath, "/io/control");
+  // mode=exec after tty=yes is still refused: the rules are checked on the whole list.
+  EXPECT_FALSE(parse({m, "tty=yes", "mode=exec", "--", "sh"}));
+  EXPECT_FALSE(parse({m, "stdin=/io/stdin", "mode=exec", "--", "sh"}));
+}
+
+TEST(InitConfig, ExecKeepsTtyNoAndNoPaths) {
+  InitConfig c;
+  c.mode = Mode::Exec;
+  c.argv = {"sh"};
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_NE(std::find(encoded->begin(), encoded->end(), "tty=no"), encoded->end());
+  for (const auto& record : *encoded) {
+    EXPECT_FALSE(record.starts_with("stdin=") || record.starts_with("control=") ||
+                 record.starts_with("unmount="))
+        << record;
+  }
+  EXPECT_TRUE(parse(*encoded));
+
+  for (auto change : std::vector<void (*)(InitConfig&)>{
+           [](InitConfig& x) { x.tty = Tty::Yes; },
+           [](InitConfig& x) { x.stdinPath = "/io/stdin"; },
+           [](InitConfig& x) { x.unmountPath = "/io"; },
+           [](InitConfig& x) {
+             x.tty = Tty::Yes;
+             x.controlPath = "/io/control";
+           }}) {
+    InitConfig exec = c;
+    change(exec);
+    EXPECT_FALSE(encodeInitArgs(exec));
+  }
+}
+
 TEST(InitConfig, DefaultsRoundTripAndMatchTheStruct) {
   InitConfig c;
   c.argv = {"sh"};
@@ -72,6 +151,10 @@ TEST(InitConfig, DefaultsRoundTripAndMatchTheStruct) {
   EXPECT_EQ(parsed->capabilities, kDockerDefaultCaps);
   EXPECT_EQ(parsed->seccomp, Seccomp::Default);
   EXPECT_EQ(parsed->rlimitRaise, RlimitRaise::Refuse);
+  EXPECT_EQ(parsed->tty, Tty::No);
+  EXPECT_EQ(parsed->stdinPath, "");
+  EXPECT_EQ(parsed->controlPath, "");
+  EXPECT_EQ(parsed->unmountPath, "");
 
   auto minimal = parse({"dockerbox-init/1", "--", "sh"});
   ASSERT_TRUE(minimal);
@@ -134,6 +217,29 @@ TEST(InitConfig, RefusesEveryMalformedList) {
       {"NUL in user", {m, std::string("user=a\0b", 8), "--", "sh"}},
       {"NUL in command", {m, "--", std::string("s\0h", 3)}},
       {"NUL in bind", {m, std::string("bind=rw:/a\0b", 12), "--", "sh"}},
+      {"bad tty", {m, "tty=true", "--", "sh"}},
+      {"empty tty", {m, "tty=", "--", "sh"}},
+      {"repeated tty", {m, "tty=yes", "tty=yes", "--", "sh"}},
+      {"repeated stdin", {m, "stdin=/io/a", "stdin=/io/b", "--", "sh"}},
+      {"repeated unmount", {m, "unmount=/io", "unmount=/io", "--", "sh"}},
+      {"stdin empty", {m, "stdin=", "--", "sh"}},
+      {"stdin relative", {m, "stdin=io/stdin", "--", "sh"}},
+      {"stdin root", {m, "stdin=/", "--", "sh"}},
+      {"stdin dotdot", {m, "stdin=/io/../etc/passwd", "--", "sh"}},
+      {"stdin dot", {m, "stdin=/io/./stdin", "--", "sh"}},
+      {"stdin trailing slash", {m, "stdin=/io/stdin/", "--", "sh"}},
+      {"NUL in stdin", {m, std::string("stdin=/io/a\0b", 14), "--", "sh"}},
+      {"unmount root", {m, "unmount=/", "--", "sh"}},
+      {"unmount double slash", {m, "unmount=//", "--", "sh"}},
+      {"unmount empty component", {m, "unmount=/io//x", "--", "sh"}},
+      {"unmount dotdot", {m, "unmount=/..", "--", "sh"}},
+      {"control relative", {m, "tty=yes", "control=control", "--", "sh"}},
+      {"control without tty", {m, "control=/io/control", "--", "sh"}},
+      {"control with tty=no", {m, "tty=no", "control=/io/control", "--", "sh"}},
+      {"exec with tty", {m, "mode=exec", "tty=yes", "--", "sh"}},
+      {"exec with stdin", {m, "mode=exec", "stdin=/io/stdin", "--", "sh"}},
+      {"exec with control", {m, "mode=exec", "tty=yes", "control=/io/c", "--", "sh"}},
+      {"exec with unmount", {m, "mode=exec", "unmount=/io", "--", "sh"}},
   };
   for (const auto& c : cases) {
     auto parsed = parse(c.args);

@@ -9,9 +9,9 @@ INIT=$1
 T=$(mktemp -d /tmp/dbinit.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
 R=$T/root
-mkdir -p $R/bin $R/etc $R/proc $R/sys $R/dev $R/data $R/tmp $R/home/alice $T/hostdata
+mkdir -p $R/bin $R/etc $R/proc $R/sys $R/dev $R/data $R/tmp $R/home/alice $T/hostdata $T/io
 cp /bin/busybox $R/bin/busybox
-for c in sh id cat cut grep head mknod touch; do ln -s busybox $R/bin/$c; done
+for c in sh id cat cut grep head ls mknod seq stty tail touch tty wc; do ln -s busybox $R/bin/$c; done
 printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > $R/etc/passwd
 printf 'root:x:0:root\nstaff:x:50:alice\n' > $R/etc/group
 touch $R/.dockerbox-init
@@ -19,6 +19,7 @@ chmod 0777 $T/hostdata
 export T R INIT
 
 # run ARGS...: the init's records and command; prints the program's output and "exit=N".
+# With IO=1, $T/io is bound read-only at /.dockerbox-io as the broker asks miniboxd to.
 run() {
   unshare --mount --pid --fork --uts --ipc --net sh -ec '
     mount --make-rprivate /
@@ -29,6 +30,11 @@ run() {
     mount --bind $T/hostdata $R/data
     mount --bind $INIT $R/.dockerbox-init
     mount -o remount,bind,ro $R/.dockerbox-init
+    if [ -n "$IO" ]; then
+      mkdir -p $R/.dockerbox-io
+      mount --bind $T/io $R/.dockerbox-io
+      mount -o remount,bind,ro $R/.dockerbox-io
+    fi
     cd $R && mkdir -p oldroot && pivot_root . oldroot
     /bin/busybox umount -l /oldroot && /bin/busybox rmdir /oldroot
     exec /.dockerbox-init dockerbox-init/1 "$@"
@@ -72,4 +78,72 @@ out=$(run mode=run user=root user-check=not-root -- sh)
 expect "not-root" "exit=127" "$out"
 out=$(run mode=run -- sh -c 'kill -TERM 1; sleep 5')
 expect "signal forwarded" "exit=143" "$out"
+
+# stdin, tty and window sizes through the broker's FIFOs (Docker's run -i, run -it).
+# The broker holds their write ends (opened O_RDWR) from before the start; the program
+# says it runs by writing to the FIFO $T/hostdata/ready (/data/ready), which proves pid 1
+# has opened its end and detached /.dockerbox-io, and the test goes on from there.
+mkfifo $T/io/stdin $T/io/control $T/hostdata/ready
+chmod 0666 $T/hostdata/ready  # alice writes it too
+export IO=1
+await_ready() {
+  timeout 60 sh -c 'read x < $T/hostdata/ready' && return
+  echo "FAIL: the program never ran"; fails=1
+}
+probe_io='grep -q dockerbox-io /proc/self/mountinfo && echo io-mounted || echo io-unmounted
+  [ -e /.dockerbox-io ] && echo io-dir-left || echo io-dir-gone'
+
+# run -i: cat reads the FIFO as its fd 0 and sees EOF when the broker closes its end.
+exec 3<>$T/io/stdin
+printf 'line one\nline two\n' >&3
+(exec 3>&-; run mode=run stdin=/.dockerbox-io/stdin unmount=/.dockerbox-io -- sh -c "$probe_io
+  echo > /data/ready; exec cat") > $T/out &
+await_ready
+exec 3>&-
+wait $!
+out=$(cat $T/out)
+expect "stdin: mount detached" "^io-unmounted$" "$out"
+expect "stdin: mount point removed" "^io-dir-gone$" "$out"
+expect "stdin: the FIFO's bytes" "^line two$" "$out"
+expect "stdin: EOF ends cat" "exit=0" "$out"
+
+# run -it as alice: the first window size is in place before the program starts, one sent
+# later (before the input that asks for it) is applied, and the typed commands run.
+exec 3<>$T/io/stdin 4<>$T/io/control
+printf '\041\000\115\000' >&4  # rows 33, cols 77: two uint16, host (little-endian) order
+(exec 3>&- 4>&-; run mode=run user=alice tty=yes stdin=/.dockerbox-io/stdin \
+  control=/.dockerbox-io/control unmount=/.dockerbox-io -- sh -c "$probe_io"'
+  stty -echo; tty; echo "size $(stty size)"; ls -ln $(tty)
+  echo > /data/ready; exec sh') > $T/out &
+await_ready
+printf '\050\000\144\000' >&4  # rows 40, cols 100
+printf 'echo "size $(stty size)"; echo h""i; exit 3\n' >&3
+wait $!
+exec 3>&- 4>&-
+out=$(tr -d '\r' < $T/out)
+expect "tty: mount detached" "^io-unmounted$" "$out"
+expect "tty: the terminal" "^/dev/pts/0$" "$out"
+expect "tty: the first size" "^size 33 77$" "$out"
+expect "tty: owned by the user, group tty, 0620" "^crw--w---- *1 1000 *5 " "$out"
+expect "tty: a later size" "size 40 100$" "$out"
+expect "tty: typed input" "hi$" "$out"
+expect "tty: exit status" "exit=3$" "$out"
+
+# run -t without -i or resizes: all the output of a program that exits at once arrives
+# (the drain after its exit), and signals still reach it through the relay.
+unset IO
+out=$(run mode=run tty=yes -- sh -c 'seq 1 100000; exit 5' | tr -d '\r')
+expect "tty: every line" "^100000 lines, last 100000$" \
+  "$(printf '%s\n' "$out" | grep -v exit= | wc -l) lines, last $(printf '%s\n' "$out" | grep -v exit= | tail -n 1)"
+expect "tty: status" "exit=5$" "$out"
+out=$(run mode=run tty=yes -- sh -c 'kill -TERM 1; sleep 5')
+expect "tty: signal forwarded" "exit=143" "$out"
+
+# Fail closed: not a FIFO, or nothing mounted where the broker said.
+out=$(run mode=run stdin=/etc/passwd -- cat)
+expect "stdin not a FIFO" "dockerbox-init: stdin /etc/passwd: not a FIFO" "$out"
+expect "stdin not a FIFO status" "exit=127" "$out"
+out=$(run mode=run unmount=/tmp -- sh -c 'echo ran')
+expect "unmount of no mount" "dockerbox-init: umount /tmp: Invalid argument" "$out"
+if printf '%s\n' "$out" | grep -q '^ran$'; then echo "FAIL: ran despite a failed unmount"; fails=1; fi
 exit $fails

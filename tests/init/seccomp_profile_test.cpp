@@ -11,14 +11,18 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,7 +36,7 @@
 namespace dockerbox::init {
 namespace {
 
-enum class Profile { None, DockerDefault, Reaper };
+enum class Profile { None, DockerDefault, Reaper, ReaperRelay };
 
 // Exit codes a child reports besides an errno (all errnos are below 134).
 constexpr int kSucceeded = 200;
@@ -45,8 +49,9 @@ constexpr std::uint64_t kWithSysAdmin = kDockerDefaultCaps | (1ULL << CAP_SYS_AD
 int outcome(long rc) { return rc < 0 ? errno : kSucceeded; }
 
 /// Forks a child that confines itself with `profile` and exits with `probe()`; returns
-/// the child's wait status.
-int runConfined(Profile profile, std::uint64_t caps, const std::function<int()>& probe) {
+/// the child's wait status. `relayMaster` is the pty master fd of Profile::ReaperRelay.
+int runConfined(Profile profile, std::uint64_t caps, const std::function<int()>& probe,
+                int relayMaster = -1) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return -1;
@@ -55,6 +60,7 @@ int runConfined(Profile profile, std::uint64_t caps, const std::function<int()>&
     Result<void> loaded;
     if (profile == Profile::DockerDefault) loaded = loadDockerDefaultSeccomp(caps);
     if (profile == Profile::Reaper) loaded = loadReaperSeccomp();
+    if (profile == Profile::ReaperRelay) loaded = loadReaperSeccomp(relayMaster);
     if (!loaded) ::_exit(kLoadFailed);
     ::_exit(probe());
   }
@@ -252,6 +258,67 @@ TEST(ReaperSeccomp, AnythingElseKills) {
   EXPECT_TRUE(killedBySigsys([] { return outcome(::syscall(SYS_openat, AT_FDCWD, "/", 0)); }));
   // An x32 call from the x86_64 reaper is another ABI: killed before the kernel looks.
   EXPECT_TRUE(killedBySigsys([] { return outcome(::syscall(0x40000000 | SYS_getpid)); }));
+}
+
+TEST(ReaperSeccomp, WithoutARelayPollIsRefused) {
+  EXPECT_TRUE(killedBySigsys([] { return outcome(::poll(nullptr, 0, 0)); }));
+}
+
+/// The relay's filter around a real pty master: what the relay does works, the same
+/// calls on another fd or another ioctl kill.
+class RelaySeccomp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    master_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (master_ < 0 || ::unlockpt(master_) != 0) GTEST_SKIP() << "no pty here";
+  }
+  void TearDown() override {
+    if (master_ >= 0) ::close(master_);
+  }
+  int exitCodeUnderRelay(const std::function<int()>& probe) const {
+    int status = runConfined(Profile::ReaperRelay, 0, probe, master_);
+    EXPECT_TRUE(WIFEXITED(status)) << "wait status " << status;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  bool killedUnderRelay(const std::function<int()>& probe) const {
+    int status = runConfined(Profile::ReaperRelay, 0, probe, master_);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+  }
+  int master_ = -1;
+};
+
+TEST_F(RelaySeccomp, RelaysThroughItsMasterAndStdout) {
+  int master = master_;
+  EXPECT_EQ(exitCodeUnderRelay([master] { return outcome(::write(master, "x", 1)); }),
+            kSucceeded);
+  EXPECT_EQ(exitCodeUnderRelay([master] {
+              winsize ws{24, 80, 0, 0};
+              return outcome(::ioctl(master, TIOCSWINSZ, &ws));
+            }),
+            kSucceeded);
+  EXPECT_EQ(exitCodeUnderRelay([master] {
+              pollfd fd{master, POLLOUT, 0};
+              return outcome(::poll(&fd, 1, 0));
+            }),
+            kSucceeded);
+  EXPECT_EQ(exitCodeUnderRelay([] { return outcome(::write(STDOUT_FILENO, "", 0)); }),
+            kSucceeded);
+}
+
+TEST_F(RelaySeccomp, NothingElseOnAnyFd) {
+  int master = master_;
+  EXPECT_TRUE(killedUnderRelay([master] {
+    winsize ws{};
+    return outcome(::ioctl(master, TIOCGWINSZ, &ws));
+  }));
+  EXPECT_TRUE(killedUnderRelay([master] { return outcome(::ioctl(master, TIOCSTI, "x")); }));
+  EXPECT_TRUE(killedUnderRelay([] {
+    winsize ws{24, 80, 0, 0};
+    return outcome(::ioctl(STDERR_FILENO, TIOCSWINSZ, &ws));
+  }));
+  EXPECT_TRUE(killedUnderRelay([] { return outcome(::write(STDIN_FILENO, "", 0)); }));
+  EXPECT_TRUE(killedUnderRelay([master] { return outcome(::writev(master, nullptr, 0)); }));
+  EXPECT_TRUE(killedUnderRelay([] { return outcome(::syscall(SYS_openat, AT_FDCWD, "/", 0)); }));
 }
 
 }  // namespace

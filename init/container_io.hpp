@@ -1,0 +1,53 @@
+// The program's input and terminal in Run mode (Docker's run -i and -t): the broker's
+// FIFOs, bound into the container under config.unmountPath, and a pty of the container's
+// own devpts. Runs as host root with every capability: openContainerIo in pid 1 after
+// setUpMounts and before the fork; attachProgramIo and giveTerminalTo in the forked child
+// before its privilege drop. Input: the broker's paths (trusted); what the init finds at
+// them is checked (a FIFO, the ptmx device) before it is used.
+#pragma once
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "init/config.hpp"
+#include "init/window_size.hpp"
+
+#include <sys/types.h>
+
+namespace dockerbox::init {
+
+/// Every fd is CLOEXEC and none is 0, 1 or 2.
+struct ContainerIo {
+  /// The read end of config.stdinPath, O_NONBLOCK: the program's fd 0 without a tty
+  /// (made blocking there), the relay's input with one.
+  UniqueFd stdinFifo;
+  /// The read end of config.controlPath, O_NONBLOCK (tty=yes only), and its decoder.
+  UniqueFd controlFifo;
+  WindowSizeDecoder windowSizes;
+  /// tty=yes only: the master (O_NONBLOCK), which pid 1 relays, and the slave, which
+  /// becomes the program's controlling terminal and fds 0, 1 and 2.
+  UniqueFd ptyMaster;
+  UniqueFd ptySlave;
+};
+
+/// What `config` asks for, in this order: the FIFOs are opened (each must be one), the
+/// mount at config.unmountPath is detached, and with tty=yes a pty is opened and given
+/// the window size already waiting in the control FIFO. Any failure is fatal to the
+/// container: nothing of the user's may run.
+[[nodiscard]] Result<ContainerIo> openContainerIo(const InitConfig& config);
+
+/// Pid 1 after the fork: closes what only the program uses (the slave; without a tty the
+/// stdin FIFO), so that the program's exit is what ends the terminal and the input.
+void closeProgramEnds(ContainerIo& io);
+
+/// The child, after setsid and before its drop: with a pty, the slave becomes the
+/// controlling terminal and fds 0, 1 and 2; without one, the stdin FIFO (if any) becomes a
+/// blocking fd 0 and stdout and stderr stay as miniboxd gave them. Every fd of `io` is
+/// closed on return.
+[[nodiscard]] Result<void> attachProgramIo(ContainerIo&& io);
+
+/// The child with tty=yes, once the user is known and before its drop: hands the terminal
+/// (fd 0, checked to be a pty slave) to `uid` as runc does for the container's user:
+/// owner uid, group tty (5, devpts' gid= in mounts.cpp), mode 0620.
+[[nodiscard]] Result<void> giveTerminalTo(uid_t uid);
+
+}  // namespace dockerbox::init
