@@ -223,12 +223,14 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
   } else if (key == "hostname") {
     if (value.size() > kMaxHostnameLength) return bad("init args: hostname too long");
     config_.hostname = std::string(value);
-  } else if (key == "stdin" || key == "control" || key == "unmount") {
+  } else if (key == "stdin" || key == "control" || key == "stdout" || key == "stderr" || key == "unmount") {
     if (!isCleanAbsolutePath(value)) {
       return bad("init args: " + std::string(key) + " must be a clean absolute path, not /");
     }
     std::string& path = key == "stdin"     ? config_.stdinPath
                         : key == "control" ? config_.controlPath
+                        : key == "stdout"  ? config_.stdoutPath
+                        : key == "stderr"  ? config_.stderrPath
                                            : config_.unmountPath;
     path = std::string(value);
   } else {
@@ -249,13 +251,16 @@ Result<void> checkCommand(const std::vector<std::string>& argv) {
 /// up by pid 1 of a new container (an exec has neither), and window sizes are only
 /// meaningful for a pty.
 Result<void> checkTerminalRecords(const InitConfig& config) {
-  bool anyIo = config.tty == Tty::Yes || !config.stdinPath.empty() ||
-               !config.controlPath.empty() || !config.unmountPath.empty();
+  bool anyIo = config.tty == Tty::Yes || !config.stdinPath.empty() || !config.controlPath.empty() ||
+               !config.stdoutPath.empty() || !config.stderrPath.empty() || !config.unmountPath.empty();
   if (config.mode == Mode::Exec && anyIo) {
-    return bad("init args: tty, stdin, control and unmount are for mode=run only");
+    return bad("init args: tty, stdin, control, stdout, stderr and unmount are for mode=run only");
   }
   if (!config.controlPath.empty() && config.tty != Tty::Yes) {
     return bad("init args: control needs tty=yes");
+  }
+  if ((!config.stdoutPath.empty() || !config.stderrPath.empty()) && config.tty == Tty::Yes) {
+    return bad("init args: stdout and stderr are the terminal with tty=yes");
   }
   return {};
 }
@@ -306,6 +311,8 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
   // Optional paths: absent when empty (the parser refuses an empty one).
   if (!config.stdinPath.empty()) out.push_back("stdin=" + config.stdinPath);
   if (!config.controlPath.empty()) out.push_back("control=" + config.controlPath);
+  if (!config.stdoutPath.empty()) out.push_back("stdout=" + config.stdoutPath);
+  if (!config.stderrPath.empty()) out.push_back("stderr=" + config.stderrPath);
   if (!config.unmountPath.empty()) out.push_back("unmount=" + config.unmountPath);
   out.emplace_back(kEndOfRecords);
   out.insert(out.end(), config.argv.begin(), config.argv.end());

@@ -15,9 +15,10 @@
 // rootfs (rw|ro), bind ("rw:<abs path>" or "ro:<abs path>", repeated), rlimit
 // ("<name>:<soft>:<hard>", name as in `ulimit` of Docker: nofile, nproc, core, ..., values
 // decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated),
-// tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), unmount
-// (path of a mount to detach). stdin, control and unmount are absolute paths without ".",
-// ".." or empty components and are never "/"; tty=yes and the three paths are Run only.
+// tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), stdout
+// and stderr (paths of FIFOs; never with tty=yes), unmount (path of a mount to detach). The
+// paths are absolute without ".", ".." or empty components and are never "/"; tty=yes and
+// the paths are Run only.
 // Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
 #pragma once
 
@@ -115,6 +116,11 @@ struct InitConfig {
   /// tty=yes only; "" for none. The FIFO of window-size records (kWindowSizeRecordSize)
   /// pid 1 applies to the pty; until the first one the pty has no size (0x0).
   std::string controlPath;
+  /// tty=no only; "" keeps the stdout and stderr miniboxd gave (one pipe, protocol 8.5);
+  /// else the FIFOs the program's fds 1 and 2 write to, which the broker reads (both the
+  /// same way, so that their order is kept as well as two pipes keep it).
+  std::string stdoutPath;
+  std::string stderrPath;
   /// "" for none; else the mount (the FIFOs' directory) detached after they are opened.
   std::string unmountPath;
 };

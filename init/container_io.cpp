@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,9 +34,9 @@ constexpr mode_t kTerminalMode = 0620;
 /// block pid 1 for good) and without following a symlink on the way: the broker's path
 /// has none, so one would be the image's. It runs after setUpMounts, when every mount is
 /// nodev, so even a wrong path cannot open a host device; a non-FIFO is refused after.
-Result<UniqueFd> openFifo(const std::string& path, std::string_view what) {
+Result<UniqueFd> openFifo(const std::string& path, std::string_view what, int access = O_RDONLY) {
   open_how how{};
-  how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  how.flags = static_cast<unsigned>(access) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   std::string step = "open " + std::string(what) + " " + path;
   long fd = 0;
@@ -95,6 +96,14 @@ Result<ContainerIo> openContainerIo(const InitConfig& config) {
   if (!config.controlPath.empty()) {
     DOCKERBOX_TRY_ASSIGN(io.controlFifo, openFifo(config.controlPath, "control"));
   }
+  // The broker holds these FIFOs open for reading and writing, so the opens find a reader
+  // (without one O_WRONLY|O_NONBLOCK fails with ENXIO: fail closed).
+  if (!config.stdoutPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.stdoutFifo, openFifo(config.stdoutPath, "stdout", O_WRONLY));
+  }
+  if (!config.stderrPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.stderrFifo, openFifo(config.stderrPath, "stderr", O_WRONLY));
+  }
   if (!config.unmountPath.empty()) {
     if (auto ok = detachMount(config.unmountPath); !ok) return ok.error();
   }
@@ -111,6 +120,8 @@ Result<ContainerIo> openContainerIo(const InitConfig& config) {
 
 void closeProgramEnds(ContainerIo& io) {
   io.ptySlave.reset();
+  io.stdoutFifo.reset();
+  io.stderrFifo.reset();
   if (!io.ptyMaster) io.stdinFifo.reset();
 }
 
@@ -126,16 +137,19 @@ Result<void> attachProgramIo(ContainerIo&& io) {
     }
     return {};
   }
-  if (owned.stdinFifo) {
-    // Pid 1 never reads it without a tty (it closes its copy after the fork), so the open
-    // file description is the program's, and a program expects a blocking stdin: most
-    // would take an EAGAIN for an error.
-    int fifo = owned.stdinFifo.get();
-    int flags = ::fcntl(fifo, F_GETFL);
-    auto blocking = sysCheck(flags < 0 ? flags : ::fcntl(fifo, F_SETFL, flags & ~O_NONBLOCK),
-                             "make stdin blocking");
+  // Pid 1 never uses these without a tty (it closes its copies after the fork), so the
+  // open file descriptions are the program's, and a program expects blocking stdio: most
+  // would take an EAGAIN for an error (a full output FIFO then waits for the broker, as a
+  // full pipe to miniboxd waits for miniboxd).
+  const std::array<std::pair<const UniqueFd*, int>, 3> stdio = {
+      {{&owned.stdinFifo, STDIN_FILENO}, {&owned.stdoutFifo, STDOUT_FILENO}, {&owned.stderrFifo, STDERR_FILENO}}};
+  for (const auto& [fifo, target] : stdio) {
+    if (!*fifo) continue;
+    int flags = ::fcntl(fifo->get(), F_GETFL);
+    auto blocking = sysCheck(flags < 0 ? flags : ::fcntl(fifo->get(), F_SETFL, flags & ~O_NONBLOCK),
+                             "make fd " + std::to_string(target) + " blocking");
     if (!blocking) return blocking;
-    return dupOnto(fifo, STDIN_FILENO);
+    if (auto ok = dupOnto(fifo->get(), target); !ok) return ok;
   }
   return {};
 }

@@ -20,6 +20,10 @@ struct ContainerIo {
   /// The read end of config.stdinPath, O_NONBLOCK: the program's fd 0 without a tty
   /// (made blocking there), the relay's input with one.
   UniqueFd stdinFifo;
+  /// The write ends of config.stdoutPath and stderrPath (tty=no only): the program's fds
+  /// 1 and 2.
+  UniqueFd stdoutFifo;
+  UniqueFd stderrFifo;
   /// The read end of config.controlPath, O_NONBLOCK (tty=yes only), and its decoder.
   UniqueFd controlFifo;
   WindowSizeDecoder windowSizes;
@@ -41,7 +45,8 @@ void closeProgramEnds(ContainerIo& io);
 
 /// The child, after setsid and before its drop: with a pty, the slave becomes the
 /// controlling terminal and fds 0, 1 and 2; without one, the stdin FIFO (if any) becomes a
-/// blocking fd 0 and stdout and stderr stay as miniboxd gave them. Every fd of `io` is
+/// blocking fd 0, the stdout and stderr FIFOs (if any) fds 1 and 2 (else they stay as
+/// miniboxd gave them). Every fd of `io` is
 /// closed on return.
 [[nodiscard]] Result<void> attachProgramIo(ContainerIo&& io);
 

@@ -91,6 +91,8 @@ TEST(InitConfig, StdinWithoutATtyRoundTrips) {
   InitConfig c;
   c.argv = {"cat"};
   c.stdinPath = "/.dockerbox-io/stdin";
+  c.stdoutPath = "/.dockerbox-io/stdout";
+  c.stderrPath = "/.dockerbox-io/stderr";
   c.unmountPath = "/.dockerbox-io";
   auto encoded = encodeInitArgs(c);
   ASSERT_TRUE(encoded) << encoded.error().message;
@@ -98,8 +100,24 @@ TEST(InitConfig, StdinWithoutATtyRoundTrips) {
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_EQ(parsed->tty, Tty::No);
   EXPECT_EQ(parsed->stdinPath, c.stdinPath);
+  EXPECT_EQ(parsed->stdoutPath, c.stdoutPath);
+  EXPECT_EQ(parsed->stderrPath, c.stderrPath);
   EXPECT_EQ(parsed->controlPath, "");
   EXPECT_EQ(parsed->unmountPath, c.unmountPath);
+}
+
+TEST(InitConfig, StderrIsNeverATerminalsAndNeverAnExecs) {
+  InitConfig c = terminalConfig();
+  c.stderrPath = "/.dockerbox-io/stderr";
+  EXPECT_FALSE(encodeInitArgs(c));  // with tty=yes stderr is the terminal
+  c.stderrPath.clear();
+  c.stdoutPath = "/.dockerbox-io/stdout";
+  EXPECT_FALSE(encodeInitArgs(c));
+  InitConfig e;
+  e.mode = Mode::Exec;
+  e.argv = {"true"};
+  e.stderrPath = "/.dockerbox-io/stderr";
+  EXPECT_FALSE(encodeInitArgs(e));
 }
 
 TEST(InitConfig, TerminalRecordsMayComeInAnyOrder) {
