@@ -3,7 +3,10 @@
 
 #include "ipc/engine.capnp.h"
 #include "ipc/limits.hpp"
+#include "broker/task.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <capnp/serialize.h>
 #include <spdlog/spdlog.h>
@@ -46,6 +49,44 @@ eng::Principal::Visibility toWire(policy::Visibility v) {
 
 kj::ArrayPtr<const kj::byte> bytesOf(std::span<const capnp::word> words) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(words.data()), words.size() * sizeof(capnp::word));
+}
+
+}  // namespace
+
+/// The engine's one outstanding `wantInput` of a request, answered by a task of its own:
+/// the client's next stdin chunk may take as long as a person takes to type, and the
+/// engine's output must keep flowing meanwhile.
+struct RemoteEngine::InputWait {
+  explicit InputWait(asio::any_io_executor executor) : finished(std::move(executor)) {}
+  bool active = false;
+  asio::cancellation_signal cancel;
+  containers::Notifier finished;
+
+  void done() {
+    active = false;
+    finished.notifyAll();
+  }
+};
+
+namespace {
+
+/// Answers a `wantInput` of request `id` with the client's next chunk (or noInput). `sink`
+/// outlives it: run() cancels it and waits for it before returning.
+asio::awaitable<void> answerInput(std::shared_ptr<RemoteEngine::InputWait> wait, StreamSink& sink,
+                                  std::shared_ptr<containers::ActLink> link, std::uint64_t id) {
+  std::optional<StreamInput> input = co_await sink.input();
+  capnp::MallocMessageBuilder m;
+  auto call = m.initRoot<eng::EngineCall>();
+  call.setId(id);
+  if (input) {
+    auto chunk = call.initInput();
+    chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(input->data.data()), input->data.size()));
+    chunk.setEnd(input->end);
+  } else {
+    call.setNoInput();
+  }
+  (void)link->send(m);
+  wait->done();
 }
 
 }  // namespace
@@ -94,6 +135,21 @@ void RemoteEngine::onClosed() {
 asio::awaitable<RemoteEngine::Outcome> RemoteEngine::run(const Caller& who, std::span<const capnp::word> frame,
                                                 const std::optional<std::vector<std::uint8_t>>& judgedConfig,
                                                 StreamSink& sink, wire::BrokerMessage::Builder message) {
+  auto input = std::make_shared<InputWait>(executor_);
+  Outcome outcome = co_await serve(who, frame, judgedConfig, sink, message, input);
+  // The input task holds `sink`: it ends before this does, whatever ended the request.
+  if (input->active) {
+    co_await asio::this_coro::reset_cancellation_state();
+    input->cancel.emit(asio::cancellation_type::terminal);
+    while (input->active) co_await input->finished.wait();
+  }
+  co_return outcome;
+}
+
+asio::awaitable<RemoteEngine::Outcome> RemoteEngine::serve(const Caller& who, std::span<const capnp::word> frame,
+                                                  const std::optional<std::vector<std::uint8_t>>& judgedConfig,
+                                                  StreamSink& sink, wire::BrokerMessage::Builder message,
+                                                  std::shared_ptr<InputWait> input) {
   const std::uint64_t id = who.requestId;
   auto pending = std::make_shared<Pending>(executor_);
   (*pending_)[id] = pending;
@@ -164,17 +220,20 @@ asio::awaitable<RemoteEngine::Outcome> RemoteEngine::run(const Caller& who, std:
           }
           case eng::EngineReply::WANT_INPUT: {
             interim = false;
-            std::optional<StreamInput> input;
-            if (relaying) input = co_await sink.input();
-            post([&input](eng::EngineCall::Builder call) {
-              if (!input) {
-                call.setNoInput();
-                return;
-              }
-              auto chunk = call.initInput();
-              chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(input->data.data()), input->data.size()));
-              chunk.setEnd(input->end);
-            });
+            // One at a time (engine_server.cpp asks again only once answered).
+            if (input->active) throw std::invalid_argument("a second wantInput before the first was answered");
+            if (!relaying) {
+              post([](eng::EngineCall::Builder call) { call.setNoInput(); });
+              break;
+            }
+            input->active = true;
+            asio::co_spawn(executor_, answerInput(input, sink, link_, id),
+                           asio::bind_cancellation_slot(input->cancel.slot(),
+                                                        [input](const std::exception_ptr& thrown) {
+                                                          if (!thrown) return;
+                                                          reportTaskException("stdin answer", thrown);
+                                                          input->done();
+                                                        }));
             break;
           }
           case eng::EngineReply::DONE: {

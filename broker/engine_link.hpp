@@ -54,6 +54,8 @@ class RemoteEngine {
   /// False once the channel is closed (the engine is gone).
   [[nodiscard]] bool open() const { return link_->open(); }
 
+  struct InputWait;  // engine_link.cpp
+
  private:
   using Frame = kj::Array<capnp::word>;
   struct Pending {
@@ -64,6 +66,10 @@ class RemoteEngine {
   };
   using PendingMap = std::map<std::uint64_t, std::shared_ptr<Pending>>;
 
+  boost::asio::awaitable<Outcome> serve(const Caller& who, std::span<const capnp::word> frame,
+                                        const std::optional<std::vector<std::uint8_t>>& judgedConfig,
+                                        StreamSink& sink, ipc::wire::BrokerMessage::Builder message,
+                                        std::shared_ptr<InputWait> input);
   void onFrame(Frame frame);
   void onClosed();
   void closeLink();  // a protocol violation: ends the channel and every request on it
