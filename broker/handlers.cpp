@@ -47,6 +47,7 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
   };
   acts.initPath = config.initPath;
+  acts.ioDir = config.runDir + "/io";
   acts.pinBinds = [&config](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
                             const Identity& who) {
     std::vector<BindToPin> toPin;

@@ -9,6 +9,7 @@
 #include "broker/gate.hpp"
 #include "broker/handlers.hpp"
 #include "broker/listener.hpp"
+#include "broker/monitor/run_io.hpp"
 #include "broker/server.hpp"
 #include "broker/engine_launcher.hpp"
 #include "broker/engine_state.hpp"
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   clearPinned(config->runDir, config->miniboxSocket);
+  monitor::clearRunIo(config->runDir + "/io");
   if (!initBinaryTrusted(config->initPath)) {
     spdlog::error("event=init_untrusted path={} detail=\"missing, not a root-owned executable, or writable by "
                   "others (or its directory is): containers cannot be confined, only privileged rules may run them\"",

@@ -47,7 +47,25 @@ struct ActCall {
     cancel @18 :Void;                # ends the act `id` (an events stream); no reply
     ack @19 :Void;                   # one interim reply of act `id` was consumed; no reply
     resolveImage @20 :ResolveImage;  # replies `resolved`: dockerbox-registry's answer, unread
+    input @21 :Input;                # client stdin for a held run; replies `done` once written
+    resizeTerminal @22 :ResizeTerminal;  # replies `done`
   }
+}
+
+# Bytes of the client's stdin for a container whose run the monitor holds (OpenStdin). The
+# monitor writes them, unread, into the FIFO dockerbox-init reads the program's stdin from;
+# `close` closes it (the program reads EOF). At most one input act per container at a time.
+struct Input {
+  container @0 :SealedRecord;
+  data @1 :Data;       # at most kMaxInputChunk bytes
+  close @2 :Bool;
+}
+
+# A new size for a held run's terminal (Tty), passed to dockerbox-init.
+struct ResizeTerminal {
+  container @0 :SealedRecord;
+  rows @1 :UInt16;
+  cols @2 :UInt16;
 }
 
 struct ResolveImage {

@@ -22,6 +22,8 @@ namespace dockerbox::broker::containers {
 
 /// Interim replies of one act the monitor may have sent and the engine not yet consumed.
 inline constexpr std::size_t kActWindow = 8;
+/// Largest stdin chunk of one `input` act (the worker's stream chunks are at most this).
+inline constexpr std::size_t kMaxInputChunk = 64 * 1024;
 /// Largest acts frame either side accepts (a container list of a few thousand entries).
 inline constexpr std::size_t kMaxActFrameBytes = 16 * 1024 * 1024;
 

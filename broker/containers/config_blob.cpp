@@ -80,6 +80,7 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     c.workingDir = str(in.getWorkingDir());
     c.tty = in.getTty();
     c.openStdin = in.getOpenStdin();
+    c.stdinOnce = in.getStdinOnce();
     auto host = in.getHost();
     c.networkMode = str(host.getNetworkMode());
     c.memory = host.getMemory();

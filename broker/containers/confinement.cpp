@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <limits>
 
 namespace dockerbox::broker::containers {
@@ -141,6 +142,17 @@ Result<init::Seccomp> seccompOf(const std::vector<std::string>& securityOpt) {
 }
 
 Result<void> checkConfinable(const RunConfig& config) {
+  // What the monitor mounts for the init (run_spec.cpp, monitor/run_io.hpp) must be what
+  // the init finds there: no bind may cover it.
+  for (const auto& b : config.binds) {
+    const std::string target = std::filesystem::path(b.containerPath).lexically_normal().string();
+    for (std::string_view reserved : {std::string_view(init::kInitPathInContainer), kIoPathInContainer}) {
+      if (target == "/" || target == reserved || target.starts_with(std::string(reserved) + "/")) {
+        return fail(ErrorKind::BadRequest, "invalid mount config: " + b.containerPath +
+                                               " is reserved by dockerbox and cannot be a mount destination");
+      }
+    }
+  }
   if (auto caps = capabilitySet(config.capAdd, config.capDrop); !caps) return caps.error();
   if (auto mode = seccompOf(config.securityOpt); !mode) return mode.error();
   for (const auto& u : config.ulimits) {

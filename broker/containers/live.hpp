@@ -26,6 +26,7 @@ namespace dockerbox::broker::containers {
 struct OutputChunk {
   std::int64_t timeNanos = 0;
   std::string bytes;
+  bool stderrStream = false;  // written to stderr (runs through dockerbox-init without a Tty)
 };
 
 /// Chunks queued per tap before it is marked lagging. A tap never blocks the container: a

@@ -120,6 +120,15 @@ class MonitorPort {
   virtual boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) = 0;
   /// Forgets a prepared exec that will not run.
   virtual void dropExec(std::uint64_t ticket) = 0;
+  /// Writes the client's stdin into a held run's input (a container with OpenStdin started
+  /// through dockerbox-init), returning once it is written: the container's reading paces
+  /// the client. `close` ends the input (the program reads EOF). One call per container at
+  /// a time. A run that is not held or has no input answers Conflict.
+  virtual boost::asio::awaitable<Result<void>> input(const Caller& who, SealedRecord container,
+                                                     std::vector<std::uint8_t> data, bool close) = 0;
+  /// Sets the size of a held run's terminal (a container with Tty started through the init).
+  virtual boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, SealedRecord container,
+                                                              std::uint16_t rows, std::uint16_t cols) = 0;
   virtual boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container,
                                                     std::string miniboxId) = 0;
   virtual boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,

@@ -96,6 +96,7 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   c.workingDir = spec.workingDir;
   c.tty = spec.tty;
   c.openStdin = spec.openStdin;
+  c.stdinOnce = spec.stdinOnce;
   c.networkMode = spec.host.networkMode;
   c.memory = spec.host.memory;
   c.nanoCpus = spec.host.nanoCpus;
@@ -236,9 +237,24 @@ Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitCo
   env.add(config.env);
   confinement.env = env.take();
   confinement.argv = userCommand(config);
-  DOCKERBOX_TRY_ASSIGN(spec->command, initCommand(confinement));
   spec->env.clear();  // miniboxd adds PATH and TERM; the init uses only its records
   spec->mounts.push_back({placement.initHostPath, std::string(init::kInitPathInContainer), minibox::MountAccess::ReadOnly});
+  // miniboxd gives a Run no stdin and no terminal (protocol 7.10): the init does both.
+  spec->tty = false;
+  if (const IoPlacement& io = placement.io; !io.hostDir.empty()) {
+    spec->mounts.push_back({io.hostDir, io.containerDir, minibox::MountAccess::ReadOnly});
+    confinement.unmountPath = io.containerDir;
+    if (io.stdinFifo) confinement.stdinPath = io.containerDir + "/stdin";
+    if (io.outputFifos) {
+      confinement.stdoutPath = io.containerDir + "/stdout";
+      confinement.stderrPath = io.containerDir + "/stderr";
+    }
+    if (io.terminal) {
+      confinement.tty = init::Tty::Yes;
+      confinement.controlPath = io.containerDir + "/control";
+    }
+  }
+  DOCKERBOX_TRY_ASSIGN(spec->command, initCommand(confinement));
   for (std::size_t i = 0; i < config.binds.size(); ++i) {
     const auto& b = config.binds[i];
     spec->mounts.push_back({placement.pinnedSources[i], b.containerPath,

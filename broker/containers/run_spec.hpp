@@ -48,6 +48,7 @@ struct RunConfig {
   std::string workingDir;
   bool tty = false;
   bool openStdin = false;
+  bool stdinOnce = false;  // the engine closes stdin when the first attached client's ends
   std::string networkMode;
   std::int64_t memory = 0;
   std::int64_t nanoCpus = 0;
@@ -98,9 +99,22 @@ inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/loca
 [[nodiscard]] minibox::ExecSpec execSpecOf(std::string miniboxId, const RunConfig& container, const CreateExecOp& exec);
 
 /// Where a confined run finds dockerbox-init and its pinned bind sources.
+/// Where miniboxd mounts a run's stdin and terminal FIFOs for the init (monitor/run_io.hpp).
+inline constexpr std::string_view kIoPathInContainer = "/.dockerbox-io";
+
+/// The directory of a run's stdin and terminal FIFOs (monitor/run_io.hpp).
+struct IoPlacement {
+  std::string hostDir;       // empty: the run has neither
+  std::string containerDir;  // where miniboxd mounts it (read-only) for the init
+  bool stdinFifo = false;    // holds `stdin`
+  bool terminal = false;     // holds `control`; the init gives the program a terminal
+  bool outputFifos = false;  // holds `stdout` and `stderr`: the program's fds 1 and 2 (no terminal)
+};
+
 struct InitPlacement {
   std::string initHostPath;                // the installed dockerbox-init, mounted read-only
   std::vector<std::string> pinnedSources;  // per bind of the RunConfig, in order (bind_pin.hpp)
+  IoPlacement io;
 };
 
 /// The PATH miniboxd gets for a confined exec: it looks `nsenter` up in the request's PATH

@@ -78,6 +78,8 @@ std::vector<Which> actsOf(std::string_view operation) {
   if (operation == "exec.start") return {Which::PREPARE_EXEC};
   if (operation == "images.pull") return {Which::RESOLVE_IMAGE, Which::PULL};
   if (operation == "images.remove") return {Which::REMOVE_IMAGE};
+  if (operation == "containers.attach") return {Which::INPUT};
+  if (operation == "containers.resize") return {Which::RESIZE_TERMINAL};
   return {};
 }
 
@@ -332,6 +334,27 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
           acted = co_await monitor.resume(*who, std::move(record), std::move(miniboxId));
         }
         if (!acted) { failWith(acted.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      case wire::ActCall::Act::INPUT: {
+        if (!needCaller()) co_return;
+        auto in = act_.getInput();
+        auto bytes = in.getData();
+        if (bytes.size() > containers::kMaxInputChunk) { failWith(fail(ErrorKind::BadRequest, "input chunk too large")); co_return; }
+        SealedRecord record = sealedRecordOf(in.getContainer());
+        std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
+        auto written = co_await monitor.input(*who, std::move(record), std::move(data), in.getClose());
+        if (!written) { failWith(written.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      case wire::ActCall::Act::RESIZE_TERMINAL: {
+        if (!needCaller()) co_return;
+        auto in = act_.getResizeTerminal();
+        SealedRecord record = sealedRecordOf(in.getContainer());
+        auto resized = co_await monitor.resizeTerminal(*who, std::move(record), in.getRows(), in.getCols());
+        if (!resized) { failWith(resized.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
         co_return;
       }

@@ -10,6 +10,7 @@
 #include "broker/containers/monitor_port.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/minibox/client.hpp"
+#include "broker/monitor/run_io.hpp"
 #include "broker/monitor/seal.hpp"
 
 #include <functional>
@@ -42,6 +43,9 @@ struct MonitorOptions {
   std::function<boost::asio::awaitable<Result<containers::ResolvedImage>>(
       std::string reference, std::string platform, containers::RegistryCredentials credentials)>
       resolveImage;
+  /// Where the stdin and terminal FIFOs of confined runs are made (run_io.hpp), normally
+  /// `<run dir>/io`. Empty: containers get no stdin and no terminal.
+  std::string ioDir;
 };
 
 class Monitor final : public containers::MonitorPort {
@@ -72,6 +76,10 @@ class Monitor final : public containers::MonitorPort {
                                                             containers::SealedRecord exec) override;
   boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
   void dropExec(std::uint64_t ticket) override { execs_.erase(ticket); }
+  boost::asio::awaitable<Result<void>> input(const Caller& who, containers::SealedRecord container,
+                                             std::vector<std::uint8_t> data, bool close) override;
+  boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, containers::SealedRecord container,
+                                                      std::uint16_t rows, std::uint16_t cols) override;
   boost::asio::awaitable<Result<void>> stop(const Caller& who, containers::SealedRecord container,
                                             std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, containers::SealedRecord container,
@@ -87,11 +95,13 @@ class Monitor final : public containers::MonitorPort {
   struct HeldRun {
     std::string miniboxId;  // empty until miniboxd created it
     containers::RunConfinement confinement = containers::RunConfinement::Unknown;
+    std::shared_ptr<RunIo> io;  // stdin and terminal; null when the run has neither
   };
   struct PreparedRun {
     minibox::RunSpec spec;
     containers::RunConfinement confinement = containers::RunConfinement::Unknown;
     std::size_t pinned = 0;
+    std::shared_ptr<RunIo> io;
   };
 
   /// The record's seal verifies and `who` can see its owner (else the answer a missing
@@ -108,6 +118,8 @@ class Monitor final : public containers::MonitorPort {
                                                       const CreateExecOp& exec,
                                                       containers::RunConfinement confinement) const;
   [[nodiscard]] Error cannotConfine() const;
+  /// The held run of a container `who` may act on, with its input (input/resize acts).
+  [[nodiscard]] Result<std::shared_ptr<RunIo>> heldIo(const Caller& who, const containers::SealedRecord& container) const;
 
   minibox::Client& minibox_;
   Sealer sealer_;

@@ -7,6 +7,7 @@
 #include "broker/monitor/monitor.hpp"
 #include "broker/state/names.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
 namespace dockerbox::broker::monitor {
@@ -46,11 +47,20 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     }
     auto spec = containers::runSpecOf(config);
     if (!spec) co_return spec.error();
-    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0};
+    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0, nullptr};
   }
   auto confinement = containers::runConfinement(config, judged, dockerId);
   if (!confinement) co_return confinement.error();
-  containers::InitPlacement placement{options_.initPath, {}};
+  containers::InitPlacement placement{options_.initPath, {}, {}};
+  std::shared_ptr<RunIo> io;
+  if (!options_.ioDir.empty()) {
+    auto executor = co_await asio::this_coro::executor;
+    auto made = RunIo::create(executor, options_.ioDir, dockerId, config.openStdin, config.tty, !config.tty);
+    if (!made) co_return made.error();
+    io = std::move(*made);
+    placement.io = {io->hostDir(), std::string(containers::kIoPathInContainer), io->hasStdin(), io->hasTerminal(),
+                    io->hasOutput()};
+  }
   if (!config.binds.empty()) {
     if (!options_.pinBinds) co_return fail(ErrorKind::Forbidden, "denied by policy: bind mounts cannot be pinned here");
     auto pinned = options_.pinBinds(dockerId, config.binds, judged);
@@ -62,7 +72,7 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     if (options_.unpinBinds && !config.binds.empty()) options_.unpinBinds(dockerId, config.binds.size());
     co_return spec.error();
   }
-  co_return PreparedRun{std::move(*spec), RunConfinement::Init, config.binds.size()};
+  co_return PreparedRun{std::move(*spec), RunConfinement::Init, config.binds.size(), std::move(io)};
 }
 
 asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedRecord container,
@@ -90,7 +100,7 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
       co_return nonce.error();
     }
     prepared->spec.name = "dbx-" + dockerId + "-" + *nonce;
-    runs_[dockerId] = HeldRun{"", prepared->confinement};
+    runs_[dockerId] = HeldRun{"", prepared->confinement, prepared->io};
     std::size_t pinned = prepared->pinned;
     // miniboxd has mounted the pinned sources into the container's own namespace once it
     // reports the container created (or has given up): the host side is no longer needed.
@@ -108,12 +118,17 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
       co_await handlers.onCreated(std::move(miniboxId));
     };
     Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
+    if (prepared->io) prepared->io->startOutputPumps(handlers.onOutput);
     try {
       exit = co_await minibox_.runEphemeral(std::move(prepared->spec), onCreated, handlers.onOutput);
     } catch (const std::exception& e) {
       exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
     }
+    // Every process of the container is gone: what it wrote is in the FIFOs.
+    if (prepared->io) co_await prepared->io->endOutput();
     unpin();
+    // An input act still writing ends now; the FIFOs go with the last reference.
+    if (prepared->io) prepared->io->closeStdin();
     runs_.erase(dockerId);
     if (created) co_return exit;
     if (!exit && exit.error().message.find("bind mounts are not allowed") != std::string::npos) {
@@ -128,6 +143,40 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
                    : Result<std::int32_t>(exit.error());
   }
   co_return cannotConfine();
+}
+
+Result<std::shared_ptr<RunIo>> Monitor::heldIo(const Caller& who, const SealedRecord& container) const {
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) return checked.error();
+  auto found = runs_.find(container.id);
+  if (found == runs_.end() || found->second.miniboxId.empty()) {
+    return fail(ErrorKind::Conflict, "container " + container.id + " is not running");
+  }
+  if (!found->second.io) {
+    return fail(ErrorKind::Conflict, "container " + container.id + " was started without stdin or a terminal");
+  }
+  return found->second.io;
+}
+
+asio::awaitable<Result<void>> Monitor::input(const Caller& who, SealedRecord container, std::vector<std::uint8_t> data,
+                                             bool close) {
+  auto io = heldIo(who, container);
+  if (!io) co_return io.error();
+  // Held by this frame: the run may end (and drop its reference) while the write waits.
+  std::shared_ptr<RunIo> held = std::move(*io);
+  if (!held->hasStdin()) co_return fail(ErrorKind::Conflict, "container " + container.id + " has no open stdin");
+  if (!data.empty()) {
+    auto written = co_await held->write(data);
+    if (!written) co_return written.error();
+  }
+  if (close) held->closeStdin();
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> Monitor::resizeTerminal(const Caller& who, SealedRecord container, std::uint16_t rows,
+                                                      std::uint16_t cols) {
+  auto io = heldIo(who, container);
+  if (!io) co_return io.error();
+  co_return (*io)->resize(rows, cols);
 }
 
 Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::string& dockerId,

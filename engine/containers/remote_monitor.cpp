@@ -317,6 +317,32 @@ void RemoteMonitor::dropExec(std::uint64_t ticket) {
   post(*call);
 }
 
+asio::awaitable<Result<void>> RemoteMonitor::input(const Caller& who, SealedRecord container,
+                                                   std::vector<std::uint8_t> data, bool close) {
+  auto call = begin(who.requestId);
+  auto in = call->root.getAct().initInput();
+  toWire(container, in.initContainer());
+  in.setData(kj::arrayPtr(data.data(), data.size()));
+  in.setClose(close);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isDone()) co_return unexpected("input");
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> RemoteMonitor::resizeTerminal(const Caller& who, SealedRecord container,
+                                                            std::uint16_t rows, std::uint16_t cols) {
+  auto call = begin(who.requestId);
+  auto in = call->root.getAct().initResizeTerminal();
+  toWire(container, in.initContainer());
+  in.setRows(rows);
+  in.setCols(cols);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isDone()) co_return unexpected("resizeTerminal");
+  co_return Result<void>();
+}
+
 asio::awaitable<Result<void>> RemoteMonitor::onRun(const Caller& who, wire::ActCall::Act::Which which,
                                                    SealedRecord container, std::string miniboxId) {
   auto call = begin(who.requestId);

@@ -145,10 +145,17 @@ class ContainerService {
   /// Sleeps for the current back-off and doubles it (up to retryMax).
   boost::asio::awaitable<void> backOff(std::chrono::milliseconds& delay);
   // service_streams.cpp
+  /// Passes an attached client's stdin to the container's run, one chunk at a time (the
+  /// container's reading paces the client), waiting for the run to start; the client's
+  /// end of input closes the container's stdin when `stdinOnce`. Parks once the client's
+  /// input is over, until cancelled (the output side ended).
+  boost::asio::awaitable<void> forwardInput(const Caller& who, state::Container container,
+                                            std::shared_ptr<LiveContainer> live, bool stdinOnce, StreamSink& sink);
   /// Streams a tap's output after `last` (unix nanos) until its run ends, `untilNanos`
   /// passes (0: never) or the client leaves; output the client did not ask for is skipped.
   boost::asio::awaitable<Result<void>> followOutput(const std::string& dockerId, OutputTap& tap, std::int64_t last,
-                                                    bool wantStdout, std::int64_t untilNanos, StreamSink& sink);
+                                                    bool wantStdout, bool wantStderr, std::int64_t untilNanos,
+                                                    StreamSink& sink);
 
   /// Docker's lookup among the containers the caller can see (P7): others answer 404.
   [[nodiscard]] Result<state::Container> resolve(const Caller& who, const ContainerRef& ref);

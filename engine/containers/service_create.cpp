@@ -32,9 +32,11 @@ wire::ContainerState toWire(state::ContainerState s) {
   return wire::ContainerState::DEAD;
 }
 
-// Docker's warning for -i: the CLI prints it, so the user learns it before typing.
+// A warning for -i or -t where containers cannot be confined (they then run as miniboxd
+// runs them, without dockerbox-init, which is what delivers input and makes the terminal):
+// the CLI prints it, so the user learns it before typing.
 constexpr const char* kStdinWarning =
-    "dockerbox: this container will not receive stdin (miniboxd cannot deliver input to containers)";
+    "dockerbox: this container will get no stdin and no terminal (miniboxd runs it without dockerbox-init)";
 
 }  // namespace
 
@@ -116,7 +118,9 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
   bus_.publish(containerEvent(*created, "create"));
   auto reply = out.initContainerCreated();
   reply.setId(created->dockerId);
-  if (spec.openStdin) reply.initWarnings(1).set(0, kStdinWarning);
+  if ((spec.openStdin || spec.tty) && (spec.host.privileged || !co_await monitor_.canConfine())) {
+    reply.initWarnings(1).set(0, kStdinWarning);
+  }
   co_return Result<void>();
 }
 

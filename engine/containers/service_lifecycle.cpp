@@ -239,10 +239,20 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
 }
 
 asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Caller& who, const ResizeContainerOp& op,
-                                                                      StreamSink&, Out) {
+                                                                      StreamSink&, Out out) {
   // A container the caller cannot see is missing first, as for every other operation.
-  if (auto c = resolve(who, op.ref); !c) co_return c.error();
-  co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize a container's terminal: miniboxd has no resize");
+  auto c = resolve(who, op.ref);
+  if (!c) co_return c.error();
+  if (!isActive(c->state)) co_return notRunning(c->dockerId);
+  // dockerd answers a resize of a container without a terminal with success; so does this.
+  if (!c->tty) {
+    out.setOk();
+    co_return Result<void>();
+  }
+  auto resized = co_await monitor_.resizeTerminal(who, sealedOf(*c), op.height, op.width);
+  if (!resized) co_return resized.error();
+  out.setOk();
+  co_return Result<void>();
 }
 
 }  // namespace dockerbox::broker::containers

@@ -93,11 +93,13 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
     finishStart(Result<void>());
     co_return;
   };
-  handlers.onOutput = [&](minibox::OutputStream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
+  handlers.onOutput = [&](minibox::OutputStream stream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     // miniboxd sends a Run's stdout and stderr through one pipe, labelled stdout (protocol
-    // 8.5): dockerbox cannot tell them apart and records everything as stdout.
-    OutputChunk chunk{live->nextChunkTime(), std::string(data.begin(), data.end())};
-    if (auto stored = logs_.append(dockerId, state::LogStream::Stdout, chunk.bytes, chunk.timeNanos); !stored) {
+    // 8.5); a run through dockerbox-init without a Tty has them apart (monitor/run_io.hpp).
+    const bool toStderr = stream == minibox::OutputStream::Stderr;
+    OutputChunk chunk{live->nextChunkTime(), std::string(data.begin(), data.end()), toStderr};
+    const auto logStream = toStderr ? state::LogStream::Stderr : state::LogStream::Stdout;
+    if (auto stored = logs_.append(dockerId, logStream, chunk.bytes, chunk.timeNanos); !stored) {
       spdlog::warn("event=log_append_failed id={} error=\"{}\"", dockerId, stored.error().context);
     }
     live->publish(chunk);

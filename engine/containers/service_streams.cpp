@@ -1,21 +1,22 @@
 // Runs in the engine (dockerbox-engine, unprivileged). Input: validated logs and attach
-// requests; the client's stdin chunks (dropped unread); captured container output (passed
-// through unparsed).
+// requests; the client's stdin chunks (passed to the monitor unread, or dropped); captured
+// container output (passed through unparsed).
 //
 // Output comes from two places that together hold every chunk exactly once: the LogStore
 // (everything captured so far) and a tap on the container (everything captured from now on).
 // A handler opens its tap and reads the store without suspending in between, so nothing
 // falls between the two; a tap that lags is refilled from the store (live.hpp).
 //
-// miniboxd merges a container's stdout and stderr (protocol 8.5): all captured output is
-// stdout, so `logs --stderr-only`-style requests see nothing, and attach delivers
-// everything on stdout.
+// miniboxd merges a container's stdout and stderr (protocol 8.5): everything it captures is
+// stdout. Runs through dockerbox-init without a Tty write stderr apart (monitor/run_io.hpp),
+// so their chunks keep their stream in the LogStore, in taps and on the wire.
 #include "engine/containers/service.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <variant>
 
 namespace dockerbox::broker::containers {
 
@@ -52,8 +53,47 @@ asio::awaitable<void> drainInput(StreamSink& sink) {
   }
 }
 
+asio::awaitable<void> ContainerService::forwardInput(const Caller& who, state::Container container,
+                                                    std::shared_ptr<LiveContainer> live, bool stdinOnce,
+                                                    StreamSink& sink) {
+  try {
+    bool delivering = true;
+    for (;;) {
+      auto chunk = co_await sink.input();
+      const bool end = !chunk || chunk->end;
+      if (delivering && (!end || stdinOnce)) {
+        // `docker run` attaches before it starts: what is typed meanwhile waits for the run.
+        while (live->link != RunLink::Held && !live->removed) {
+          if (co_await live->changed.wait() == WakeReason::Cancelled) co_return;
+        }
+        std::vector<std::uint8_t> data;
+        if (chunk) {
+          const auto* bytes = reinterpret_cast<const std::uint8_t*>(chunk->data.data());
+          data.assign(bytes, bytes + chunk->data.size());
+        }
+        // With StdinOnce the container's stdin ends with this client's (Docker's -i of `run`).
+        // (No co_await inside ?:, g++ 12.)
+        Result<void> sent = fail(ErrorKind::NotFound, "the container was removed");
+        if (!live->removed) {
+          SealedRecord record = sealedOf(container);
+          sent = co_await monitor_.input(who, std::move(record), std::move(data), end);
+        }
+        if (!sent) {
+          // The run ended or has no input (started unconfined): the rest is dropped.
+          spdlog::debug("event=stdin_dropped id={} reason=\"{}\"", container.dockerId, sent.error().message);
+          delivering = false;
+        }
+      }
+      if (end) break;
+    }
+    co_await parkUntilCancelled();
+  } catch (const boost::system::system_error&) {
+    // Cancelled: the output side of the stream finished.
+  }
+}
+
 asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& dockerId, OutputTap& tap,
-                                                             std::int64_t last, bool wantStdout,
+                                                             std::int64_t last, bool wantStdout, bool wantStderr,
                                                              std::int64_t untilNanos, StreamSink& sink) {
   const auto deadline = deadlineOf(untilNanos);
   auto beyond = [&](std::int64_t t) {
@@ -64,7 +104,9 @@ asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& 
       OutputChunk chunk = std::move(tap.queue().front());
       tap.queue().pop_front();
       if (chunk.timeNanos <= last || beyond(chunk.timeNanos)) continue;
-      if (wantStdout && !co_await sink.output(OutputKind::Stdout, bytesOf(chunk.bytes), chunk.timeNanos)) {
+      const OutputKind kind = chunk.stderrStream ? OutputKind::Stderr : OutputKind::Stdout;
+      if ((chunk.stderrStream ? wantStderr : wantStdout) &&
+          !co_await sink.output(kind, bytesOf(chunk.bytes), chunk.timeNanos)) {
         co_return clientGone();
       }
       last = chunk.timeNanos;
@@ -75,7 +117,7 @@ asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& 
       tap.clearLagged();  // from here on the tap queues again: no gap, no overlap
       if (!entries) co_return entries.error();
       for (const auto& e : entries->entries) {
-        if (e.stream == state::LogStream::Stdout && !wantStdout) continue;
+        if (!(e.stream == state::LogStream::Stdout ? wantStdout : wantStderr)) continue;
         if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
         last = std::max(last, e.timeNanos);
       }
@@ -115,7 +157,7 @@ asio::awaitable<Result<void>> ContainerService::handleContainerLogs(const Caller
     if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
   }
   if (subscription) {
-    auto followed = co_await followOutput(c->dockerId, subscription->tap(), from, op.stdoutWanted,
+    auto followed = co_await followOutput(c->dockerId, subscription->tap(), from, op.stdoutWanted, op.stderrWanted,
                                           op.untilNanos, sink);
     if (!followed) co_return followed.error();
   }
@@ -145,10 +187,21 @@ asio::awaitable<Result<void>> ContainerService::handleAttachContainer(const Call
       if (!co_await sink.output(toKind(e.stream), bytesOf(e.bytes), e.timeNanos)) co_return clientGone();
     }
     if (!op.stream) co_return Result<void>();
-    co_return co_await followOutput(c->dockerId, subscription.tap(), from, op.stdoutWanted, 0, sink);
+    co_return co_await followOutput(c->dockerId, subscription.tap(), from, op.stdoutWanted, op.stderrWanted, 0, sink);
   };
-  // Stdin is read and dropped (protocol 7.10: miniboxd cannot deliver it).
-  auto ended = co_await (forward() || drainInput(sink));
+  // Docker reads an attached client's stdin only for a container created with OpenStdin;
+  // miniboxd cannot deliver it, dockerbox-init does (monitor/run_io.hpp).
+  auto config = readRunConfig(c->config);
+  const bool deliver = op.stdinWanted && config && config->openStdin;
+  std::variant<Result<void>, std::monostate> ended;
+  if (deliver) {
+    // Named arguments: g++ 12 and coroutine arguments (see service_exec.cpp).
+    state::Container container = *c;
+    const bool stdinOnce = config->stdinOnce;
+    ended = co_await (forward() || forwardInput(who, container, live, stdinOnce, sink));
+  } else {
+    ended = co_await (forward() || drainInput(sink));
+  }
   if (ended.index() != 0) co_return clientGone();  // only cancellation ends the stdin side first
   if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
   out.setStreamEnded();

@@ -328,19 +328,26 @@ class Stack:
         with open(self.broker_log, "r", errors="replace") as f:
             return f.read()
 
-    def docker(self, *args, user=None, check=False, timeout=COMMAND_TIMEOUT, env=None):
-        """Runs the docker CLI against this stack, as root or as `user` (name)."""
+    def docker_command(self, *args, user=None, env=None, cli=None):
+        """(argv, env) that run the docker CLI (`cli`, default DOCKER) against this stack, as
+        root or as `user` (name)."""
         cfg = os.path.join(self.dir, "cfg-" + (user or "root"))
         os.makedirs(cfg, exist_ok=True)
-        cmd = [DOCKER, "-H", "unix://" + self.socket, *args]
+        cmd = [cli or DOCKER, "-H", "unix://" + self.socket, *args]
         if user:
             pw = pwd.getpwnam(user)
             os.chown(cfg, pw.pw_uid, pw.pw_gid)
             cmd = ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid), "--init-groups", "--"] + cmd
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_CONFIG": cfg, "HOME": cfg}
         full_env.update(env or {})
+        return cmd, full_env
+
+    def docker(self, *args, user=None, check=False, timeout=COMMAND_TIMEOUT, env=None, input=None):
+        """Runs the docker CLI against this stack, as root or as `user` (name); `input` (text)
+        is its stdin, else it gets none."""
+        cmd, full_env = self.docker_command(*args, user=user, env=env)
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=full_env,
-                              text=True)
+                              text=True, input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr}\n--- broker log:\n"
                                  + self.log()[-4000:])

@@ -69,6 +69,14 @@ class StubPort final : public containers::MonitorPort {
     co_return 0;
   }
   void dropExec(std::uint64_t) override {}
+  asio::awaitable<Result<void>> input(const Caller&, containers::SealedRecord, std::vector<std::uint8_t>,
+                                      bool) override {
+    co_return Result<void>();
+  }
+  asio::awaitable<Result<void>> resizeTerminal(const Caller&, containers::SealedRecord, std::uint16_t,
+                                               std::uint16_t) override {
+    co_return refused();
+  }
   asio::awaitable<Result<void>> stop(const Caller&, containers::SealedRecord, std::string) override {
     co_return Result<void>();
   }
@@ -90,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<monitor::CallerRegistry::Entry> entries;
   for (const char* operation : {"containers.create", "containers.start", "containers.restart", "containers.stop",
                                 "containers.pause", "containers.unpause", "exec.create", "exec.start", "images.pull",
-                                "images.remove"}) {
+                                "images.remove", "containers.attach", "containers.resize"}) {
     Caller who;
     entries.push_back(callers.add(who, operation));
   }

@@ -37,6 +37,19 @@ TEST(Confinement, CapabilitiesFollowMobysRules) {
   EXPECT_EQ(capabilitySet({"NOPE"}, {}).error().kind, ErrorKind::BadRequest);
 }
 
+TEST(Confinement, WhatTheMonitorMountsForTheInitCannotBeCovered) {
+  for (const char* target : {"/.dockerbox-io", "/.dockerbox-io/", "//.dockerbox-io/x", "/./.dockerbox-init", "/"}) {
+    RunConfig config;
+    config.binds.push_back({"/home/u/x", target, false});
+    auto checked = checkConfinable(config);
+    ASSERT_FALSE(checked) << target;
+    EXPECT_EQ(checked.error().kind, ErrorKind::BadRequest) << target;
+  }
+  RunConfig fine;
+  fine.binds.push_back({"/home/u/x", "/.dockerbox-iox", false});
+  EXPECT_TRUE(checkConfinable(fine));
+}
+
 TEST(Confinement, SecurityOptions) {
   EXPECT_EQ(*seccompOf({"no-new-privileges", "no-new-privileges:true", "label=disable"}), init::Seccomp::Default);
   EXPECT_EQ(*seccompOf({"seccomp=unconfined"}), init::Seccomp::Unconfined);
@@ -111,6 +124,41 @@ TEST(Confinement, ExecInheritsTheContainersConfinement) {
   EXPECT_FALSE(execConfinement(container, exec, member()));
 }
 
+TEST(Confinement, TheRunsFifosReachTheInitAsData) {
+  auto has = [](const minibox::RunSpec& spec, std::string_view record) {
+    return std::find(spec.command.begin(), spec.command.end(), record) != spec.command.end();
+  };
+  RunConfig config;
+  config.image = "alpine";
+  config.cmd = Argv{"sh"};
+  config.openStdin = true;
+  config.tty = true;
+  auto confinement = runConfinement(config, member(), "0123456789abcdef");
+  ASSERT_TRUE(confinement);
+  InitPlacement placement{"/i", {}, {"/run/dbx/io/c", std::string(kIoPathInContainer), true, true, false}};
+  auto spec = confinedRunSpecOf(config, *confinement, placement);
+  ASSERT_TRUE(spec) << spec.error().message;
+  ASSERT_EQ(spec->mounts.size(), 2U);
+  EXPECT_EQ(spec->mounts[1].hostPath, "/run/dbx/io/c");
+  EXPECT_EQ(spec->mounts[1].containerPath, "/.dockerbox-io");
+  EXPECT_EQ(spec->mounts[1].access, minibox::MountAccess::ReadOnly);
+  EXPECT_FALSE(spec->tty);  // the init makes the terminal, not miniboxd
+  for (const char* record : {"tty=yes", "stdin=/.dockerbox-io/stdin", "control=/.dockerbox-io/control",
+                             "unmount=/.dockerbox-io"}) {
+    EXPECT_TRUE(has(*spec, record)) << record;
+  }
+  EXPECT_FALSE(has(*spec, "stdout=/.dockerbox-io/stdout"));
+  config.tty = false;
+  config.openStdin = false;
+  placement.io = {"/run/dbx/io/c", std::string(kIoPathInContainer), false, false, true};
+  spec = confinedRunSpecOf(config, *confinement, placement);
+  ASSERT_TRUE(spec) << spec.error().message;
+  for (const char* record : {"tty=no", "stdout=/.dockerbox-io/stdout", "stderr=/.dockerbox-io/stderr"}) {
+    EXPECT_TRUE(has(*spec, record)) << record;
+  }
+  EXPECT_FALSE(has(*spec, "stdin=/.dockerbox-io/stdin"));
+}
+
 TEST(Confinement, ConfinedRunSendsOnlyTheInitAndPinnedMounts) {
   RunConfig config;
   config.image = "alpine";
@@ -119,7 +167,7 @@ TEST(Confinement, ConfinedRunSendsOnlyTheInitAndPinnedMounts) {
   config.binds = {{"/home/a/d", "/d", true}};
   auto confinement = runConfinement(config, member(), "0123456789abcdef");
   ASSERT_TRUE(confinement);
-  auto spec = confinedRunSpecOf(config, *confinement, {"/usr/lib/dockerbox/dockerbox-init", {"/run/dbx/pinned/x/b0"}});
+  auto spec = confinedRunSpecOf(config, *confinement, {"/usr/lib/dockerbox/dockerbox-init", {"/run/dbx/pinned/x/b0"}, {}});
   ASSERT_TRUE(spec) << spec.error().message;
   ASSERT_FALSE(spec->command.empty());
   EXPECT_EQ(spec->command.front(), init::kInitPathInContainer);
@@ -136,7 +184,7 @@ TEST(Confinement, ConfinedRunSendsOnlyTheInitAndPinnedMounts) {
   EXPECT_EQ(parsed->argv, (Argv{"echo", "hi"}));
   EXPECT_NE(std::find(parsed->env.begin(), parsed->env.end(), "PATH=/opt/bin"), parsed->env.end());
   EXPECT_NE(std::find(parsed->env.begin(), parsed->env.end(), "A=1"), parsed->env.end());
-  EXPECT_FALSE(confinedRunSpecOf(config, *confinement, {"/i", {}}));  // pins must match binds
+  EXPECT_FALSE(confinedRunSpecOf(config, *confinement, {"/i", {}, {}}));  // pins must match binds
 }
 
 TEST(Confinement, ConfinedExecCarriesNothingTheCallerChoseToTheHost) {

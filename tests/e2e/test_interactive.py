@@ -1,0 +1,207 @@
+"""Issue 11, item 1: stdin and terminals of containers, through dockerbox-init.
+
+miniboxd delivers no stdin and makes no terminal for a Run (protocol 7.10); dockerbox's
+monitor hands the init a FIFO for the program's input and, with -t, a FIFO of terminal sizes,
+and the init gives the program a real pty. Driven with the real docker CLI as a socket-group
+member against the simulator's miniboxd process model: piped input (`run -i`, `start -ai`),
+an interactive shell on a pty (`run -it`: typed commands, exit code, `stty size` before and
+after a resize), and what the container can see of the mechanism (nothing).
+"""
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import termios
+import time
+import unittest
+
+from harness import COMMAND_TIMEOUT, Stack, Users
+
+
+class PtySession:
+    """The docker CLI on a pseudo-terminal of the test's own: what it prints is read from the
+    master side, what is typed is written there. Every read is bounded by `deadline`."""
+
+    def __init__(self, argv, env, rows, cols):
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        self.output = b""
+        self.deadline = time.monotonic() + COMMAND_TIMEOUT
+
+    def type(self, text):
+        os.write(self.master, text.encode())
+
+    def expect(self, pattern):
+        """Reads until `pattern` (a regex over everything read so far) matches; returns the match."""
+        regex = re.compile(pattern.encode())
+        while True:
+            found = regex.search(self.output)
+            if found:
+                return found
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {pattern!r}; got {self.output[-2000:]!r}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:  # EIO: the CLI exited and closed its side
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"the CLI ended before {pattern!r}; got {self.output[-2000:]!r}")
+                self.output += chunk
+
+    def resize(self, rows, cols):
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc.send_signal(signal.SIGWINCH)  # the terminal's foreground group would get it
+
+    def wait(self):
+        try:
+            return self.proc.wait(timeout=max(1, self.deadline - time.monotonic()))
+        finally:
+            self.close()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
+
+class Interactive(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.users = Users()
+        cls.stack = None
+        try:
+            cls.group = cls.users.group("tty")
+            cls.member = cls.users.user("ttym", groups=[cls.group])
+            cls.stack = Stack(socket_group=cls.group)
+            cls.stack.docker("pull", "alpine", check=True)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.stack:
+            cls.stack.stop()
+        cls.users.cleanup()
+
+    def docker(self, *args, **kw):
+        return self.stack.docker(*args, user=self.member, **kw)
+
+    def pty(self, *args, rows=24, cols=80):
+        argv, env = self.stack.docker_command(*args, user=self.member, env={"TERM": "xterm"})
+        session = PtySession(argv, env, rows, cols)
+        self.addCleanup(session.close)
+        return session
+
+    # --- piped stdin -----------------------------------------------------------------------
+
+    def test_piped_input_reaches_the_program_and_ends_with_eof(self):
+        proc = self.docker("run", "--rm", "-i", "alpine", "cat", input="data\nmore\n")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "data\nmore\n")
+        self.assertNotIn("no stdin", proc.stderr)
+
+    def test_read_and_exit_code(self):
+        proc = self.docker("run", "--rm", "-i", "alpine", "sh", "-c", "read x; echo got:$x; exit 4",
+                           input="hello\n")
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertEqual(proc.stdout, "got:hello\n")
+
+    def test_large_input_is_paced_not_lost(self):
+        data = "".join(f"{i:07d}\n" for i in range(40000))  # 320 KB: several FIFO buffers
+        proc = self.docker("run", "--rm", "-i", "alpine", "wc", "-c", input=data)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.split()[0], str(len(data)))
+
+    def test_without_i_stdin_is_empty(self):
+        proc = self.docker("run", "--rm", "alpine", "sh", "-c", "cat; echo done")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "done\n")
+
+    def test_start_ai(self):
+        name = "dbx-start-ai"
+        self.docker("create", "-i", "--name", name, "alpine", "sh", "-c", "read x; echo got:$x", check=True)
+        try:
+            proc = self.docker("start", "-ai", name, input="typed\n")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.stdout, "got:typed\n")
+        finally:
+            self.docker("rm", "-f", name)
+
+    def test_the_container_cannot_see_the_mechanism(self):
+        script = ("grep -c dockerbox-io /proc/self/mountinfo; test -e /.dockerbox-io && echo present; "
+                  "test -p /dev/stdin && echo fifo; cat")
+        proc = self.docker("run", "--rm", "-i", "alpine", "sh", "-c", script, input="x\n")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "0\nfifo\nx\n")
+
+    def test_stdout_and_stderr_stay_apart(self):
+        name = "dbx-streams"
+        proc = self.docker("run", "--name", name, "alpine", "sh", "-c", "echo out; echo err >&2; echo out2")
+        try:
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.stdout, "out\nout2\n")
+            self.assertEqual(proc.stderr, "err\n")
+            logs = self.docker("logs", name)
+            self.assertEqual((logs.stdout, logs.stderr), ("out\nout2\n", "err\n"))
+        finally:
+            self.docker("rm", "-f", name)
+
+    def test_a_lot_of_stderr_is_not_lost(self):
+        proc = self.docker("run", "--rm", "alpine", "sh", "-c", "seq 1 50000 >&2; echo done")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-500:])
+        self.assertEqual(proc.stdout, "done\n")
+        self.assertEqual(proc.stderr, "".join(f"{i}\n" for i in range(1, 50001)))
+
+    # --- a terminal ------------------------------------------------------------------------
+
+    def test_interactive_shell_on_a_terminal(self):
+        session = self.pty("run", "--rm", "-it", "alpine", "sh", rows=33, cols=101)
+        session.type("echo $((40+2))\n")
+        session.expect(r"\b42\b")  # the echoed input reads "40+2": only the shell prints 42
+        session.type("tty; stty size\n")
+        session.expect(r"/dev/pts/\d+")
+        session.expect(r"33 101")
+        session.type("exit 3\n")
+        self.assertEqual(session.wait(), 3, session.output[-2000:])
+
+    def test_resize_reaches_the_terminal(self):
+        session = self.pty("run", "--rm", "-it", "alpine", "sh", rows=24, cols=80)
+        session.type("stty size\n")
+        session.expect(r"24 80")
+        session.resize(40, 120)
+        # The resize travels CLI -> dockerbox -> init while the shell runs: ask until it shows.
+        for attempt in range(50):
+            session.type(f"echo mark{attempt}; stty size\n")
+            found = session.expect(rf"mark{attempt}\r?\n(\d+ \d+)")
+            if found.group(1) == b"40 120":
+                break
+        else:
+            self.fail(f"the terminal never became 40x120: {session.output[-2000:]!r}")
+        session.type("exit\n")
+        self.assertEqual(session.wait(), 0)
+
+    def test_tty_output_is_raw(self):
+        # Bytes, not text: universal newlines would hide the terminal's \r.
+        argv, env = self.stack.docker_command("run", "--rm", "-t", "alpine", "sh", "-c", "echo one; echo two >&2",
+                                              user=self.member)
+        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"one\r\ntwo\r\n")
+        self.assertEqual(proc.stderr, b"")
+
+
+if __name__ == "__main__":
+    unittest.main()
