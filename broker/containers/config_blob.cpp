@@ -84,6 +84,8 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     auto host = in.getHost();
     c.networkMode = str(host.getNetworkMode());
     c.memory = host.getMemory();
+    c.consoleRows = host.getConsoleHeight();
+    c.consoleCols = host.getConsoleWidth();
     c.nanoCpus = host.getNanoCpus();
     c.cpuShares = host.getCpuShares();
     c.autoRemove = host.getAutoRemove();

@@ -49,6 +49,7 @@ struct RunConfig {
   bool tty = false;
   bool openStdin = false;
   bool stdinOnce = false;  // the engine closes stdin when the first attached client's ends
+  std::uint16_t consoleRows = 0, consoleCols = 0;  // HostConfig.ConsoleSize: a Tty's first size
   std::string networkMode;
   std::int64_t memory = 0;
   std::int64_t nanoCpus = 0;

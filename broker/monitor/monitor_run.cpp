@@ -58,6 +58,9 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     auto made = RunIo::create(executor, options_.ioDir, dockerId, config.openStdin, config.tty, !config.tty);
     if (!made) co_return made.error();
     io = std::move(*made);
+    // The client's terminal size (API 1.42+ sends it with the create) is in place before
+    // the program starts: the init applies what waits in the FIFO first.
+    if (io->hasTerminal()) (void)io->resize(config.consoleRows, config.consoleCols);
     placement.io = {io->hostDir(), std::string(containers::kIoPathInContainer), io->hasStdin(), io->hasTerminal(),
                     io->hasOutput()};
   }

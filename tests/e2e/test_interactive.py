@@ -56,6 +56,17 @@ class PtySession:
                     raise AssertionError(f"the CLI ended before {pattern!r}; got {self.output[-2000:]!r}")
                 self.output += chunk
 
+    def expect_size(self, rows, cols, attempts=50):
+        """Asks the shell for its terminal's size until it is rows x cols: a size travels CLI ->
+        dockerbox -> init while the shell runs (the 20.10 CLI sends the first one only after
+        the start), so each answer is read before the next question."""
+        for attempt in range(attempts):
+            self.type(f"echo mark{attempt}; stty size\n")
+            found = self.expect(rf"mark{attempt}\r?\n(\d+ \d+|stty: [^\r\n]*)")
+            if found.group(1) == f"{rows} {cols}".encode():
+                return
+        raise AssertionError(f"the terminal never became {rows}x{cols}: {self.output[-2000:]!r}")
+
     def resize(self, rows, cols):
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.proc.send_signal(signal.SIGWINCH)  # the terminal's foreground group would get it
@@ -170,25 +181,17 @@ class Interactive(unittest.TestCase):
         session = self.pty("run", "--rm", "-it", "alpine", "sh", rows=33, cols=101)
         session.type("echo $((40+2))\n")
         session.expect(r"\b42\b")  # the echoed input reads "40+2": only the shell prints 42
-        session.type("tty; stty size\n")
+        session.type("tty\n")
         session.expect(r"/dev/pts/\d+")
-        session.expect(r"33 101")
+        session.expect_size(33, 101)
         session.type("exit 3\n")
         self.assertEqual(session.wait(), 3, session.output[-2000:])
 
     def test_resize_reaches_the_terminal(self):
         session = self.pty("run", "--rm", "-it", "alpine", "sh", rows=24, cols=80)
-        session.type("stty size\n")
-        session.expect(r"24 80")
+        session.expect_size(24, 80)
         session.resize(40, 120)
-        # The resize travels CLI -> dockerbox -> init while the shell runs: ask until it shows.
-        for attempt in range(50):
-            session.type(f"echo mark{attempt}; stty size\n")
-            found = session.expect(rf"mark{attempt}\r?\n(\d+ \d+)")
-            if found.group(1) == b"40 120":
-                break
-        else:
-            self.fail(f"the terminal never became 40x120: {session.output[-2000:]!r}")
+        session.expect_size(40, 120)
         session.type("exit\n")
         self.assertEqual(session.wait(), 0)
 
