@@ -219,6 +219,19 @@ Result<Operation> decodeOp(wire::Request::Op::Reader op) {
       if (!ref) return ref.error();
       return Operation{RemoveImageOp{std::move(*ref), in.getForce()}};
     }
+    case W::AUTH: {
+      auto in = op.getAuth();
+      auto server = text(in.getServer(), kMaxNameBytes, "registry address");
+      if (!server) return server.error();
+      auto username = text(in.getUsername(), kMaxNameBytes, "registry user name");
+      if (!username) return username.error();
+      auto password = text(in.getPassword(), kMaxRegistryPasswordBytes, "registry password");
+      if (!password) return password.error();
+      if (username->empty() || password->empty()) {
+        return fail(ErrorKind::BadRequest, "a user name and a password are needed to log in");
+      }
+      return Operation{AuthOp{std::move(*server), std::move(*username), std::move(*password)}};
+    }
   }
   // A tag this broker does not know (newer or forged frontend): refuse, never default.
   return malformed("unknown operation tag " + std::to_string(static_cast<unsigned>(op.which())));

@@ -65,6 +65,7 @@ inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOper
     {OpTag::PULL_IMAGE, "pullImage", "images.pull", Effect::Mutating},
     {OpTag::INSPECT_IMAGE, "inspectImage", "images.inspect", Effect::ReadOnly},
     {OpTag::REMOVE_IMAGE, "removeImage", "images.remove", Effect::Mutating},
+    {OpTag::AUTH, "auth", "system.auth", Effect::ReadOnly},
 }};
 
 /// The audit name of a wire tag, or "unknown" for a tag not in the table.

@@ -62,8 +62,9 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
   // Only registries miniboxd can pull the layers from (its Pull sends any other to Docker
   // Hub, protocol 8.7): the configuration and the layers must be of the same image.
   acts.resolveImage = [this, &config](std::string reference, std::string platform,
-                                      containers::RegistryCredentials credentials)
+                                      containers::RegistryCredentials credentials, bool loginOnly)
       -> asio::awaitable<Result<containers::ResolvedImage>> {
+    if (loginOnly) co_return co_await registry_.resolve(std::move(reference), "", std::move(credentials), true);
     auto ref = minibox::ImageRef::parse(reference);
     if (!ref) co_return ref.error();
     const auto& reachable = config.miniboxdRegistries;
@@ -74,7 +75,7 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
                      "dockerbox cannot pull from " + ref->registry() + " yet: miniboxd downloads the layers and reaches "
                      "only " + list + " (DOCKERBOX_MINIBOXD_REGISTRIES)");
     }
-    co_return co_await registry_.resolve(std::move(reference), std::move(platform), std::move(credentials));
+    co_return co_await registry_.resolve(std::move(reference), std::move(platform), std::move(credentials), false);
   };
   acts.rejudge = [policy, &config](const Caller& who, const state::Blob& storedConfig) -> Result<Grants> {
     if (policy == nullptr) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");

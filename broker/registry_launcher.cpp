@@ -84,7 +84,7 @@ Result<containers::ResolvedImage> parseRegistryReply(kj::ArrayPtr<const capnp::w
 }
 
 asio::awaitable<Result<containers::ResolvedImage>> RegistryLauncher::resolve(
-    std::string reference, std::string platform, containers::RegistryCredentials credentials) {
+    std::string reference, std::string platform, containers::RegistryCredentials credentials, bool loginOnly) {
   if (!configured()) co_return containers::ResolvedImage{};  // empty: no registry client
   if (inFlight_ >= kMaxInFlight) co_return unavailable("too many image pulls in flight; try again");
   ++inFlight_;
@@ -140,6 +140,7 @@ asio::awaitable<Result<containers::ResolvedImage>> RegistryLauncher::resolve(
   request.setPlatform(platform);
   request.setUsername(credentials.username);
   request.setPassword(credentials.password);
+  request.setLogin(loginOnly);
   auto insecure = request.initInsecureRegistries(static_cast<unsigned>(spec_.insecureRegistries.size()));
   for (unsigned i = 0; i < spec_.insecureRegistries.size(); ++i) insecure.set(i, spec_.insecureRegistries[i]);
   const auto frame = ipc::encodeFrame(message);

@@ -56,8 +56,10 @@ class RegistryLauncher {
   }
 
   /// The registry client's answer, or an empty one (no digest) when it is not enabled.
+  /// `loginOnly`: a credentials check of the registry at address `reference`.
   boost::asio::awaitable<Result<containers::ResolvedImage>> resolve(std::string reference, std::string platform,
-                                                                    containers::RegistryCredentials credentials);
+                                                                    containers::RegistryCredentials credentials,
+                                                                    bool loginOnly);
 
  private:
   boost::asio::any_io_executor executor_;

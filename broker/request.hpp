@@ -163,6 +163,9 @@ struct EventsOp {
 struct PullImageOp { std::string ref; std::string tag; std::string username; std::string password; };
 struct InspectImageOp { std::string ref; };
 struct RemoveImageOp { std::string ref; bool force = false; };
+/// docker login: `username`/`password` go to the registry client only; never logged,
+/// audited or stored.
+struct AuthOp { std::string server; std::string username; std::string password; };
 
 /// Indexed like Request.op in ipc/dockerbox.capnp and kOperations in dispatch.hpp.
 using Operation =
@@ -170,7 +173,7 @@ using Operation =
                  StartContainerOp, StopContainerOp, KillContainerOp, RestartContainerOp, PauseContainerOp,
                  UnpauseContainerOp, WaitContainerOp, RemoveContainerOp, RenameContainerOp, ContainerLogsOp,
                  AttachContainerOp, ResizeContainerOp, CreateExecOp, StartExecOp, InspectExecOp, ResizeExecOp,
-                 EventsOp, PullImageOp, InspectImageOp, RemoveImageOp>;
+                 EventsOp, PullImageOp, InspectImageOp, RemoveImageOp, AuthOp>;
 
 struct ValidatedRequest {
   std::uint64_t id = 0;  // the worker's request id, used only to route the reply

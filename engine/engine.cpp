@@ -88,6 +88,7 @@ asio::awaitable<Result<void>> Engine::run(const Caller& who, const Operation& op
           [&](const PullImageOp& o) { return via(&ContainerService::handlePullImage, o); },
           [&](const InspectImageOp& o) { return via(&ContainerService::handleInspectImage, o); },
           [&](const RemoveImageOp& o) { return via(&ContainerService::handleRemoveImage, o); },
+          [&](const AuthOp& o) { return via(&ContainerService::handleAuth, o); },
       },
       op);
 }

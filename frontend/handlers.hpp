@@ -89,6 +89,10 @@ struct ContainerListOptions {
 [[nodiscard]] HttpResponse renderInspectImage(ipc::wire::ImageSummary::Reader reply);
 [[nodiscard]] Result<Action> toRemoveImageRequest(const RouteRequest& request);
 
+// --- system_routes.cpp ----------------------------------------------------------------
+/// POST /auth (docker login): the credentials are checked by dockerbox's registry client.
+[[nodiscard]] Result<Action> toAuthRequest(const RouteRequest& request);
+
 // --- local_routes.cpp: answered without the broker ------------------------------------
 [[nodiscard]] Result<Action> handleListNetworks(const RouteRequest& request);
 [[nodiscard]] Result<Action> handleInspectNetwork(const RouteRequest& request);

@@ -42,17 +42,10 @@ bool printable(std::string_view s) {
 
 }  // namespace
 
-Result<std::optional<RegistryAuth>> parseRegistryAuth(std::string_view header) {
-  if (header.empty()) return std::optional<RegistryAuth>();
-  if (header.size() > kMaxHeader) return invalid();
-  auto json = decodeBase64(header);
-  if (!json) return invalid();
-  boost::json::parse_options options;
-  options.max_depth = 4;
-  boost::system::error_code ec;
-  auto value = boost::json::parse(*json, ec, {}, options);
-  if (ec || !value.is_object()) return invalid();
-  const auto& o = value.as_object();
+namespace {
+
+/// An AuthConfig object: username + password, or `auth` (base64 of "user:password").
+Result<std::optional<RegistryAuth>> authOf(const boost::json::object& o) {
   auto text = [&](std::string_view key) -> std::optional<std::string> {
     const auto* v = o.if_contains(key);
     if (v == nullptr || !v->is_string()) return std::nullopt;
@@ -77,6 +70,51 @@ Result<std::optional<RegistryAuth>> parseRegistryAuth(std::string_view header) {
     return invalid();
   }
   return std::optional(std::move(auth));
+}
+
+Result<boost::json::object> parseObject(std::string_view json) {
+  boost::json::parse_options options;
+  options.max_depth = 4;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(json, ec, {}, options);
+  if (ec || !value.is_object()) return invalid();
+  return std::move(value.as_object());
+}
+
+}  // namespace
+
+Result<std::optional<RegistryAuth>> parseRegistryAuth(std::string_view header) {
+  if (header.empty()) return std::optional<RegistryAuth>();
+  if (header.size() > kMaxHeader) return invalid();
+  auto json = decodeBase64(header);
+  if (!json) return invalid();
+  auto object = parseObject(*json);
+  if (!object) return object.error();
+  return authOf(*object);
+}
+
+Result<LoginRequest> parseLoginBody(std::string_view body) {
+  auto bad = [] { return fail(ErrorKind::BadRequest, "invalid authentication configuration: a JSON AuthConfig object is expected"); };
+  if (body.size() > kMaxHeader) return bad();
+  auto object = parseObject(body);
+  if (!object) return bad();
+  const auto* token = object->if_contains("identitytoken");
+  if (token != nullptr && token->is_string() && !token->as_string().empty()) {
+    return fail(ErrorKind::NotImplemented, "dockerbox cannot log in with an identity token yet; log in with a "
+                                           "user name and password");
+  }
+  LoginRequest out;
+  if (const auto* server = object->if_contains("serveraddress"); server != nullptr) {
+    if (!server->is_string() || server->as_string().size() > 256 || !printable(server->as_string())) return bad();
+    out.server = std::string(server->as_string());
+  }
+  auto auth = authOf(*object);
+  if (!auth) return fail(ErrorKind::BadRequest, "invalid authentication configuration: bad user name or password");
+  if (!*auth || (*auth)->password.empty()) {
+    return fail(ErrorKind::BadRequest, "a user name and a password are needed to log in");
+  }
+  out.auth = std::move(**auth);
+  return out;
 }
 
 }  // namespace dockerbox::frontend

@@ -21,4 +21,12 @@ struct RegistryAuth {
 /// Caps: 8 KiB of header, 256 bytes of user name, 4 KiB of password.
 [[nodiscard]] Result<std::optional<RegistryAuth>> parseRegistryAuth(std::string_view header);
 
+/// The body of POST /auth (docker login): the same AuthConfig JSON, not encoded, with the
+/// registry's address.
+struct LoginRequest {
+  std::string server;  // "serveraddress"; "" is Docker Hub
+  RegistryAuth auth;
+};
+[[nodiscard]] Result<LoginRequest> parseLoginBody(std::string_view body);
+
 }  // namespace dockerbox::frontend

@@ -85,6 +85,7 @@ const std::vector<Route>& routeTable() {
       {Method::Head, "/_ping", &handlePing},
       {Method::Get, "/version", &toVersionRequest},
       {Method::Get, "/info", &toInfoRequest},
+      {Method::Post, "/auth", &toAuthRequest},
       {Method::Get, "/events", &toEventsRequest},
       {Method::Get, "/containers/json", &toListContainersRequest},
       {Method::Post, "/containers/create", &toCreateContainerRequest},

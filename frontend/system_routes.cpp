@@ -2,6 +2,7 @@
 #include "frontend/handlers.hpp"
 
 #include "frontend/engine_identity.hpp"
+#include "frontend/registry_auth.hpp"
 #include "frontend/response.hpp"
 #include "frontend/time_format.hpp"
 
@@ -15,6 +16,23 @@ namespace json = boost::json;
 using ipc::wire::Response;
 
 }  // namespace
+
+Result<Action> toAuthRequest(const RouteRequest& request) {
+  auto login = parseLoginBody(request.http.body);
+  if (!login) return login.error();
+  BrokerCall call = newCall("auth");
+  auto op = requestOp(*call.message).initAuth();
+  op.setServer(login->server);
+  op.setUsername(login->auth.username);
+  op.setPassword(login->auth.password);
+  call.timeout = kPullReplyTimeout;  // the registry client's round trips
+  call.render = [](Response::Reader reply, const RenderContext&) {
+    if (reply.getResult().which() != Response::Result::OK) return unexpectedReply("auth");
+    // dockerd's answer for a registry without identity tokens.
+    return jsonResponse(200, json::object{{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
+  };
+  return Action{std::move(call)};
+}
 
 std::string unameArchitecture(std::string_view goArch) {
   if (goArch == "amd64") return "x86_64";

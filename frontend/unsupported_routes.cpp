@@ -47,9 +47,6 @@ const std::vector<UnsupportedRoute>& unsupportedRouteTable() {
       {Method::Get, "/images/get", "docker save", kNoImageFiles},
       {Method::Post, "/images/load", "docker load", kNoImageFiles},
       {Method::Get, "/distribution/{name*}/json", "registry lookups", kNoRegistry},
-      {Method::Post, "/auth", "docker login",
-       "dockerbox cannot check registry credentials yet; with them in the client's config.json (or a credential "
-       "helper) docker pull sends them, and dockerbox uses them"},
       // System.
       {Method::Get, "/system/df", "docker system df", "miniboxd reports no disk usage"},
       // Volumes.

@@ -73,6 +73,8 @@ struct ResolveImage {
   platform @1 :Text;   # empty: the host's
   username @2 :Text;   # the client's registry credentials (X-Registry-Auth); empty: anonymous.
   password @3 :Text;   # Handed to the registry client; never logged, audited or stored
+  login @4 :Bool;      # docker login: `reference` is a registry address and only the
+                       # credentials are checked (the answer holds only `reference`: the domain)
 }
 
 struct SealedRecord {

@@ -58,6 +58,7 @@ struct Request {
     pullImage @24 :ImageRef;              # POST /images/create?fromImage=
     inspectImage @25 :ImageRef;           # GET /images/{name}/json
     removeImage @26 :RemoveImageRequest;  # DELETE /images/{name}
+    auth @27 :AuthRequest;                # POST /auth (docker login)
   }
 }
 
@@ -166,6 +167,14 @@ struct ImageRef {
   tag @1 :Text;               # separate ?tag= of /images/create; empty = none
   username @2 :Text;          # pull only: the registry credentials of X-Registry-Auth; empty =
   password @3 :Text;          # anonymous. Passed to the registry client, never logged or audited
+}
+
+# docker login: the registry's address and the credentials to check. Passed to the registry
+# client only; never logged, audited or stored.
+struct AuthRequest {
+  server @0 :Text;     # "serveraddress" as the client sent it; empty: Docker Hub
+  username @1 :Text;
+  password @2 :Text;
 }
 
 struct RemoveImageRequest {

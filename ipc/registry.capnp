@@ -19,6 +19,9 @@ struct RegistryRequest {
   insecureRegistries @2 :List(Text);    # host[:port] spoken to in plain HTTP (besides loopback)
   username @3 :Text;                    # the client's credentials for this registry; empty:
   password @4 :Text;                    # anonymous. Never logged
+  login @5 :Bool;                       # docker login: `reference` is a registry address; only
+                                        # check the credentials (the reply's image then holds
+                                        # only `reference`, the registry's domain)
 }
 
 struct RegistryReply {

@@ -83,7 +83,10 @@ asio::awaitable<Result<void>> RegistryClient::authenticate(const Reference& ref,
       if (auto service = c.params.find("service"); service != c.params.end()) {
         query += "service=" + queryEscape(service->second);
       }
-      query += std::string(query.empty() ? "" : "&") + "scope=" + queryEscape("repository:" + ref.path + ":pull");
+      // A login asks for no scope: only whether the credentials are good (dockerd does so).
+      if (!ref.path.empty()) {
+        query += std::string(query.empty() ? "" : "&") + "scope=" + queryEscape("repository:" + ref.path + ":pull");
+      }
       url->target += (url->target.find('?') == std::string::npos ? "?" : "&") + query;
       Headers headers;
       if (options_.credentials) {
@@ -155,6 +158,17 @@ asio::awaitable<Result<HttpResponse>> RegistryClient::fetch(const Reference& ref
     co_return std::move(*reply);
   }
   co_return fail(ErrorKind::Unavailable, "the registry redirected too many times");
+}
+
+asio::awaitable<Result<void>> RegistryClient::login(const Reference& registry) {
+  auto reply = co_await fetch(registry, "/v2/", "application/json", kMaxErrorBody);
+  if (!reply) co_return reply.error();
+  if (reply->status == 200) co_return Result<void>();
+  if (reply->status == 401 || reply->status == 403) {
+    co_return fail(ErrorKind::Forbidden, options_.credentials ? "unauthorized: incorrect username or password"
+                                                              : "unauthorized: authentication required");
+  }
+  co_return statusError(registry, reply->status, "login");
 }
 
 asio::awaitable<Result<std::string>> RegistryClient::fetchManifest(const Reference& ref, const std::string& key,

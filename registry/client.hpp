@@ -49,6 +49,9 @@ class RegistryClient {
 
   /// The manifest and config `ref` names, for `platform` when it names an index.
   boost::asio::awaitable<Result<ResolvedImage>> resolve(const Reference& ref, const Platform& platform);
+  /// `docker login`: whether the registry of `registry` (a domain only, see
+  /// parseRegistryAddress) accepts the credentials, by the same dance a pull does on /v2/.
+  boost::asio::awaitable<Result<void>> login(const Reference& registry);
 
  private:
   /// GET with the registry's auth dance (token or Basic, once) and redirects (up to five).

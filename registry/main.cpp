@@ -160,18 +160,34 @@ Result<ResolvedImage> resolveOnce(asio::ssl::context& tls, ClientOptions options
   return future.get();
 }
 
+/// A login check: the registry's domain once it accepted the credentials.
+Result<std::string> loginOnce(asio::ssl::context& tls, ClientOptions options, const Reference& registry) {
+  asio::io_context io;
+  HttpClient http(tls, kStepTimeout);
+  RegistryClient client(http, std::move(options));
+  auto future = asio::co_spawn(io, client.login(registry), asio::use_future);
+  io.run();
+  auto ok = future.get();
+  if (!ok) return ok.error();
+  return registry.domain;
+}
+
+ClientOptions optionsOf(ipc::registry::RegistryRequest::Reader request) {
+  ClientOptions options;
+  for (auto host : request.getInsecureRegistries()) options.insecureRegistries.emplace_back(host.cStr());
+  if (request.getUsername().size() > 0) {
+    options.credentials = Credentials{request.getUsername().cStr(), request.getPassword().cStr()};
+  }
+  return options;
+}
+
 Result<ResolvedImage> resolveRequest(asio::ssl::context& tls, ipc::registry::RegistryRequest::Reader request) {
   auto ref = parseReference(request.getReference().cStr());
   if (!ref) return ref.error();
   auto platform = request.getPlatform().size() == 0 ? Result<Platform>(hostPlatform())
                                                     : parsePlatform(request.getPlatform().cStr());
   if (!platform) return platform.error();
-  ClientOptions options;
-  for (auto host : request.getInsecureRegistries()) options.insecureRegistries.emplace_back(host.cStr());
-  if (request.getUsername().size() > 0) {
-    options.credentials = Credentials{request.getUsername().cStr(), request.getPassword().cStr()};
-  }
-  return resolveOnce(tls, std::move(options), *ref, *platform);
+  return resolveOnce(tls, optionsOf(request), *ref, *platform);
 }
 
 /// Reads the one request frame from the channel (blocking: nothing else happens meanwhile).
@@ -225,6 +241,20 @@ int serve(int argc, char** argv) {
   try {
     capnp::FlatArrayMessageReader reader(*frame, ipc::readerOptions(kMaxRequestBytes / 8 * 2));
     auto request = reader.getRoot<ipc::registry::RegistryRequest>();
+    if (request.getLogin()) {
+      auto registry = parseRegistryAddress(request.getReference().cStr());
+      auto domain = registry ? loginOnce(*tls, optionsOf(request), *registry) : Result<std::string>(registry.error());
+      if (domain) {
+        reply.initImage().setReference(*domain);
+        spdlog::info("event=login_checked registry={}", *domain);
+      } else {
+        auto e = reply.initError();
+        e.setKind(static_cast<std::uint8_t>(domain.error().kind));
+        e.setMessage(domain.error().message);
+        spdlog::info("event=login_failed error=\"{}\"", domain.error().message);
+      }
+      return writeAll(ipc::encodeFrame(message)) ? 0 : 1;
+    }
     auto resolved = resolveRequest(*tls, request);
     if (resolved) {
       auto out = reply.initImage();

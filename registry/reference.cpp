@@ -106,6 +106,27 @@ std::string Reference::familiar() const {
 
 std::string Reference::apiHost() const { return domain == "docker.io" ? "registry-1.docker.io" : domain; }
 
+Result<Reference> parseRegistryAddress(std::string_view text) {
+  std::string_view host = text;
+  for (std::string_view scheme : {"https://", "http://"}) {
+    if (host.starts_with(scheme)) host.remove_prefix(scheme.size());
+  }
+  host = host.substr(0, host.find('/'));
+  Reference ref;
+  if (host.empty() && !text.empty()) {
+    return fail(ErrorKind::BadRequest, "invalid registry address: " + std::string(text.substr(0, 300)));
+  }
+  if (host.empty() || host == "index.docker.io" || host == "registry-1.docker.io" || host == "docker.io") {
+    ref.domain = "docker.io";
+    return ref;
+  }
+  if (!validDomain(host)) {
+    return fail(ErrorKind::BadRequest, "invalid registry address: " + std::string(text.substr(0, 300)));
+  }
+  ref.domain = std::string(host);
+  return ref;
+}
+
 Result<Reference> parseReference(std::string_view text) {
   if (text.empty()) return invalid(text);
   Reference ref;

@@ -36,6 +36,11 @@ struct Reference {
 /// `invalid reference format` messages.
 [[nodiscard]] Result<Reference> parseReference(std::string_view text);
 
+/// A registry as `docker login` names it ("127.0.0.1:5000", "ghcr.io",
+/// "https://index.docker.io/v1/", "" for Docker Hub): a Reference with only the domain (no
+/// path, tag or digest). A scheme and a path are dropped as dockerd drops them.
+[[nodiscard]] Result<Reference> parseRegistryAddress(std::string_view text);
+
 /// True for a digest this code can verify: "sha256:" and 64 lowercase hex digits.
 [[nodiscard]] bool isSha256Digest(std::string_view digest);
 

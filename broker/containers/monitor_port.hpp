@@ -103,9 +103,13 @@ class MonitorPort {
   /// Asks a freshly started, sandboxed dockerbox-registry what `reference` names (for
   /// `platform`, "" = the host's), for a caller the policy allowed to pull. An empty answer
   /// (no repoDigest): the registry client is not enabled, pulls are miniboxd's alone.
+  /// With `loginOnly` (docker login), `reference` is a registry address and only the
+  /// credentials are checked: the answer holds only `reference`, the registry's domain
+  /// (empty: the client is not enabled).
   virtual boost::asio::awaitable<Result<ResolvedImage>> resolveImage(const Caller& who, std::string reference,
                                                                      std::string platform,
-                                                                     RegistryCredentials credentials) = 0;
+                                                                     RegistryCredentials credentials,
+                                                                     bool loginOnly) = 0;
 
   /// Starts the container for `who` and holds its run: returns the raw miniboxd exit code
   /// when it ends, or an Error; before `onCreated` an Error means the start failed (the

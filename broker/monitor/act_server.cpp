@@ -79,6 +79,7 @@ std::vector<Which> actsOf(std::string_view operation) {
   if (operation == "images.pull") return {Which::RESOLVE_IMAGE, Which::PULL};
   if (operation == "images.remove") return {Which::REMOVE_IMAGE};
   if (operation == "containers.attach") return {Which::INPUT};
+  if (operation == "system.auth") return {Which::RESOLVE_IMAGE};
   if (operation == "containers.resize") return {Which::RESIZE_TERMINAL};
   return {};
 }
@@ -267,7 +268,8 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         std::string platform = in.getPlatform();
         containers::RegistryCredentials credentials{in.getUsername(), in.getPassword()};
         auto resolved =
-            co_await monitor.resolveImage(*who, std::move(reference), std::move(platform), std::move(credentials));
+            co_await monitor.resolveImage(*who, std::move(reference), std::move(platform), std::move(credentials),
+                                          in.getLogin());
         if (!resolved) { failWith(resolved.error()); co_return; }
         // Copied, not read: the engine verifies the digests (ipc/registry.capnp).
         finish([&](Reply r) {

@@ -124,9 +124,11 @@ asio::awaitable<Result<void>> Monitor::removeImage(const Caller&, minibox::Image
 
 asio::awaitable<Result<containers::ResolvedImage>> Monitor::resolveImage(const Caller&, std::string reference,
                                                                          std::string platform,
-                                                                         containers::RegistryCredentials credentials) {
+                                                                         containers::RegistryCredentials credentials,
+                                                                         bool loginOnly) {
   if (!options_.resolveImage) co_return containers::ResolvedImage{};
-  co_return co_await options_.resolveImage(std::move(reference), std::move(platform), std::move(credentials));
+  co_return co_await options_.resolveImage(std::move(reference), std::move(platform), std::move(credentials),
+                                           loginOnly);
 }
 
 asio::awaitable<Result<void>> Monitor::stop(const Caller& who, SealedRecord container, std::string miniboxId) {

@@ -41,7 +41,7 @@ struct MonitorOptions {
   std::function<void(const std::string& dockerId, std::size_t count)> unpinBinds;
   /// Runs dockerbox-registry for one reference (registry_launcher.hpp). Unset: 501.
   std::function<boost::asio::awaitable<Result<containers::ResolvedImage>>(
-      std::string reference, std::string platform, containers::RegistryCredentials credentials)>
+      std::string reference, std::string platform, containers::RegistryCredentials credentials, bool loginOnly)>
       resolveImage;
   /// Where the stdin and terminal FIFOs of confined runs are made (run_io.hpp), normally
   /// `<run dir>/io`. Empty: containers get no stdin and no terminal.
@@ -68,7 +68,8 @@ class Monitor final : public containers::MonitorPort {
   boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<containers::ResolvedImage>> resolveImage(
-      const Caller& who, std::string reference, std::string platform, containers::RegistryCredentials credentials) override;
+      const Caller& who, std::string reference, std::string platform, containers::RegistryCredentials credentials,
+      bool loginOnly) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, containers::SealedRecord container,
                                                    containers::RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,

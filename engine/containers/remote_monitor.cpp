@@ -243,9 +243,10 @@ asio::awaitable<Result<void>> RemoteMonitor::removeImage(const Caller& who, mini
 
 asio::awaitable<Result<ResolvedImage>> RemoteMonitor::resolveImage(const Caller& who, std::string reference,
                                                                    std::string platform,
-                                                                   RegistryCredentials credentials) {
+                                                                   RegistryCredentials credentials, bool loginOnly) {
   auto call = begin(who.requestId);
   auto act = call->root.getAct().initResolveImage();
+  act.setLogin(loginOnly);
   act.setReference(reference);
   act.setPlatform(platform);
   act.setUsername(credentials.username);

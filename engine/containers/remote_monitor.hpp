@@ -45,8 +45,8 @@ class RemoteMonitor final : public MonitorPort {
   boost::asio::awaitable<Result<void>> pull(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<void>> removeImage(const Caller& who, minibox::ImageRef ref) override;
   boost::asio::awaitable<Result<ResolvedImage>> resolveImage(const Caller& who, std::string reference,
-                                                             std::string platform,
-                                                             RegistryCredentials credentials) override;
+                                                             std::string platform, RegistryCredentials credentials,
+                                                             bool loginOnly) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
                                                    RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,

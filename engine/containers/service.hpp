@@ -117,6 +117,7 @@ class ContainerService {
   Task handlePullImage(const Caller& who, const PullImageOp& op, StreamSink& sink, Out out);
   Task handleInspectImage(const Caller& who, const InspectImageOp& op, StreamSink& sink, Out out);
   Task handleRemoveImage(const Caller& who, const RemoveImageOp& op, StreamSink& sink, Out out);
+  Task handleAuth(const Caller& who, const AuthOp& op, StreamSink& sink, Out out);
 
  private:
   struct StartWaiter;

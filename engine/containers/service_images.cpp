@@ -117,7 +117,7 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& wh
   // verify stops the pull before miniboxd downloads anything.
   std::optional<registry::VerifiedImage> verified;
   RegistryCredentials credentials{op.username, op.password};
-  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "", std::move(credentials));
+  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "", std::move(credentials), false);
   if (!resolved) co_return resolved.error();
   if (!resolved->repoDigest.empty()) {
     auto checked = registry::verifyAnswer(*asked, {resolved->repoDigest, resolved->manifestDigest, resolved->manifest,
@@ -206,6 +206,24 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveImage(const Caller& 
   bus_.publish(imageEvent("untag", id, repositoryOf(dockerName), who.uid, who.gid));
   bus_.publish(imageEvent("delete", id, repositoryOf(dockerName), who.uid, who.gid));
   out.initImageRemoved(1).set(0, dockerName);
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> ContainerService::handleAuth(const Caller& who, const AuthOp& op, StreamSink&,
+                                                          Out out) {
+  // Named arguments: g++ 12 and coroutine arguments (see service_exec.cpp).
+  std::string server = op.server;
+  std::string noPlatform;
+  RegistryCredentials credentials{op.username, op.password};
+  auto checked = co_await monitor_.resolveImage(who, std::move(server), std::move(noPlatform), std::move(credentials),
+                                                true);
+  if (!checked) co_return checked.error();
+  if (checked->reference.empty()) {
+    co_return fail(ErrorKind::NotImplemented,
+                   "dockerbox cannot check registry credentials here: its registry client is not enabled "
+                   "(DOCKERBOX_REGISTRY_PATH); docker pull still sends the credentials of the client's config.json");
+  }
+  out.setOk();
   co_return Result<void>();
 }
 

@@ -238,6 +238,31 @@ class Images(unittest.TestCase):
             with open(path, "rb") as f:
                 self.assertNotIn(PASSWORD.encode(), f.read(), path)
 
+    def test_docker_login_checks_the_credentials_and_the_pull_uses_them(self):
+        cfg = os.path.join(self.stack.dir, "cfg-login")
+        os.makedirs(cfg, exist_ok=True)
+        env = {"DOCKER_CONFIG": cfg, "HOME": cfg}
+        wrong = self.docker("login", "-u", "alice", "--password-stdin", self.auth_addr, env=env,
+                            input="not-" + PASSWORD + "\n")
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("incorrect username or password", wrong.stderr)
+        stored = os.path.join(cfg, "config.json")
+        if os.path.exists(stored):
+            with open(stored) as f:
+                self.assertNotIn(self.auth_addr, json.load(f).get("auths", {}))
+        right = self.docker("login", "-u", "alice", "--password-stdin", self.auth_addr, env=env,
+                            input=PASSWORD + "\n")
+        self.assertEqual(right.returncode, 0, right.stderr)
+        self.assertIn("Login Succeeded", right.stdout)
+        with open(os.path.join(cfg, "config.json")) as f:
+            self.assertIn(self.auth_addr, json.load(f)["auths"])
+        pulled = self.docker("pull", self.private, env=env)
+        self.assertEqual(pulled.returncode, 0, pulled.stderr)
+        self.assertIn("Digest: sha256:", pulled.stdout)
+        for path in (self.stack.broker_log, self.stack.sim_log, os.path.join(self.stack.dir, "audit.log")):
+            with open(path, "rb") as f:
+                self.assertNotIn(PASSWORD.encode(), f.read(), path)
+
     def test_unknown_tag_and_unreachable_registries(self):
         missing = self.docker("pull", f"{self.addr}/cfg/busybox:nosuchtag")
         self.assertNotEqual(missing.returncode, 0)

@@ -36,5 +36,27 @@ TEST(RegistryAuthHeader, RefusesWhatDoesNotDecode) {
   EXPECT_FALSE(parseRegistryAuth(std::string(9000, 'A')));
 }
 
+TEST(LoginBody, TakesTheAddressAndTheCredentials) {
+  auto login = parseLoginBody(R"({"username":"alice","password":"s3cret","serveraddress":"127.0.0.1:5000"})");
+  ASSERT_TRUE(login) << login.error().message;
+  EXPECT_EQ(login->server, "127.0.0.1:5000");
+  EXPECT_EQ(login->auth.username, "alice");
+  EXPECT_EQ(login->auth.password, "s3cret");
+  auto hub = parseLoginBody(R"({"auth":"Ym9iOnB3"})");  // bob:pw, no address: Docker Hub
+  ASSERT_TRUE(hub);
+  EXPECT_EQ(hub->server, "");
+  EXPECT_EQ(hub->auth.username, "bob");
+}
+
+TEST(LoginBody, RefusesWhatItCannotCheck) {
+  EXPECT_EQ(parseLoginBody(R"({"identitytoken":"tok","serveraddress":"r"})").error().kind, ErrorKind::NotImplemented);
+  for (const char* bad : {"", "[]", "{}", R"({"username":"a:b","password":"x"})", R"({"username":"a"})",
+                          R"({"username":"a","password":"x","serveraddress":7})"}) {
+    auto r = parseLoginBody(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::BadRequest) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace dockerbox::frontend

@@ -48,7 +48,7 @@ class StubPort final : public containers::MonitorPort {
   asio::awaitable<Result<void>> pull(const Caller&, minibox::ImageRef) override { co_return Result<void>(); }
   asio::awaitable<Result<void>> removeImage(const Caller&, minibox::ImageRef) override { co_return refused(); }
   asio::awaitable<Result<containers::ResolvedImage>> resolveImage(const Caller&, std::string, std::string,
-                                                                  containers::RegistryCredentials) override {
+                                                                  containers::RegistryCredentials, bool) override {
     co_return refused();
   }
   asio::awaitable<Result<std::int32_t>> run(const Caller&, containers::SealedRecord record,
@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<monitor::CallerRegistry::Entry> entries;
   for (const char* operation : {"containers.create", "containers.start", "containers.restart", "containers.stop",
                                 "containers.pause", "containers.unpause", "exec.create", "exec.start", "images.pull",
-                                "images.remove", "containers.attach", "containers.resize"}) {
+                                "images.remove", "containers.attach", "containers.resize", "system.auth"}) {
     Caller who;
     entries.push_back(callers.add(who, operation));
   }

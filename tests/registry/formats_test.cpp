@@ -59,6 +59,18 @@ TEST(RegistryReference, RefusesWhatDockerRefuses) {
   EXPECT_FALSE(parseReference("x/" + std::string(250, 'a')));
 }
 
+TEST(RegistryReference, LoginAddressesAreDomainsOnly) {
+  for (const char* hub : {"", "https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"}) {
+    auto r = parseRegistryAddress(hub);
+    ASSERT_TRUE(r) << hub;
+    EXPECT_EQ(r->domain, "docker.io") << hub;
+    EXPECT_TRUE(r->path.empty() && r->tag.empty() && r->digest.empty());
+  }
+  EXPECT_EQ(parseRegistryAddress("127.0.0.1:5000")->domain, "127.0.0.1:5000");
+  EXPECT_EQ(parseRegistryAddress("https://ghcr.io/v2/")->domain, "ghcr.io");
+  for (const char* bad : {"bad host", "-x.io", "x.io:port", "http://"}) EXPECT_FALSE(parseRegistryAddress(bad)) << bad;
+}
+
 TEST(RegistryDigest, Sha256) {
   EXPECT_EQ(sha256Digest(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   Sha256 h;
