@@ -117,7 +117,11 @@ asio::awaitable<Result<void>> ContainerService::handlePullImage(const Caller& wh
   // verify stops the pull before miniboxd downloads anything.
   std::optional<registry::VerifiedImage> verified;
   RegistryCredentials credentials{op.username, op.password};
-  auto resolved = co_await monitor_.resolveImage(who, asked->canonical(), "", std::move(credentials), false);
+  // Named arguments: g++ 12 and coroutine arguments converted from temporaries (service_exec.cpp).
+  std::string reference = asked->canonical();
+  std::string hostPlatform;
+  auto resolved = co_await monitor_.resolveImage(who, std::move(reference), std::move(hostPlatform),
+                                                 std::move(credentials), false);
   if (!resolved) co_return resolved.error();
   if (!resolved->repoDigest.empty()) {
     auto checked = registry::verifyAnswer(*asked, {resolved->repoDigest, resolved->manifestDigest, resolved->manifest,

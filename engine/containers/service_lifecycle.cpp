@@ -249,7 +249,8 @@ asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Call
     out.setOk();
     co_return Result<void>();
   }
-  auto resized = co_await monitor_.resizeTerminal(who, sealedOf(*c), op.height, op.width);
+  SealedRecord record = sealedOf(*c);  // named: g++ 12 and coroutine arguments (service_exec.cpp)
+  auto resized = co_await monitor_.resizeTerminal(who, std::move(record), op.height, op.width);
   if (!resized) co_return resized.error();
   out.setOk();
   co_return Result<void>();
