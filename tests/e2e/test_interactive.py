@@ -56,11 +56,14 @@ class PtySession:
                     raise AssertionError(f"the CLI ended before {pattern!r}; got {self.output[-2000:]!r}")
                 self.output += chunk
 
-    def expect_size(self, rows, cols, attempts=50):
+    def expect_size(self, rows, cols, attempts=50, signal_each=False):
         """Asks the shell for its terminal's size until it is rows x cols: a size travels CLI ->
         dockerbox -> init while the shell runs (the 20.10 CLI sends the first one only after
-        the start), so each answer is read before the next question."""
+        the start), so each answer is read before the next question. `signal_each` repeats the
+        SIGWINCH with each question (one sent before the CLI watches for it would be lost)."""
         for attempt in range(attempts):
+            if signal_each:
+                self.proc.send_signal(signal.SIGWINCH)
             self.type(f"echo mark{attempt}; stty size\n")
             found = self.expect(rf"mark{attempt}\r?\n(\d+ \d+|stty: [^\r\n]*)")
             if found.group(1) == f"{rows} {cols}".encode():
@@ -191,7 +194,7 @@ class Interactive(unittest.TestCase):
         session = self.pty("run", "--rm", "-it", "alpine", "sh", rows=24, cols=80)
         session.expect_size(24, 80)
         session.resize(40, 120)
-        session.expect_size(40, 120)
+        session.expect_size(40, 120, signal_each=True)
         session.type("exit\n")
         self.assertEqual(session.wait(), 0)
 
