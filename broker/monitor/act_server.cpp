@@ -264,6 +264,12 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
       case wire::ActCall::Act::RESOLVE_IMAGE: {
         if (!needCaller()) co_return;
         auto in = act_.getResolveImage();
+        // A login checks credentials only; a pull resolves images: neither request may do the other's.
+        if (in.getLogin() != (operation == "system.auth")) {
+          failWith(fail(ErrorKind::Forbidden, "denied: no client request in flight needs this act",
+                        "resolveImage login=" + std::to_string(in.getLogin()) + " for " + operation));
+          co_return;
+        }
         std::string reference = in.getReference();
         std::string platform = in.getPlatform();
         containers::RegistryCredentials credentials{in.getUsername(), in.getPassword()};
