@@ -67,6 +67,12 @@ bool isCleanAbsolutePath(std::string_view path) {
   }
 }
 
+/// The same without the leading '/': a path beneath a directory (an exec's FIFOs in the
+/// run's directory pid 1 holds), which cannot climb out of it.
+bool isCleanRelativePath(std::string_view path) {
+  return !path.empty() && path.front() != '/' && isCleanAbsolutePath("/" + std::string(path));
+}
+
 std::optional<std::uint64_t> parseLimitValue(std::string_view text) {
   if (text == kUnlimited) return RLIM_INFINITY;
   if (text.empty() || text.size() > 20) return std::nullopt;
@@ -224,8 +230,9 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
     if (value.size() > kMaxHostnameLength) return bad("init args: hostname too long");
     config_.hostname = std::string(value);
   } else if (key == "stdin" || key == "control" || key == "stdout" || key == "stderr" || key == "unmount") {
-    if (!isCleanAbsolutePath(value)) {
-      return bad("init args: " + std::string(key) + " must be a clean absolute path, not /");
+    // Absolute for a Run, relative for an Exec: checked against the mode at the end.
+    if (!isCleanAbsolutePath(value) && !(key != "unmount" && isCleanRelativePath(value))) {
+      return bad("init args: " + std::string(key) + " must be a clean path, not /");
     }
     std::string& path = key == "stdin"     ? config_.stdinPath
                         : key == "control" ? config_.controlPath
@@ -247,14 +254,18 @@ Result<void> checkCommand(const std::vector<std::string>& argv) {
   return {};
 }
 
-/// Rules between records, which may come in any order: the terminal and the FIFOs are set
-/// up by pid 1 of a new container (an exec has neither), and window sizes are only
-/// meaningful for a pty.
+/// Rules between records, which may come in any order: a Run's FIFOs are at absolute
+/// paths in its mount, an Exec's beneath the directory pid 1 holds (only a Run unmounts),
+/// and window sizes are only meaningful for a pty.
 Result<void> checkTerminalRecords(const InitConfig& config) {
-  bool anyIo = config.tty == Tty::Yes || !config.stdinPath.empty() || !config.controlPath.empty() ||
-               !config.stdoutPath.empty() || !config.stderrPath.empty() || !config.unmountPath.empty();
-  if (config.mode == Mode::Exec && anyIo) {
-    return bad("init args: tty, stdin, control, stdout, stderr and unmount are for mode=run only");
+  if (config.mode == Mode::Exec && !config.unmountPath.empty()) {
+    return bad("init args: unmount is for mode=run only");
+  }
+  for (const std::string* path : {&config.stdinPath, &config.controlPath, &config.stdoutPath, &config.stderrPath}) {
+    if (path->empty()) continue;
+    if ((config.mode == Mode::Run) != isCleanAbsolutePath(*path)) {
+      return bad("init args: the FIFO paths are absolute with mode=run and relative with mode=exec");
+    }
   }
   if (!config.controlPath.empty() && config.tty != Tty::Yes) {
     return bad("init args: control needs tty=yes");

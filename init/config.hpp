@@ -16,9 +16,10 @@
 // ("<name>:<soft>:<hard>", name as in `ulimit` of Docker: nofile, nproc, core, ..., values
 // decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated),
 // tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), stdout
-// and stderr (paths of FIFOs; never with tty=yes), unmount (path of a mount to detach). The
-// paths are absolute without ".", ".." or empty components and are never "/"; tty=yes and
-// the paths are Run only.
+// and stderr (paths of FIFOs; never with tty=yes), unmount (path of a mount to detach; Run
+// only). The paths have no ".", ".." or empty components and are never "/"; the FIFOs' are
+// absolute with mode=run and relative (to the run's directory pid 1 holds, kHeldIoDirFd)
+// with mode=exec.
 // Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
 #pragma once
 
@@ -39,6 +40,13 @@ inline constexpr std::string_view kVersionMarker = "dockerbox-init/1";
 /// every container, and so the program miniboxd runs for a Run and an Exec.
 inline constexpr std::string_view kInitPathInContainer = "/.dockerbox-init";
 
+/// Pid 1 of a run with FIFOs keeps their directory open at this fd (O_PATH, CLOEXEC; the
+/// mount itself is detached) for the execs of the container: an exec's init, still root
+/// with every capability, reaches it through /proc/1/fd/<this>, where each exec's FIFOs are
+/// waiting in a subdirectory. The program cannot: pid 1 is not dumpable, so its fds are
+/// closed to anyone without CAP_SYS_PTRACE.
+inline constexpr int kHeldIoDirFd = 100;
+
 /// Docker's default capability set (moby oci/caps/defaults.go): CHOWN, DAC_OVERRIDE,
 /// FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE,
 /// SYS_CHROOT, KILL, AUDIT_WRITE.
@@ -50,8 +58,8 @@ inline constexpr std::string_view kDefaultPathEnv =
 
 /// Run: the init is pid 1 of a new container: it sets up /dev, /proc, /sys, binds, rootfs,
 /// hostname, then forks the user's program and stays as a reaper that forwards signals.
-/// Exec: it joined an existing container (through nsenter): no mounts, no fork; it
-/// confines itself and execs the program.
+/// Exec: it joined an existing container (through nsenter): no mounts; it confines itself
+/// and execs the program, or with tty=yes forks it onto a new pty and relays as pid 1 does.
 enum class Mode { Run, Exec };
 /// Refuse to run the program when `user` resolves to uid 0 or gid 0 (the policy allowed
 /// a named user but not root, and only the image's /etc/passwd knows what a name means).
@@ -106,9 +114,10 @@ struct InitConfig {
   std::vector<Bind> binds;            // Run only: each remounted nosuid,nodev (and ro)
   std::vector<Rlimit> rlimits;
   RlimitRaise rlimitRaise = RlimitRaise::Refuse;
-  /// Run only. The broker binds a directory holding the FIFOs below into the container
-  /// (it keeps their write ends); pid 1 opens them as root, then detaches `unmountPath`
-  /// before any user code runs, so the program never sees them.
+  /// The broker binds a directory holding a Run's FIFOs below into the container (it keeps
+  /// their other ends); pid 1 opens them as root, then detaches `unmountPath` before any
+  /// user code runs, so the program never sees them. An Exec's FIFOs are in a subdirectory
+  /// of that directory, which pid 1 holds (kHeldIoDirFd).
   Tty tty = Tty::No;
   /// "" keeps the stdin miniboxd gave; else the FIFO the program's input is read from:
   /// its fd 0 without a tty, relayed into the pty by pid 1 with one.

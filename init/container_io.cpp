@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -30,18 +32,19 @@ constexpr unsigned kPtySlaveMajors = 8;
 constexpr gid_t kTtyGroup = 5;
 constexpr mode_t kTerminalMode = 0620;
 
-/// Opens the FIFO at `path` for reading without blocking (a FIFO without a writer would
-/// block pid 1 for good) and without following a symlink on the way: the broker's path
-/// has none, so one would be the image's. It runs after setUpMounts, when every mount is
-/// nodev, so even a wrong path cannot open a host device; a non-FIFO is refused after.
-Result<UniqueFd> openFifo(const std::string& path, std::string_view what, int access = O_RDONLY) {
+/// Opens the FIFO at `path` (beneath `dir` when it is not AT_FDCWD) for reading without
+/// blocking (a FIFO without a writer would block pid 1 for good) and without following a
+/// symlink on the way: the broker's path has none, so one would be the image's. A Run's
+/// opens come after setUpMounts, when every mount is nodev, so even a wrong path cannot
+/// open a host device; a non-FIFO is refused after.
+Result<UniqueFd> openFifo(int dir, const std::string& path, std::string_view what, int access = O_RDONLY) {
   open_how how{};
   how.flags = static_cast<unsigned>(access) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (dir == AT_FDCWD ? 0 : RESOLVE_BENEATH | RESOLVE_NO_XDEV);
   std::string step = "open " + std::string(what) + " " + path;
   long fd = 0;
   DOCKERBOX_TRY_ASSIGN(fd, sysRetry(step, [&] {
-                         return ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how));
+                         return ::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how));
                        }));
   UniqueFd fifo(static_cast<int>(fd));
   struct stat st {};
@@ -83,6 +86,67 @@ Result<void> dupOnto(int fd, int target) {
   return sysCheck(::dup2(fd, target), "dup2 onto fd " + std::to_string(target));
 }
 
+/// The FIFOs `config` names, beneath `dir` (AT_FDCWD: at their absolute paths).
+Result<void> openFifos(int dir, const InitConfig& config, ContainerIo& io) {
+  if (!config.stdinPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.stdinFifo, openFifo(dir, config.stdinPath, "stdin"));
+  }
+  if (!config.controlPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.controlFifo, openFifo(dir, config.controlPath, "control"));
+  }
+  // The broker holds these FIFOs open for reading and writing, so the opens find a reader
+  // (without one O_WRONLY|O_NONBLOCK fails with ENXIO: fail closed).
+  if (!config.stdoutPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.stdoutFifo, openFifo(dir, config.stdoutPath, "stdout", O_WRONLY));
+  }
+  if (!config.stderrPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.stderrFifo, openFifo(dir, config.stderrPath, "stderr", O_WRONLY));
+  }
+  return {};
+}
+
+/// With tty=yes: the pty, given the size the client sent with the start before the
+/// program runs, so that its first look at the terminal already sees it.
+Result<void> openTerminal(const InitConfig& config, ContainerIo& io) {
+  if (config.tty != Tty::Yes) return {};
+  if (auto ok = openPty(io); !ok) return ok;
+  bool ended = io.controlFifo && applyWindowSizes(io.controlFifo.get(), io.ptyMaster.get(),
+                                                  io.windowSizes) == ControlFifo::Ended;
+  if (ended) io.controlFifo.reset();
+  return {};
+}
+
+/// Pid 1's copy of the FIFOs' directory, kept for the execs (kHeldIoDirFd), taken before
+/// its mount is detached.
+Result<UniqueFd> holdIoDir(const std::string& path) {
+  UniqueFd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return sysError("open " + path, errno);
+  UniqueFd held(::fcntl(dir.get(), F_DUPFD_CLOEXEC, kHeldIoDirFd));
+  if (!held) return sysError("keep " + path + " open", errno);
+  if (held.get() != kHeldIoDirFd) return fail(ErrorKind::Internal, "keep " + path + " open: fd in use");
+  return held;
+}
+
+/// The run's directory pid 1 holds, as an exec's init finds it: a root-owned directory
+/// only root can enter. /proc is checked to be a procfs, so that what is opened is pid 1's
+/// descriptor and not something the image put at that path.
+Result<UniqueFd> openHeldIoDir() {
+  UniqueFd proc(::open("/proc/1", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!proc) return sysError("open /proc/1", errno);
+  struct statfs fs {};
+  if (auto ok = sysCheck(::fstatfs(proc.get(), &fs), "statfs /proc/1"); !ok) return ok.error();
+  if (fs.f_type != PROC_SUPER_MAGIC) return fail(ErrorKind::Internal, "/proc/1 is not a procfs");
+  const std::string link = "fd/" + std::to_string(kHeldIoDirFd);
+  UniqueFd dir(::openat(proc.get(), link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return sysError("open the run's FIFO directory held by pid 1 (/proc/1/" + link + ")", errno);
+  struct stat st {};
+  if (auto ok = sysCheck(::fstat(dir.get(), &st), "fstat the run's FIFO directory"); !ok) return ok.error();
+  if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0) {
+    return fail(ErrorKind::Internal, "the run's FIFO directory held by pid 1 is not root's own");
+  }
+  return dir;
+}
+
 }  // namespace
 
 // The order, and why: the FIFOs are opened while their mount is there, and the mount
@@ -90,31 +154,25 @@ Result<void> dupOnto(int fd, int target) {
 // never sees the broker's FIFOs; the pty comes last, when the window size can be read.
 Result<ContainerIo> openContainerIo(const InitConfig& config) {
   ContainerIo io;
-  if (!config.stdinPath.empty()) {
-    DOCKERBOX_TRY_ASSIGN(io.stdinFifo, openFifo(config.stdinPath, "stdin"));
-  }
-  if (!config.controlPath.empty()) {
-    DOCKERBOX_TRY_ASSIGN(io.controlFifo, openFifo(config.controlPath, "control"));
-  }
-  // The broker holds these FIFOs open for reading and writing, so the opens find a reader
-  // (without one O_WRONLY|O_NONBLOCK fails with ENXIO: fail closed).
-  if (!config.stdoutPath.empty()) {
-    DOCKERBOX_TRY_ASSIGN(io.stdoutFifo, openFifo(config.stdoutPath, "stdout", O_WRONLY));
-  }
-  if (!config.stderrPath.empty()) {
-    DOCKERBOX_TRY_ASSIGN(io.stderrFifo, openFifo(config.stderrPath, "stderr", O_WRONLY));
-  }
+  if (auto ok = openFifos(AT_FDCWD, config, io); !ok) return ok.error();
   if (!config.unmountPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.heldIoDir, holdIoDir(config.unmountPath));
     if (auto ok = detachMount(config.unmountPath); !ok) return ok.error();
   }
-  if (config.tty == Tty::Yes) {
-    if (auto ok = openPty(io); !ok) return ok.error();
-    // The size the client sent with the start: set before the program runs, so that its
-    // first look at the terminal already sees it.
-    bool ended = io.controlFifo && applyWindowSizes(io.controlFifo.get(), io.ptyMaster.get(),
-                                                    io.windowSizes) == ControlFifo::Ended;
-    if (ended) io.controlFifo.reset();
+  if (auto ok = openTerminal(config, io); !ok) return ok.error();
+  return io;
+}
+
+Result<ContainerIo> openExecIo(const InitConfig& config) {
+  ContainerIo io;
+  bool anyFifo = !config.stdinPath.empty() || !config.controlPath.empty() || !config.stdoutPath.empty() ||
+                 !config.stderrPath.empty();
+  if (anyFifo) {
+    UniqueFd dir;
+    DOCKERBOX_TRY_ASSIGN(dir, openHeldIoDir());
+    if (auto ok = openFifos(dir.get(), config, io); !ok) return ok.error();
   }
+  if (auto ok = openTerminal(config, io); !ok) return ok.error();
   return io;
 }
 

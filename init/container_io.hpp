@@ -1,9 +1,11 @@
-// The program's input and terminal in Run mode (Docker's run -i and -t): the broker's
-// FIFOs, bound into the container under config.unmountPath, and a pty of the container's
+// The program's input and terminal (Docker's run -i/-t, exec -i/-t): the broker's FIFOs,
+// bound into the container under config.unmountPath for a Run (an exec's are in a
+// subdirectory of that directory, which pid 1 keeps open), and a pty of the container's
 // own devpts. Runs as host root with every capability: openContainerIo in pid 1 after
-// setUpMounts and before the fork; attachProgramIo and giveTerminalTo in the forked child
-// before its privilege drop. Input: the broker's paths (trusted); what the init finds at
-// them is checked (a FIFO, the ptmx device) before it is used.
+// setUpMounts and before the fork, openExecIo in an exec's init; attachProgramIo and
+// giveTerminalTo in the program's process before its privilege drop. Input: the broker's
+// paths (trusted); what the init finds at them is checked (a procfs, a root-only
+// directory, a FIFO, the ptmx device) before it is used.
 #pragma once
 
 #include "common/result.hpp"
@@ -31,6 +33,9 @@ struct ContainerIo {
   /// becomes the program's controlling terminal and fds 0, 1 and 2.
   UniqueFd ptyMaster;
   UniqueFd ptySlave;
+  /// Run with FIFOs: their directory, at kHeldIoDirFd in pid 1 for its execs. The child
+  /// closes it (with the rest of this struct) before the program runs.
+  UniqueFd heldIoDir;
 };
 
 /// What `config` asks for, in this order: the FIFOs are opened (each must be one), the
@@ -38,6 +43,12 @@ struct ContainerIo {
 /// the window size already waiting in the control FIFO. Any failure is fatal to the
 /// container: nothing of the user's may run.
 [[nodiscard]] Result<ContainerIo> openContainerIo(const InitConfig& config);
+
+/// An exec's: the FIFOs `config` names (relative paths), beneath the run's directory that
+/// pid 1 holds, reached through /proc/1/fd/kHeldIoDirFd (the exec's init is root with every
+/// capability, so may); with tty=yes a new pty of the container's devpts, sized as the
+/// control FIFO says. Nothing is opened, and no pid 1 needed, when `config` names no FIFO.
+[[nodiscard]] Result<ContainerIo> openExecIo(const InitConfig& config);
 
 /// Pid 1 after the fork: closes what only the program uses (the slave; without a tty the
 /// stdin FIFO), so that the program's exit is what ends the terminal and the input.

@@ -134,6 +134,44 @@ Result<UniqueFd> relaySignals(const InitConfig& config, const sigset_t& signals)
   return fd;
 }
 
+/// The program forked onto `io`, with this process staying as its reaper (and, with a
+/// pty, its relay): pid 1 of a Run, or an exec's init with tty=yes.
+int forkProgram(const InitConfig& config, ContainerIo&& io, RelayEnd end) {
+  // Signals are blocked before the fork so that none sent in between is lost: this
+  // process collects them (sigwaitinfo, or the relay's signalfd) and the child unblocks
+  // them before its exec.
+  sigset_t all;
+  sigfillset(&all);
+  if (auto ok = sysCheck(::sigprocmask(SIG_BLOCK, &all, nullptr), "block signals"); !ok) {
+    return report(ok.error());
+  }
+  auto signals = relaySignals(config, all);
+  if (!signals) return report(signals.error());
+  int fds[2];
+  if (auto ok = sysCheck(::pipe2(fds, O_CLOEXEC), "status pipe"); !ok) return report(ok.error());
+  UniqueFd readEnd(fds[0]);
+  UniqueFd writeEnd(fds[1]);
+  const pid_t self = ::getpid();
+  pid_t child = ::fork();
+  if (child < 0) return report(sysError("fork", errno));
+  if (child == 0) {
+    readEnd.reset();
+    signals->reset();
+    runChild(config, std::move(io), std::move(writeEnd));
+  }
+  writeEnd.reset();
+  closeProgramEnds(io);
+  std::optional<int> relayed;
+  if (io.ptyMaster) relayed = io.ptyMaster.get();
+  if (auto ok = dropReaperPrivileges(relayed); !ok) {
+    (void)::kill(child, SIGKILL);  // still root with CAP_KILL here; its failure changes nothing
+    return report(ok.error());
+  }
+  if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
+  if (relayed) return relayUntilExit(child, signals->get(), all, io, RelayOwner{self, end});
+  return reapUntilExit(child, all);
+}
+
 int runContainer(const InitConfig& config) {
   if (::getpid() != 1) {
     return report(fail(ErrorKind::BadRequest, "mode=run: not pid 1 of a new container"));
@@ -148,38 +186,18 @@ int runContainer(const InitConfig& config) {
   // are opened and their mount detached before anything of the user's runs.
   auto io = openContainerIo(config);
   if (!io) return report(io.error());
-  // Signals are blocked before the fork so that none sent in between is lost: pid 1
-  // collects them (sigwaitinfo, or the relay's signalfd) and the child unblocks them
-  // before its exec.
-  sigset_t all;
-  sigfillset(&all);
-  if (auto ok = sysCheck(::sigprocmask(SIG_BLOCK, &all, nullptr), "block signals"); !ok) {
-    return report(ok.error());
-  }
-  auto signals = relaySignals(config, all);
-  if (!signals) return report(signals.error());
-  int fds[2];
-  if (auto ok = sysCheck(::pipe2(fds, O_CLOEXEC), "status pipe"); !ok) return report(ok.error());
-  UniqueFd readEnd(fds[0]);
-  UniqueFd writeEnd(fds[1]);
-  pid_t child = ::fork();
-  if (child < 0) return report(sysError("fork", errno));
-  if (child == 0) {
-    readEnd.reset();
-    signals->reset();
-    runChild(config, std::move(*io), std::move(writeEnd));
-  }
-  writeEnd.reset();
-  closeProgramEnds(*io);
-  std::optional<int> relayed;
-  if (io->ptyMaster) relayed = io->ptyMaster.get();
-  if (auto ok = dropReaperPrivileges(relayed); !ok) {
-    (void)::kill(child, SIGKILL);  // still root with CAP_KILL here; its failure changes nothing
-    return report(ok.error());
-  }
-  if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
-  if (relayed) return relayUntilExit(child, signals->get(), all, *io);
-  return reapUntilExit(child, all);
+  return forkProgram(config, std::move(*io), RelayEnd::KillNamespace);
+}
+
+/// An exec: its FIFOs (if any) become the program's stdio and the init becomes the
+/// program; with a terminal the init stays, as the relay of a new pty. What the exec's
+/// program leaves running when it exits is the container's, as on Docker.
+int runExec(const InitConfig& config) {
+  auto io = openExecIo(config);
+  if (!io) return report(io.error());
+  if (config.tty == Tty::Yes) return forkProgram(config, std::move(*io), RelayEnd::LeaveOthers);
+  if (auto ok = attachProgramIo(std::move(*io)); !ok) return report(ok.error());
+  return report(execProgramAsUser(config));
 }
 
 }  // namespace
@@ -190,7 +208,7 @@ int runInit(std::span<const std::string_view> args) {
     auto config = parseInitArgs(args);
     if (!config) return report(config.error());
     if (config->mode == Mode::Run) return runContainer(*config);
-    return report(execProgramAsUser(*config));
+    return runExec(*config);
   } catch (const std::exception& e) {
     return report(fail(ErrorKind::Internal, e.what()));
   }

@@ -18,10 +18,6 @@
 namespace dockerbox::init {
 namespace {
 
-/// Pid 1 in its own namespace: the sender of the SIGPIPE the kernel raises when pid 1
-/// writes to a closed stdout.
-constexpr pid_t kSelf = 1;
-
 bool wouldBlock(long n) { return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK); }
 
 /// Writes all of `data` to `fd`, waiting while it is full: a slow reader of the
@@ -46,8 +42,8 @@ bool writeAll(int fd, std::span<const char> data) {
 /// only memory it uses, and the seccomp filter leaves no way to get more.
 class Relay {
  public:
-  Relay(pid_t child, int signalFd, ContainerIo& io)
-      : child_(child), signals_(signalFd), master_(io.ptyMaster.get()), io_(io) {}
+  Relay(pid_t child, int signalFd, ContainerIo& io, pid_t self)
+      : child_(child), self_(self), signals_(signalFd), master_(io.ptyMaster.get()), io_(io) {}
 
   /// One poll and what it reported. False when poll itself failed (not for EINTR).
   bool step();
@@ -67,6 +63,7 @@ class Relay {
   void emit(std::span<const char> data);
 
   pid_t child_;
+  pid_t self_;  // the sender of the SIGPIPE the kernel raises when the relay writes to a closed stdout
   int signals_;
   int master_;
   ContainerIo& io_;
@@ -109,8 +106,8 @@ void Relay::takeSignals() {
   if (n < 0 && errno == EINTR) return;  // poll reports the rest again
   for (long i = 0; n > 0 && i < n / static_cast<long>(sizeof(signalfd_siginfo)); ++i) {
     const auto& info = infos[static_cast<std::size_t>(i)];
-    // Pid 1's own write to a closed stdout: not a signal for the program (emit() copes).
-    if (info.ssi_signo == SIGPIPE && static_cast<pid_t>(info.ssi_pid) == kSelf) continue;
+    // The relay's own write to a closed stdout: not a signal for the program (emit() copes).
+    if (info.ssi_signo == SIGPIPE && static_cast<pid_t>(info.ssi_pid) == self_) continue;
     if (int status = takeSignal(child_, static_cast<int>(info.ssi_signo)); status >= 0) {
       status_ = status;
     }
@@ -180,17 +177,18 @@ void Relay::drainOutput() {
 
 }  // namespace
 
-int relayUntilExit(pid_t child, int signalFd, const sigset_t& signals, ContainerIo& io) {
-  Relay relay(child, signalFd, io);
+int relayUntilExit(pid_t child, int signalFd, const sigset_t& signals, ContainerIo& io, RelayOwner owner) {
+  Relay relay(child, signalFd, io, owner.self);
   while (relay.childStatus() < 0) {
     // poll cannot fail on these fds but for want of kernel memory; the relay then ends
     // and pid 1 goes on as the plain reaper, which takes the same pending signals.
     if (!relay.step()) return reapUntilExit(child, signals);
   }
-  // The program has exited: kill what it left behind, as pid 1's own exit is about to,
-  // so that no background process can keep the terminal busy and the drain endless.
-  // kill(-1) from pid 1 reaches every process of its namespace but itself, and no other.
-  (void)::kill(-1, SIGKILL);
+  // The program has exited: pid 1 kills what it left behind, as its own exit is about
+  // to, so that no background process can keep the terminal busy. kill(-1) from pid 1
+  // reaches every process of its namespace but itself, and no other. An exec's relay
+  // leaves them: the drain ends at the first empty read either way.
+  if (owner.end == RelayEnd::KillNamespace) (void)::kill(-1, SIGKILL);
   relay.drainOutput();
   return relay.childStatus();
 }

@@ -47,25 +47,30 @@ struct ActCall {
     cancel @18 :Void;                # ends the act `id` (an events stream); no reply
     ack @19 :Void;                   # one interim reply of act `id` was consumed; no reply
     resolveImage @20 :ResolveImage;  # replies `resolved`: dockerbox-registry's answer, unread
-    input @21 :Input;                # client stdin for a held run; replies `done` once written
+    input @21 :Input;                # client stdin for a held run or exec; replies `done` once written
     resizeTerminal @22 :ResizeTerminal;  # replies `done`
   }
 }
 
-# Bytes of the client's stdin for a container whose run the monitor holds (OpenStdin). The
-# monitor writes them, unread, into the FIFO dockerbox-init reads the program's stdin from;
-# `close` closes it (the program reads EOF). At most one input act per container at a time.
+# Bytes of the client's stdin for a container whose run the monitor holds (OpenStdin), or
+# for one of its execs (AttachStdin) when `exec` is set. The monitor writes them, unread,
+# into the FIFO dockerbox-init reads the program's stdin from; `close` closes it (the
+# program reads EOF). At most one input act per container or exec at a time. An exec's
+# input is for an `exec.start` request only, a run's for `containers.attach`.
 struct Input {
   container @0 :SealedRecord;
   data @1 :Data;       # at most kMaxInputChunk bytes
   close @2 :Bool;
+  exec @3 :SealedRecord;  # unset: the container's run
 }
 
-# A new size for a held run's terminal (Tty), passed to dockerbox-init.
+# A new size for a held run's terminal (Tty), or an exec's when `exec` is set (for an
+# `exec.resize` request; a run's for `containers.resize`), passed to dockerbox-init.
 struct ResizeTerminal {
   container @0 :SealedRecord;
   rows @1 :UInt16;
   cols @2 :UInt16;
+  exec @3 :SealedRecord;  # unset: the container's run
 }
 
 struct ResolveImage {

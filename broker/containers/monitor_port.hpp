@@ -125,14 +125,18 @@ class MonitorPort {
   /// Forgets a prepared exec that will not run.
   virtual void dropExec(std::uint64_t ticket) = 0;
   /// Writes the client's stdin into a held run's input (a container with OpenStdin started
-  /// through dockerbox-init), returning once it is written: the container's reading paces
-  /// the client. `close` ends the input (the program reads EOF). One call per container at
-  /// a time. A run that is not held or has no input answers Conflict.
-  virtual boost::asio::awaitable<Result<void>> input(const Caller& who, SealedRecord container,
+  /// through dockerbox-init), or into an exec's of it (`exec`'s id not empty: AttachStdin,
+  /// between prepareExec and the end of runExec), returning once it is written: the
+  /// program's reading paces the client. `close` ends the input (the program reads EOF).
+  /// One call per run or exec at a time. One that is not held or has no input answers
+  /// Conflict.
+  virtual boost::asio::awaitable<Result<void>> input(const Caller& who, SealedRecord container, SealedRecord exec,
                                                      std::vector<std::uint8_t> data, bool close) = 0;
-  /// Sets the size of a held run's terminal (a container with Tty started through the init).
+  /// Sets the size of a held run's terminal (a container with Tty started through the
+  /// init), or of an exec's (`exec`'s id not empty).
   virtual boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, SealedRecord container,
-                                                              std::uint16_t rows, std::uint16_t cols) = 0;
+                                                              SealedRecord exec, std::uint16_t rows,
+                                                              std::uint16_t cols) = 0;
   virtual boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container,
                                                     std::string miniboxId) = 0;
   virtual boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,

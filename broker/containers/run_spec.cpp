@@ -219,6 +219,24 @@ minibox::ExecSpec execSpecOf(std::string miniboxId, const RunConfig& container, 
   return spec;
 }
 
+namespace {
+
+/// The init's records for the FIFOs in `dir` (monitor/run_io.hpp names them).
+void placeFifos(init::InitConfig& confinement, const std::string& dir, bool stdinFifo, bool outputFifos,
+                bool terminal) {
+  if (stdinFifo) confinement.stdinPath = dir + "/stdin";
+  if (outputFifos) {
+    confinement.stdoutPath = dir + "/stdout";
+    confinement.stderrPath = dir + "/stderr";
+  }
+  if (terminal) {
+    confinement.tty = init::Tty::Yes;
+    confinement.controlPath = dir + "/control";
+  }
+}
+
+}  // namespace
+
 Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitConfig confinement,
                                            const InitPlacement& placement) {
   if (placement.pinnedSources.size() != config.binds.size()) {
@@ -244,15 +262,7 @@ Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitCo
   if (const IoPlacement& io = placement.io; !io.hostDir.empty()) {
     spec->mounts.push_back({io.hostDir, io.containerDir, minibox::MountAccess::ReadOnly});
     confinement.unmountPath = io.containerDir;
-    if (io.stdinFifo) confinement.stdinPath = io.containerDir + "/stdin";
-    if (io.outputFifos) {
-      confinement.stdoutPath = io.containerDir + "/stdout";
-      confinement.stderrPath = io.containerDir + "/stderr";
-    }
-    if (io.terminal) {
-      confinement.tty = init::Tty::Yes;
-      confinement.controlPath = io.containerDir + "/control";
-    }
+    placeFifos(confinement, io.containerDir, io.stdinFifo, io.outputFifos, io.terminal);
   }
   DOCKERBOX_TRY_ASSIGN(spec->command, initCommand(confinement));
   for (std::size_t i = 0; i < config.binds.size(); ++i) {
@@ -265,7 +275,8 @@ Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitCo
 }
 
 Result<minibox::ExecSpec> confinedExecSpecOf(std::string miniboxId, const RunConfig& container,
-                                             const CreateExecOp& exec, init::InitConfig confinement) {
+                                             const CreateExecOp& exec, init::InitConfig confinement,
+                                             const ExecIoPlacement& io) {
   EnvBuilder env;
   env.add(std::string(kDefaultPath));
   if (exec.tty) env.add("TERM=xterm");
@@ -275,9 +286,14 @@ Result<minibox::ExecSpec> confinedExecSpecOf(std::string miniboxId, const RunCon
   confinement.argv = exec.cmd;
   minibox::ExecSpec spec;
   spec.containerId = std::move(miniboxId);
+  spec.tty = exec.tty;
+  if (!io.subdir.empty()) {
+    // Paths beneath the directory pid 1 holds: the exec's init finds them there.
+    placeFifos(confinement, io.subdir, io.stdinFifo, io.outputFifos, io.terminal);
+    spec.tty = false;  // the terminal is the init's, in the container; miniboxd's pipe carries it
+  }
   DOCKERBOX_TRY_ASSIGN(spec.cmd, initCommand(confinement));
   spec.env = {std::string(kExecLookupPath)};
-  spec.tty = exec.tty;
   return spec;
 }
 

@@ -128,10 +128,22 @@ inline constexpr std::string_view kExecLookupPath = "PATH=/usr/sbin:/usr/bin:/sb
 [[nodiscard]] Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitConfig confinement,
                                                          const InitPlacement& placement);
 
+/// An exec's FIFOs: a subdirectory of its container's run directory (monitor/run_io.hpp),
+/// which the container's pid 1 holds open for the exec's init (init::kHeldIoDirFd).
+struct ExecIoPlacement {
+  std::string subdir;        // empty: none (the run has no directory, or this monitor does not hold it)
+  bool stdinFifo = false;    // holds `stdin`
+  bool terminal = false;     // holds `control`; the init gives the program a terminal
+  bool outputFifos = false;  // holds `stdout` and `stderr` (no terminal)
+};
+
 /// A confined Exec: miniboxd runs `nsenter ... -- dockerbox-init ...` with only
 /// kExecLookupPath; the caller's command, env, user and working dir reach the init as data.
+/// With `io`, the init connects the program to those FIFOs (and a pty of the container's
+/// for a Tty); without, miniboxd's pipes (or its own pty) are the program's stdio.
 [[nodiscard]] Result<minibox::ExecSpec> confinedExecSpecOf(std::string miniboxId, const RunConfig& container,
-                                                           const CreateExecOp& exec, init::InitConfig confinement);
+                                                           const CreateExecOp& exec, init::InitConfig confinement,
+                                                           const ExecIoPlacement& io = {});
 
 /// Arguments joined with spaces, as Docker's `Command` column shows them.
 [[nodiscard]] std::string joinCommand(const std::vector<std::string>& argv);

@@ -75,7 +75,8 @@ std::vector<Which> actsOf(std::string_view operation) {
   if (operation == "containers.pause") return {Which::PAUSE};
   if (operation == "containers.unpause") return {Which::RESUME};
   if (operation == "exec.create") return {Which::SEAL_EXEC};
-  if (operation == "exec.start") return {Which::PREPARE_EXEC};
+  if (operation == "exec.start") return {Which::PREPARE_EXEC, Which::INPUT};
+  if (operation == "exec.resize") return {Which::RESIZE_TERMINAL};
   if (operation == "images.pull") return {Which::RESOLVE_IMAGE, Which::PULL};
   if (operation == "images.remove") return {Which::REMOVE_IMAGE};
   if (operation == "containers.attach") return {Which::INPUT};
@@ -169,6 +170,14 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
       who = bound->who;  // a run outlives its request: keep a copy
       operation = bound->operation;
     }
+    // An input or a resize reaches an exec only for an exec's request, a run only for the
+    // container's.
+    auto needExecRequest = [&](bool forExec) -> bool {
+      if (forExec == operation.starts_with("exec.")) return true;
+      failWith(fail(ErrorKind::Forbidden, "denied: this request may not reach that program's terminal",
+                    "request " + std::to_string(call.getRequest()) + " (" + operation + ")"));
+      return false;
+    };
     auto needCaller = [&]() -> bool {
       const auto allowed = actsOf(operation);
       if (who && std::find(allowed.begin(), allowed.end(), act_.which()) != allowed.end()) return true;
@@ -350,9 +359,11 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         auto in = act_.getInput();
         auto bytes = in.getData();
         if (bytes.size() > containers::kMaxInputChunk) { failWith(fail(ErrorKind::BadRequest, "input chunk too large")); co_return; }
+        if (!needExecRequest(in.hasExec())) co_return;
         SealedRecord record = sealedRecordOf(in.getContainer());
+        SealedRecord exec = in.hasExec() ? sealedRecordOf(in.getExec()) : SealedRecord{};
         std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
-        auto written = co_await monitor.input(*who, std::move(record), std::move(data), in.getClose());
+        auto written = co_await monitor.input(*who, std::move(record), std::move(exec), std::move(data), in.getClose());
         if (!written) { failWith(written.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
         co_return;
@@ -360,8 +371,10 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
       case wire::ActCall::Act::RESIZE_TERMINAL: {
         if (!needCaller()) co_return;
         auto in = act_.getResizeTerminal();
+        if (!needExecRequest(in.hasExec())) co_return;
         SealedRecord record = sealedRecordOf(in.getContainer());
-        auto resized = co_await monitor.resizeTerminal(*who, std::move(record), in.getRows(), in.getCols());
+        SealedRecord exec = in.hasExec() ? sealedRecordOf(in.getExec()) : SealedRecord{};
+        auto resized = co_await monitor.resizeTerminal(*who, std::move(record), std::move(exec), in.getRows(), in.getCols());
         if (!resized) { failWith(resized.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
         co_return;

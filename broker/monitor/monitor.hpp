@@ -76,11 +76,13 @@ class Monitor final : public containers::MonitorPort {
                                                             std::string miniboxId,
                                                             containers::SealedRecord exec) override;
   boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
-  void dropExec(std::uint64_t ticket) override { execs_.erase(ticket); }
+  void dropExec(std::uint64_t ticket) override;
   boost::asio::awaitable<Result<void>> input(const Caller& who, containers::SealedRecord container,
-                                             std::vector<std::uint8_t> data, bool close) override;
+                                             containers::SealedRecord exec, std::vector<std::uint8_t> data,
+                                             bool close) override;
   boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, containers::SealedRecord container,
-                                                      std::uint16_t rows, std::uint16_t cols) override;
+                                                      containers::SealedRecord exec, std::uint16_t rows,
+                                                      std::uint16_t cols) override;
   boost::asio::awaitable<Result<void>> stop(const Caller& who, containers::SealedRecord container,
                                             std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, containers::SealedRecord container,
@@ -97,6 +99,12 @@ class Monitor final : public containers::MonitorPort {
     std::string miniboxId;  // empty until miniboxd created it
     containers::RunConfinement confinement = containers::RunConfinement::Unknown;
     std::shared_ptr<RunIo> io;  // stdin and terminal; null when the run has neither
+  };
+  /// A judged exec waiting for runExec, and then running.
+  struct PreparedExec {
+    minibox::ExecSpec spec;
+    std::string execId;
+    std::shared_ptr<RunIo> io;  // its FIFOs; null when it has none
   };
   struct PreparedRun {
     minibox::RunSpec spec;
@@ -116,18 +124,23 @@ class Monitor final : public containers::MonitorPort {
                                                          const containers::RunConfig& config);
   [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const std::string& dockerId,
                                                       const std::string& miniboxId, const containers::RunConfig& config,
-                                                      const CreateExecOp& exec,
-                                                      containers::RunConfinement confinement) const;
+                                                      const CreateExecOp& exec, containers::RunConfinement confinement,
+                                                      const containers::ExecIoPlacement& io) const;
   [[nodiscard]] Error cannotConfine() const;
   /// The held run of a container `who` may act on, with its input (input/resize acts).
   [[nodiscard]] Result<std::shared_ptr<RunIo>> heldIo(const Caller& who, const containers::SealedRecord& container) const;
+  /// The same for an exec of it (`exec`'s id not empty), prepared or running.
+  [[nodiscard]] Result<std::shared_ptr<RunIo>> heldIo(const Caller& who, const containers::SealedRecord& container,
+                                                      const containers::SealedRecord& exec) const;
 
   minibox::Client& minibox_;
   Sealer sealer_;
   MonitorOptions options_;
   std::map<std::string, HeldRun> runs_;
   /// Judged execs waiting for runExec, by ticket.
-  std::map<std::uint64_t, minibox::ExecSpec> execs_;
+  std::map<std::uint64_t, PreparedExec> execs_;
+  /// The FIFOs of prepared and running execs, by exec id (input/resize acts).
+  std::map<std::string, std::shared_ptr<RunIo>> execIo_;
   std::uint64_t nextTicket_ = 1;
   /// miniboxd answered a Run with "bind mounts are not allowed" (HEAD without
   /// MINIBOX_ALLOW_BIND_MOUNTS): no confined run is possible until the broker restarts.

@@ -160,13 +160,29 @@ Result<std::shared_ptr<RunIo>> Monitor::heldIo(const Caller& who, const SealedRe
   return found->second.io;
 }
 
-asio::awaitable<Result<void>> Monitor::input(const Caller& who, SealedRecord container, std::vector<std::uint8_t> data,
-                                             bool close) {
-  auto io = heldIo(who, container);
+Result<std::shared_ptr<RunIo>> Monitor::heldIo(const Caller& who, const SealedRecord& container,
+                                               const SealedRecord& exec) const {
+  if (exec.id.empty()) return heldIo(who, container);
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) return checked.error();
+  if (auto checked = checkRecord(who, SealKind::Exec, exec); !checked) return checked.error();
+  if (exec.parent != container.id) return fail(ErrorKind::Internal, "internal error", "exec of another container");
+  auto found = execIo_.find(exec.id);
+  if (found == execIo_.end()) {
+    return fail(ErrorKind::Conflict, "exec " + exec.id + " is not running with stdin or a terminal");
+  }
+  return found->second;
+}
+
+asio::awaitable<Result<void>> Monitor::input(const Caller& who, SealedRecord container, SealedRecord exec,
+                                             std::vector<std::uint8_t> data, bool close) {
+  auto io = heldIo(who, container, exec);
   if (!io) co_return io.error();
   // Held by this frame: the run may end (and drop its reference) while the write waits.
   std::shared_ptr<RunIo> held = std::move(*io);
-  if (!held->hasStdin()) co_return fail(ErrorKind::Conflict, "container " + container.id + " has no open stdin");
+  if (!held->hasStdin()) {
+    co_return fail(ErrorKind::Conflict, (exec.id.empty() ? "container " + container.id : "exec " + exec.id) +
+                                            " has no open stdin");
+  }
   if (!data.empty()) {
     auto written = co_await held->write(data);
     if (!written) co_return written.error();
@@ -175,16 +191,17 @@ asio::awaitable<Result<void>> Monitor::input(const Caller& who, SealedRecord con
   co_return Result<void>();
 }
 
-asio::awaitable<Result<void>> Monitor::resizeTerminal(const Caller& who, SealedRecord container, std::uint16_t rows,
-                                                      std::uint16_t cols) {
-  auto io = heldIo(who, container);
+asio::awaitable<Result<void>> Monitor::resizeTerminal(const Caller& who, SealedRecord container, SealedRecord exec,
+                                                      std::uint16_t rows, std::uint16_t cols) {
+  auto io = heldIo(who, container, exec);
   if (!io) co_return io.error();
   co_return (*io)->resize(rows, cols);
 }
 
 Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::string& dockerId,
                                                const std::string& miniboxId, const containers::RunConfig& container,
-                                               const CreateExecOp& exec, RunConfinement confinement) const {
+                                               const CreateExecOp& exec, RunConfinement confinement,
+                                               const containers::ExecIoPlacement& io) const {
   const bool mayRunUnconfined = who.grants.privileged == policy::Privileged::Allowed;
   // An exec goes the way its container's run went: through dockerbox-init, or (privileged
   // containers, and where miniboxd could not take the init) as miniboxd runs it, as host
@@ -206,7 +223,7 @@ Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::str
   }
   auto init = containers::execConfinement(container, exec, who);
   if (!init) return init.error();
-  return containers::confinedExecSpecOf(miniboxId, container, exec, std::move(*init));
+  return containers::confinedExecSpecOf(miniboxId, container, exec, std::move(*init), io);
 }
 
 asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, SealedRecord container,
@@ -220,19 +237,56 @@ asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, S
   if (!config) co_return config.error();
   auto op = containers::readExecConfig(exec.config);
   if (!op) co_return op.error();
-  auto spec = execSpecFor(who, container.id, miniboxId, *config, *op, *confinement);
+  if (execIo_.contains(exec.id)) co_return fail(ErrorKind::Conflict, "Error: Exec command " + exec.id + " is already running");
+  // A run this monitor holds through the init has a FIFO directory, which its pid 1 keeps
+  // open: the exec's FIFOs go in a subdirectory of it (its stdin, its terminal, and its
+  // stdout and stderr apart, which miniboxd's Exec would send one after the other).
+  std::shared_ptr<RunIo> io;
+  containers::ExecIoPlacement placement;
+  auto held = runs_.find(container.id);
+  const bool confined = *confinement == RunConfinement::Init && !config->privileged && !op->privileged;
+  if (confined && held != runs_.end() && held->second.io) {
+    auto executor = co_await asio::this_coro::executor;
+    auto made = RunIo::create(executor, held->second.io->hostDir(), exec.id, op->attachStdin, op->tty, !op->tty);
+    if (!made) co_return made.error();
+    io = std::move(*made);
+    placement = {exec.id, io->hasStdin(), io->hasTerminal(), io->hasOutput()};
+  }
+  auto spec = execSpecFor(who, container.id, miniboxId, *config, *op, *confinement, placement);
   if (!spec) co_return spec.error();
   const std::uint64_t ticket = nextTicket_++;
-  execs_.emplace(ticket, std::move(*spec));
+  if (io) execIo_[exec.id] = io;
+  execs_.emplace(ticket, PreparedExec{std::move(*spec), exec.id, std::move(io)});
   co_return ticket;
+}
+
+void Monitor::dropExec(std::uint64_t ticket) {
+  auto found = execs_.find(ticket);
+  if (found == execs_.end()) return;
+  execIo_.erase(found->second.execId);
+  execs_.erase(found);
 }
 
 asio::awaitable<Result<std::int32_t>> Monitor::runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) {
   auto found = execs_.find(ticket);
   if (found == execs_.end()) co_return fail(ErrorKind::Internal, "internal error", "unknown exec ticket");
-  minibox::ExecSpec spec = std::move(found->second);
+  PreparedExec exec = std::move(found->second);
   execs_.erase(found);
-  co_return co_await minibox_.exec(std::move(spec), std::move(onOutput));
+  if (exec.io) exec.io->startOutputPumps(onOutput);
+  Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
+  try {
+    exit = co_await minibox_.exec(std::move(exec.spec), onOutput);
+  } catch (const std::exception& e) {
+    exit = fail(ErrorKind::Internal, "internal error", std::string("exec: ") + e.what());
+  }
+  if (exec.io) {
+    // The exec's program is gone: what it wrote is in the FIFOs (a process it left behind
+    // loses its output with them, as it would lose miniboxd's pipe).
+    co_await exec.io->endOutput();
+    exec.io->closeStdin();
+    if (auto held = execIo_.find(exec.execId); held != execIo_.end() && held->second == exec.io) execIo_.erase(held);
+  }
+  co_return exit;
 }
 
 }  // namespace dockerbox::broker::monitor

@@ -53,6 +53,23 @@ Result<UniqueFd> makeFifo(int dir, const char* name) {
   return fd;
 }
 
+/// The input FIFO: a read end that is never read (it keeps the FIFO, and what was written
+/// into it, alive until the init has opened its own read end, however late that is) and a
+/// write end. Closing the write end alone is the program's EOF, after whatever was written.
+Result<std::pair<UniqueFd, UniqueFd>> makeInputFifo(int dir, const char* name) {
+  if (::mkfifoat(dir, name, 0600) != 0) {
+    return fail(ErrorKind::Internal, "internal error", std::string("mkfifo ") + name + ": " + std::strerror(errno));
+  }
+  // The read end first: a nonblocking write-only open needs a reader.
+  UniqueFd keeper(::openat(dir, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd writer;
+  if (keeper) writer.reset(::openat(dir, name, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+  if (!keeper || !writer) {
+    return fail(ErrorKind::Internal, "internal error", std::string("open ") + name + ": " + std::strerror(errno));
+  }
+  return std::make_pair(std::move(keeper), std::move(writer));
+}
+
 void removeDir(const std::string& dir) {
   std::error_code ignored;  // nothing sensible to do: the next start-up clears what is left
   std::filesystem::remove_all(dir, ignored);
@@ -73,9 +90,10 @@ Result<std::unique_ptr<RunIo>> RunIo::create(asio::any_io_executor executor, con
   UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dirFd) return fail(ErrorKind::Internal, "internal error", "open " + dir + ": " + std::strerror(errno));
   if (withStdin) {
-    auto fd = makeFifo(dirFd.get(), kStdinName);
-    if (!fd) return fd.error();
-    made->stdin_.emplace(executor, fd->release());
+    auto ends = makeInputFifo(dirFd.get(), kStdinName);
+    if (!ends) return ends.error();
+    made->stdinKeeper_ = std::move(ends->first);
+    made->stdin_.emplace(executor, ends->second.release());
   }
   if (withTerminal) {
     auto fd = makeFifo(dirFd.get(), kControlName);
@@ -92,6 +110,7 @@ Result<std::unique_ptr<RunIo>> RunIo::create(asio::any_io_executor executor, con
 
 RunIo::~RunIo() {
   stdin_.reset();
+  stdinKeeper_.reset();
   control_.reset();
   for (auto& out : output_) out.reset();
   removeDir(dir_);

@@ -13,12 +13,17 @@
 // miniboxd binds that directory read-only into the container at
 // containers::kIoPathInContainer; the init opens the FIFOs there, as root, and detaches the
 // mount before anything of the user's runs, so the program only ever holds the ends it was
-// given.
+// given. Pid 1 keeps the directory open (init::kHeldIoDirFd): an exec of the container gets
+// the same kind of FIFOs in `<io dir>/<docker id>/<exec id>/`, which its init, root with
+// every capability, opens through /proc/1/fd; the container's programs cannot (pid 1 is
+// not dumpable).
 //
-// The monitor opens every FIFO read-write before the Run: the init's opens never block, the
-// program sees EOF on stdin only when the monitor closes its end (closeStdin(), or the run
-// ending), and nothing in the container can open another end (the directory is gone from
-// its view). Output is read as it comes; the container's writes wait while the engine is
+// The monitor opens every FIFO before the Run, the output and control FIFOs read-write,
+// stdin as a write end and a read end it never reads: the init's opens never block, input
+// written (and even closed) before the init opens its end is still there for it, the
+// program sees EOF on stdin only when the monitor closes its write end (closeStdin(), or
+// the run ending), and nothing in the container can open another end (the directory is
+// gone from its view). Output is read as it comes; the container's writes wait while the engine is
 // behind (the acts window), as they would on miniboxd's pipe.
 #pragma once
 
@@ -83,7 +88,8 @@ class RunIo : public std::enable_shared_from_this<RunIo> {
   boost::asio::any_io_executor executor_;
 
   std::string dir_;
-  std::optional<boost::asio::posix::stream_descriptor> stdin_;
+  std::optional<boost::asio::posix::stream_descriptor> stdin_;  // the write end
+  UniqueFd stdinKeeper_;  // a read end never read: input written before the init opens stays
   UniqueFd control_;
   std::array<std::optional<boost::asio::posix::stream_descriptor>, 2> output_;  // stdout, stderr
   bool writing_ = false;

@@ -318,11 +318,12 @@ void RemoteMonitor::dropExec(std::uint64_t ticket) {
   post(*call);
 }
 
-asio::awaitable<Result<void>> RemoteMonitor::input(const Caller& who, SealedRecord container,
+asio::awaitable<Result<void>> RemoteMonitor::input(const Caller& who, SealedRecord container, SealedRecord exec,
                                                    std::vector<std::uint8_t> data, bool close) {
   auto call = begin(who.requestId);
   auto in = call->root.getAct().initInput();
   toWire(container, in.initContainer());
+  if (!exec.id.empty()) toWire(exec, in.initExec());
   in.setData(kj::arrayPtr(data.data(), data.size()));
   in.setClose(close);
   auto reply = co_await roundTrip(*call);
@@ -332,10 +333,11 @@ asio::awaitable<Result<void>> RemoteMonitor::input(const Caller& who, SealedReco
 }
 
 asio::awaitable<Result<void>> RemoteMonitor::resizeTerminal(const Caller& who, SealedRecord container,
-                                                            std::uint16_t rows, std::uint16_t cols) {
+                                                            SealedRecord exec, std::uint16_t rows, std::uint16_t cols) {
   auto call = begin(who.requestId);
   auto in = call->root.getAct().initResizeTerminal();
   toWire(container, in.initContainer());
+  if (!exec.id.empty()) toWire(exec, in.initExec());
   in.setRows(rows);
   in.setCols(cols);
   auto reply = co_await roundTrip(*call);

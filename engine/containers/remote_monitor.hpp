@@ -53,10 +53,11 @@ class RemoteMonitor final : public MonitorPort {
                                                             std::string miniboxId, SealedRecord exec) override;
   boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
   void dropExec(std::uint64_t ticket) override;
-  boost::asio::awaitable<Result<void>> input(const Caller& who, SealedRecord container, std::vector<std::uint8_t> data,
+  boost::asio::awaitable<Result<void>> input(const Caller& who, SealedRecord container, SealedRecord exec,
+                                             std::vector<std::uint8_t> data,
                                              bool close) override;
-  boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, SealedRecord container, std::uint16_t rows,
-                                                      std::uint16_t cols) override;
+  boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, SealedRecord container, SealedRecord exec,
+                                                      std::uint16_t rows, std::uint16_t cols) override;
   boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container, std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,
                                              std::string miniboxId) override;

@@ -4,11 +4,13 @@
 //
 // An exec runs in a background coroutine owned by the service, not by the request: when the
 // client leaves (or used -d), the process still finishes and its exit code is recorded for
-// `docker exec`'s inspect. Limits of miniboxd (protocol 7.8, 7.10):
-// - stdout and stderr are kept apart here, but miniboxd sends all stdout before any stderr;
-// - stdin and terminal resize do not reach the process;
+// `docker exec`'s inspect. In a container whose run the monitor holds through dockerbox-init,
+// the exec's stdin, terminal (and its resizes), stdout and stderr are FIFOs the init connects
+// (monitor/run_io.hpp). Otherwise miniboxd's limits show (protocol 7.8, 7.10): no stdin and
+// no resize, all stdout before any stderr. Everywhere:
 // - the exec's pid is not reported (Pid is 0);
-// - a signal death is reported as -1 without the signal: ExitCode is then 255.
+// - without the init's terminal relay, a signal death is reported as -1 without the signal:
+//   ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
 #include "broker/task.hpp"
 #include "broker/containers/run_spec.hpp"
@@ -68,6 +70,39 @@ void finish(const std::shared_ptr<ExecStream>& stream) {
 }
 
 Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away"); }
+
+/// The client's stdin, to the exec's (AttachStdin) until the client ends it, which closes
+/// the exec's: the program reads EOF, as with `docker exec -i`. Once the monitor refuses
+/// (the exec has no stdin of its own, or is over) the rest is dropped.
+asio::awaitable<void> forwardExecInput(MonitorPort& monitor, const Caller& who, SealedRecord container,
+                                       SealedRecord exec, StreamSink& sink) {
+  try {
+    bool delivering = true;
+    for (;;) {
+      auto chunk = co_await sink.input();
+      const bool end = !chunk || chunk->end;
+      if (delivering) {
+        std::vector<std::uint8_t> data;
+        if (chunk) {
+          const auto* bytes = reinterpret_cast<const std::uint8_t*>(chunk->data.data());
+          data.assign(bytes, bytes + chunk->data.size());
+        }
+        // Named values moved in (g++ 12 and coroutine arguments, see send()).
+        SealedRecord c = container;
+        SealedRecord e = exec;
+        auto sent = co_await monitor.input(who, std::move(c), std::move(e), std::move(data), end);
+        if (!sent) {
+          spdlog::debug("event=stdin_dropped exec={} reason=\"{}\"", exec.id, sent.error().message);
+          delivering = false;
+        }
+      }
+      if (end) break;
+    }
+    co_await parkUntilCancelled();
+  } catch (const boost::system::system_error&) {
+    // Cancelled: the exec's output ended.
+  }
+}
 
 }  // namespace
 
@@ -201,7 +236,14 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
       if (co_await stream->changed.wait() == WakeReason::Cancelled) co_return clientGone();
     }
   };
-  auto ended = co_await (forward() || drainInput(sink));
+  std::variant<Result<void>, std::monostate> ended;
+  if (config->attachStdin) {
+    SealedRecord inputContainer = sealedOf(*c);
+    SealedRecord inputExec = sealedOf(*exec);
+    ended = co_await (forward() || forwardExecInput(monitor_, who, std::move(inputContainer), std::move(inputExec), sink));
+  } else {
+    ended = co_await (forward() || drainInput(sink));
+  }
   if (ended.index() != 0) co_return clientGone();
   if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
   out.setStreamEnded();
@@ -224,9 +266,25 @@ asio::awaitable<Result<void>> ContainerService::handleInspectExec(const Caller& 
 }
 
 asio::awaitable<Result<void>> ContainerService::handleResizeExec(const Caller& who, const ResizeExecOp& op, StreamSink&,
-                                                                 Out) {
-  if (auto exec = visibleExec(who, op.id); !exec) co_return exec.error();
-  co_return fail(ErrorKind::NotImplemented, "dockerbox cannot resize an exec's terminal: miniboxd has no resize");
+                                                                 Out out) {
+  auto exec = visibleExec(who, op.id);
+  if (!exec) co_return exec.error();
+  auto config = readExecConfig(exec->config);
+  if (!config) co_return config.error();
+  // As dockerd: a resize of an exec without a terminal is not an error.
+  if (!config->tty) {
+    out.setOk();
+    co_return Result<void>();
+  }
+  if (!exec->running) co_return fail(ErrorKind::Conflict, "Error: Exec " + op.id + " is not running");
+  auto c = state_.getContainer(exec->containerDockerId);
+  if (!c) co_return c.error();
+  SealedRecord container = sealedOf(*c);  // named: g++ 12 and coroutine arguments
+  SealedRecord sealedExec = sealedOf(*exec);
+  auto resized = co_await monitor_.resizeTerminal(who, std::move(container), std::move(sealedExec), op.height, op.width);
+  if (!resized) co_return resized.error();
+  out.setOk();
+  co_return Result<void>();
 }
 
 }  // namespace dockerbox::broker::containers

@@ -250,7 +250,8 @@ asio::awaitable<Result<void>> ContainerService::handleResizeContainer(const Call
     co_return Result<void>();
   }
   SealedRecord record = sealedOf(*c);  // named: g++ 12 and coroutine arguments (service_exec.cpp)
-  auto resized = co_await monitor_.resizeTerminal(who, std::move(record), op.height, op.width);
+  SealedRecord noExec;
+  auto resized = co_await monitor_.resizeTerminal(who, std::move(record), std::move(noExec), op.height, op.width);
   if (!resized) co_return resized.error();
   out.setOk();
   co_return Result<void>();

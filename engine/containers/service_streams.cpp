@@ -76,7 +76,8 @@ asio::awaitable<void> ContainerService::forwardInput(const Caller& who, state::C
         Result<void> sent = fail(ErrorKind::NotFound, "the container was removed");
         if (!live->removed) {
           SealedRecord record = sealedOf(container);
-          sent = co_await monitor_.input(who, std::move(record), std::move(data), end);
+          SealedRecord noExec;
+          sent = co_await monitor_.input(who, std::move(record), std::move(noExec), std::move(data), end);
         }
         if (!sent) {
           // The run ended or has no input (started unconfined): the rest is dropped.

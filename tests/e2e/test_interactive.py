@@ -5,7 +5,8 @@ monitor hands the init a FIFO for the program's input and, with -t, a FIFO of te
 and the init gives the program a real pty. Driven with the real docker CLI as a socket-group
 member against the simulator's miniboxd process model: piped input (`run -i`, `start -ai`),
 an interactive shell on a pty (`run -it`: typed commands, exit code, `stty size` before and
-after a resize), and what the container can see of the mechanism (nothing).
+after a resize), and what the container can see of the mechanism (nothing); the same for
+`docker exec -i` / `-it` in a running container.
 """
 import fcntl
 import os
@@ -89,19 +90,28 @@ class PtySession:
             self.master = -1
 
 
-class Interactive(unittest.TestCase):
+class MemberStack:
+    """A stack whose socket group has one member, who runs every command; `prepare` runs
+    once it is up."""
+    GROUP = "tty"
+
     @classmethod
     def setUpClass(cls):
         cls.users = Users()
         cls.stack = None
         try:
-            cls.group = cls.users.group("tty")
-            cls.member = cls.users.user("ttym", groups=[cls.group])
+            cls.group = cls.users.group(cls.GROUP)
+            cls.member = cls.users.user(cls.GROUP + "m", groups=[cls.group])
             cls.stack = Stack(socket_group=cls.group)
             cls.stack.docker("pull", "alpine", check=True)
+            cls.prepare()
         except BaseException:
             cls.tearDownClass()
             raise
+
+    @classmethod
+    def prepare(cls):
+        pass
 
     @classmethod
     def tearDownClass(cls):
@@ -118,6 +128,8 @@ class Interactive(unittest.TestCase):
         self.addCleanup(session.close)
         return session
 
+
+class Interactive(MemberStack, unittest.TestCase):
     # --- piped stdin -----------------------------------------------------------------------
 
     def test_piped_input_reaches_the_program_and_ends_with_eof(self):
@@ -207,6 +219,82 @@ class Interactive(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stdout, b"one\r\ntwo\r\n")
         self.assertEqual(proc.stderr, b"")
+
+
+class InteractiveExec(MemberStack, unittest.TestCase):
+    """`docker exec` with stdin and a terminal: the exec's dockerbox-init finds its FIFOs in the
+    run's directory, which the container's pid 1 holds open for it."""
+    GROUP = "ttx"
+
+    @classmethod
+    def prepare(cls):
+        # Kept running by its own open stdin, which nobody writes.
+        cls.stack.docker("run", "-d", "-i", "--name", "dbx-exec-target", "alpine", "cat",
+                         user=cls.member, check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.stack:
+            cls.stack.docker("rm", "-f", "dbx-exec-target", user=cls.member)
+        super().tearDownClass()
+
+    def test_piped_input_reaches_the_exec_and_ends_with_eof(self):
+        proc = self.docker("exec", "-i", "dbx-exec-target", "sh", "-c", "cat; echo end:$?", input="data\nmore\n")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "data\nmore\nend:0\n")
+
+    def test_large_input_is_paced_not_lost(self):
+        data = "".join(f"{i:07d}\n" for i in range(40000))
+        proc = self.docker("exec", "-i", "dbx-exec-target", "wc", "-c", input=data)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.split()[0], str(len(data)))
+
+    def test_without_i_stdin_is_empty(self):
+        proc = self.docker("exec", "dbx-exec-target", "sh", "-c", "cat; echo done")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "done\n")
+
+    def test_stdout_and_stderr_stay_apart_and_in_order(self):
+        proc = self.docker("exec", "dbx-exec-target", "sh", "-c", "echo out; echo err >&2; echo out2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual((proc.stdout, proc.stderr), ("out\nout2\n", "err\n"))
+
+    def test_a_lot_of_stderr_while_stdout_is_open(self):
+        # miniboxd's Exec reads stdout to its end before stderr: this would never finish there.
+        proc = self.docker("exec", "dbx-exec-target", "sh", "-c", "seq 1 50000 >&2; echo done")
+        self.assertEqual(proc.returncode, 0, proc.stderr[-500:])
+        self.assertEqual(proc.stdout, "done\n")
+        self.assertEqual(proc.stderr, "".join(f"{i}\n" for i in range(1, 50001)))
+
+    def test_interactive_shell_on_a_terminal(self):
+        session = self.pty("exec", "-it", "dbx-exec-target", "sh", rows=31, cols=97)
+        session.type("echo $((40+2))\n")
+        session.expect(r"\b42\b")
+        session.type("tty\n")
+        session.expect(r"/dev/pts/\d+")
+        session.expect_size(31, 97)
+        session.type("exit 3\n")
+        self.assertEqual(session.wait(), 3, session.output[-2000:])
+
+    def test_resize_reaches_the_exec_terminal(self):
+        session = self.pty("exec", "-it", "dbx-exec-target", "sh", rows=24, cols=80)
+        session.expect_size(24, 80)
+        session.resize(42, 132)
+        session.expect_size(42, 132, signal_each=True)
+        session.type("exit\n")
+        self.assertEqual(session.wait(), 0)
+
+    def test_the_exec_cannot_reach_what_pid_1_holds(self):
+        # Root in the container, without CAP_SYS_PTRACE: pid 1 is not dumpable, so its fds
+        # (the run's FIFO directory among them) cannot be followed; only their numbers show.
+        script = ("ls /proc/1/fd | grep -qx 100 && echo numbered; "
+                  "readlink /proc/1/fd/100 >/dev/null 2>&1 && echo readable; "
+                  "ls /proc/1/fd/100/ >/dev/null 2>&1 && echo entered; "
+                  "cat /proc/1/fd/100/stdout </dev/null >/dev/null 2>&1 && echo opened; "
+                  "grep -c dockerbox-io /proc/self/mountinfo; test -p /dev/stdin && echo fifo; echo checked")
+        proc = self.docker("exec", "-i", "dbx-exec-target", "sh", "-c", script, input="")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, "numbered\n0\nfifo\nchecked\n")
 
 
 if __name__ == "__main__":

@@ -69,12 +69,12 @@ class StubPort final : public containers::MonitorPort {
     co_return 0;
   }
   void dropExec(std::uint64_t) override {}
-  asio::awaitable<Result<void>> input(const Caller&, containers::SealedRecord, std::vector<std::uint8_t>,
-                                      bool) override {
+  asio::awaitable<Result<void>> input(const Caller&, containers::SealedRecord, containers::SealedRecord,
+                                      std::vector<std::uint8_t>, bool) override {
     co_return Result<void>();
   }
-  asio::awaitable<Result<void>> resizeTerminal(const Caller&, containers::SealedRecord, std::uint16_t,
-                                               std::uint16_t) override {
+  asio::awaitable<Result<void>> resizeTerminal(const Caller&, containers::SealedRecord, containers::SealedRecord,
+                                               std::uint16_t, std::uint16_t) override {
     co_return refused();
   }
   asio::awaitable<Result<void>> stop(const Caller&, containers::SealedRecord, std::string) override {

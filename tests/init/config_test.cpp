@@ -106,18 +106,13 @@ TEST(InitConfig, StdinWithoutATtyRoundTrips) {
   EXPECT_EQ(parsed->unmountPath, c.unmountPath);
 }
 
-TEST(InitConfig, StderrIsNeverATerminalsAndNeverAnExecs) {
+TEST(InitConfig, StderrIsNeverATerminals) {
   InitConfig c = terminalConfig();
   c.stderrPath = "/.dockerbox-io/stderr";
   EXPECT_FALSE(encodeInitArgs(c));  // with tty=yes stderr is the terminal
   c.stderrPath.clear();
   c.stdoutPath = "/.dockerbox-io/stdout";
   EXPECT_FALSE(encodeInitArgs(c));
-  InitConfig e;
-  e.mode = Mode::Exec;
-  e.argv = {"true"};
-  e.stderrPath = "/.dockerbox-io/stderr";
-  EXPECT_FALSE(encodeInitArgs(e));
 }
 
 TEST(InitConfig, TerminalRecordsMayComeInAnyOrder) {
@@ -125,12 +120,16 @@ TEST(InitConfig, TerminalRecordsMayComeInAnyOrder) {
   auto controlFirst = parse({m, "control=/io/control", "tty=yes", "mode=run", "--", "sh"});
   ASSERT_TRUE(controlFirst) << controlFirst.error().message;
   EXPECT_EQ(controlFirst->controlPath, "/io/control");
-  // mode=exec after tty=yes is still refused: the rules are checked on the whole list.
-  EXPECT_FALSE(parse({m, "tty=yes", "mode=exec", "--", "sh"}));
+  // The paths' kind is checked against the mode on the whole list, whatever the order.
   EXPECT_FALSE(parse({m, "stdin=/io/stdin", "mode=exec", "--", "sh"}));
+  EXPECT_FALSE(parse({m, "stdin=x/stdin", "mode=run", "--", "sh"}));
+  EXPECT_FALSE(parse({m, "stdin=x/stdin", "--", "sh"}));  // run is the default
+  auto exec = parse({m, "stdin=x/stdin", "tty=yes", "control=x/control", "mode=exec", "--", "sh"});
+  ASSERT_TRUE(exec) << exec.error().message;
+  EXPECT_EQ(exec->stdinPath, "x/stdin");
 }
 
-TEST(InitConfig, ExecKeepsTtyNoAndNoPaths) {
+TEST(InitConfig, ExecFifosAreRelativeAndNeverUnmounted) {
   InitConfig c;
   c.mode = Mode::Exec;
   c.argv = {"sh"};
@@ -144,14 +143,31 @@ TEST(InitConfig, ExecKeepsTtyNoAndNoPaths) {
   }
   EXPECT_TRUE(parse(*encoded));
 
+  InitConfig withTerminal = c;
+  withTerminal.tty = Tty::Yes;
+  withTerminal.stdinPath = "0123abcd/stdin";
+  withTerminal.controlPath = "0123abcd/control";
+  auto terminal = encodeInitArgs(withTerminal);
+  ASSERT_TRUE(terminal) << terminal.error().message;
+  auto parsed = parse(*terminal);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->tty, Tty::Yes);
+  EXPECT_EQ(parsed->controlPath, "0123abcd/control");
+
+  InitConfig piped = c;
+  piped.stdinPath = "e/stdin";
+  piped.stdoutPath = "e/stdout";
+  piped.stderrPath = "e/stderr";
+  EXPECT_TRUE(encodeInitArgs(piped));
+
   for (auto change : std::vector<void (*)(InitConfig&)>{
-           [](InitConfig& x) { x.tty = Tty::Yes; },
-           [](InitConfig& x) { x.stdinPath = "/io/stdin"; },
-           [](InitConfig& x) { x.unmountPath = "/io"; },
-           [](InitConfig& x) {
-             x.tty = Tty::Yes;
-             x.controlPath = "/io/control";
-           }}) {
+           [](InitConfig& x) { x.stdinPath = "/io/stdin"; },      // a Run's kind of path
+           [](InitConfig& x) { x.stdoutPath = "../stdout"; },     // climbs out
+           [](InitConfig& x) { x.stdinPath = "e/./stdin"; },
+           [](InitConfig& x) { x.stderrPath = "e//stderr"; },
+           [](InitConfig& x) { x.unmountPath = "/io"; },          // only a Run unmounts
+           [](InitConfig& x) { x.unmountPath = "io"; },
+           [](InitConfig& x) { x.controlPath = "e/control"; }}) {  // control needs tty=yes
     InitConfig exec = c;
     change(exec);
     EXPECT_FALSE(encodeInitArgs(exec));
@@ -254,10 +270,11 @@ TEST(InitConfig, RefusesEveryMalformedList) {
       {"control relative", {m, "tty=yes", "control=control", "--", "sh"}},
       {"control without tty", {m, "control=/io/control", "--", "sh"}},
       {"control with tty=no", {m, "tty=no", "control=/io/control", "--", "sh"}},
-      {"exec with tty", {m, "mode=exec", "tty=yes", "--", "sh"}},
-      {"exec with stdin", {m, "mode=exec", "stdin=/io/stdin", "--", "sh"}},
-      {"exec with control", {m, "mode=exec", "tty=yes", "control=/io/c", "--", "sh"}},
+      {"exec with an absolute stdin", {m, "mode=exec", "stdin=/io/stdin", "--", "sh"}},
+      {"exec with an absolute control", {m, "mode=exec", "tty=yes", "control=/io/c", "--", "sh"}},
+      {"exec stdin climbing", {m, "mode=exec", "stdin=x/../stdin", "--", "sh"}},
       {"exec with unmount", {m, "mode=exec", "unmount=/io", "--", "sh"}},
+      {"exec with a relative unmount", {m, "mode=exec", "unmount=io", "--", "sh"}},
   };
   for (const auto& c : cases) {
     auto parsed = parse(c.args);

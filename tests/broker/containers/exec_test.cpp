@@ -138,8 +138,15 @@ TEST_F(ExecTest, RefusedWhereDockerRefuses) {
   EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{std::string(64, 'a'), 30, 100})->kind(), ErrorKind::NotFound);
   auto real = call(&S::handleCreateExec, op);
   ASSERT_TRUE(real->ok()) << real->error();
-  EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{real->reply().getExecCreated(), 30, 100})->kind(),
-            ErrorKind::NotImplemented);
+  // As dockerd: resizing an exec without a terminal is not an error; one with a terminal
+  // must be running.
+  EXPECT_TRUE(call(&S::handleResizeExec, ResizeExecOp{real->reply().getExecCreated(), 30, 100})->ok());
+  CreateExecOp withTerminal = op;
+  withTerminal.tty = true;
+  auto terminal = call(&S::handleCreateExec, withTerminal);
+  ASSERT_TRUE(terminal->ok()) << terminal->error();
+  EXPECT_EQ(call(&S::handleResizeExec, ResizeExecOp{terminal->reply().getExecCreated(), 30, 100})->kind(),
+            ErrorKind::Conflict);
 }
 
 }  // namespace
