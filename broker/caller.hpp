@@ -25,6 +25,18 @@ struct Grants {
   policy::RootUser rootUser = policy::RootUser::Denied;
 };
 
+/// Each grant only where both allow it.
+[[nodiscard]] inline Grants narrower(const Grants& a, const Grants& b) {
+  Grants g;
+  if (a.privileged == policy::Privileged::Allowed && b.privileged == policy::Privileged::Allowed) {
+    g.privileged = policy::Privileged::Allowed;
+  }
+  if (a.rootUser == policy::RootUser::Allowed && b.rootUser == policy::RootUser::Allowed) {
+    g.rootUser = policy::RootUser::Allowed;
+  }
+  return g;
+}
+
 struct Caller : Identity {
   /// Own unless the policy said more: a caller built without a decision sees only their own.
   policy::Visibility visibility = policy::Visibility::Own;

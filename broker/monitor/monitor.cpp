@@ -58,6 +58,16 @@ Result<void> Monitor::checkRecord(const Caller& who, SealKind kind, const Sealed
   return {};
 }
 
+Result<Caller> Monitor::judgeAsCreator(const Caller& who, const SealedRecord& container) const {
+  if (!options_.rejudge) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
+  auto asCreator = options_.rejudge(who, container.config);
+  if (!asCreator) {
+    return fail(ErrorKind::Forbidden, asCreator.error().message + " (an exec needs the rights to create its container)",
+                asCreator.error().context);
+  }
+  return Caller(who, who.visibility, narrower(who.grants, *asCreator));
+}
+
 bool Monitor::isRunName(std::string_view name, std::string_view dockerId) {
   // dbx-<64 hex>-<16 hex>
   if (name.size() != kRunNamePrefix.size() + dockerId.size() + 1 + 16) return false;
@@ -111,6 +121,8 @@ asio::awaitable<Result<std::string>> Monitor::sealExec(const Caller& who, const 
   if (!who.judgedConfig || *who.judgedConfig != config) {
     co_return fail(ErrorKind::Internal, "internal error", "the exec config to seal is not the one the policy judged");
   }
+  // Refused here already, where the client shows the reason; the start judges it again.
+  if (auto judged = judgeAsCreator(who, container); !judged) co_return judged.error();
   co_return sealer_.seal(SealKind::Exec, SealedRecord{execId, container.id, who.uid, who.gid, config, ""});
 }
 

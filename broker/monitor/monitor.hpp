@@ -116,6 +116,10 @@ class Monitor final : public containers::MonitorPort {
   /// The record's seal verifies and `who` can see its owner (else the answer a missing
   /// object gets, so that nothing about it leaks).
   [[nodiscard]] Result<void> checkRecord(const Caller& who, SealKind kind, const containers::SealedRecord& record) const;
+  /// Visibility is not the owner's rights: an exec runs with at most what its caller could
+  /// have created. The container's config is judged for `who` (its binds probed as them), as
+  /// a start is; `who` with the narrower of those grants and the exec request's, or why not.
+  [[nodiscard]] Result<Caller> judgeAsCreator(const Caller& who, const containers::SealedRecord& container) const;
   /// `miniboxId` is the current run of `dockerId`: one this monitor holds, or one miniboxd
   /// lists under a name this monitor gave it. Returns how that run is confined.
   boost::asio::awaitable<Result<containers::RunConfinement>> currentRun(const std::string& dockerId,

@@ -231,6 +231,8 @@ asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, S
   if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
   if (exec.parent != container.id) co_return fail(ErrorKind::Internal, "internal error", "exec of another container");
   if (auto checked = checkRecord(who, SealKind::Exec, exec); !checked) co_return checked.error();
+  auto judged = judgeAsCreator(who, container);  // under the policy in force now
+  if (!judged) co_return judged.error();
   auto confinement = co_await currentRun(container.id, miniboxId);
   if (!confinement) co_return confinement.error();
   auto config = containers::readRunConfig(container.config);
@@ -252,7 +254,7 @@ asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, S
     io = std::move(*made);
     placement = {exec.id, io->hasStdin(), io->hasTerminal(), io->hasOutput()};
   }
-  auto spec = execSpecFor(who, container.id, miniboxId, *config, *op, *confinement, placement);
+  auto spec = execSpecFor(*judged, container.id, miniboxId, *config, *op, *confinement, placement);
   if (!spec) co_return spec.error();
   const std::uint64_t ticket = nextTicket_++;
   if (io) execIo_[exec.id] = io;

@@ -5,7 +5,10 @@ visibility "group" lets members of one primary group share; SIGHUP with a broken
 the previous policy, and with no valid policy everything is denied."""
 import json
 import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -107,6 +110,14 @@ class GroupVisibility(unittest.TestCase):
         cls.carol = cls.users.user("carol", groups=[cls.group], primary=cls.team)
         cls.dave = cls.users.user("dave", groups=[cls.group], primary=cls.team)
         cls.eve = cls.users.user("eve", groups=[cls.group])
+        # carol's home, which the shipped policy lets her (and only her) bind from.
+        cls.dir = tempfile.mkdtemp(prefix="dbx-grp-")
+        os.chmod(cls.dir, 0o755)
+        cls.home = os.path.join(cls.dir, "carol")
+        os.mkdir(cls.home, 0o700)
+        subprocess.run(["usermod", "--home", cls.home, cls.carol], check=True, timeout=COMMAND_TIMEOUT)
+        pw = pwd.getpwnam(cls.carol)
+        os.chown(cls.home, pw.pw_uid, pw.pw_gid)
         policy = shipped_policy(cls.group).replace('visibility = "own"', 'visibility = "group"')
         assert 'visibility = "group"' in policy
         cls.stack = Stack(socket_group=cls.group, policy=policy)
@@ -116,6 +127,22 @@ class GroupVisibility(unittest.TestCase):
         cls.stack.docker("rm", "-f", "shared")
         cls.stack.stop()
         cls.users.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_an_exec_has_at_most_what_its_caller_could_create(self):
+        # Sharing lets dave see and stop carol's container, not borrow her rights: her bind of
+        # her own home is something the policy would not give him, so he may not exec in it.
+        docker = self.stack.docker
+        self.addCleanup(docker, "rm", "-f", "carols-bind", user=self.carol)
+        docker("run", "-d", "-i", "--name", "carols-bind", "-v", f"{self.home}:/home-of-carol", "alpine", "cat",
+               user=self.carol, check=True)
+        mine = docker("exec", "carols-bind", "ls", "-d", "/home-of-carol", user=self.carol)
+        self.assertEqual((mine.returncode, mine.stdout), (0, "/home-of-carol\n"), mine.stderr)
+        theirs = docker("exec", "carols-bind", "ls", "/home-of-carol", user=self.dave)
+        self.assertNotEqual(theirs.returncode, 0, theirs.stdout)
+        self.assertIn("denied by policy", theirs.stderr)
+        self.assertIn("an exec needs the rights to create its container", theirs.stderr)
+        self.assertEqual(theirs.stdout, "")
 
     def test_team_shares_and_others_do_not_see(self):
         docker = self.stack.docker
