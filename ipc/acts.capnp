@@ -49,6 +49,7 @@ struct ActCall {
     resolveImage @20 :ResolveImage;  # replies `resolved`: dockerbox-registry's answer, unread
     input @21 :Input;                # client stdin for a held run or exec; replies `done` once written
     resizeTerminal @22 :ResizeTerminal;  # replies `done`
+    signal @23 :SignalRun;           # replies `done` once the signal is sent
   }
 }
 
@@ -133,6 +134,15 @@ struct PrepareExec {
 struct OnRun {
   container @0 :SealedRecord;
   miniboxId @1 :Text;
+}
+
+# A signal for the current run of a container (docker kill -s, stop's StopSignal): the
+# monitor sends it to the process miniboxd started, which is dockerbox-init (it forwards
+# it to the program) for a confined run, the program itself otherwise.
+struct SignalRun {
+  container @0 :SealedRecord;
+  miniboxId @1 :Text;
+  signal @2 :Int32;    # 1..64
 }
 
 # ---------------------------------------------------------------------------

@@ -104,6 +104,8 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     c.securityOpt = strings(host.getSecurityOpt());
     c.readonlyRootfs = host.getReadonlyRootfs();
     for (auto u : host.getUlimits()) c.ulimits.push_back({str(u.getName()), u.getSoft(), u.getHard()});
+    c.stopSignal = str(in.getStopSignal());
+    c.stopTimeout = in.getStopTimeout();
     return c;
   });
 }

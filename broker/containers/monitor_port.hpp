@@ -139,6 +139,12 @@ class MonitorPort {
                                                               std::uint16_t cols) = 0;
   virtual boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container,
                                                     std::string miniboxId) = 0;
+  /// Sends `signal` (1..64) to the run `miniboxId` of `container`: to dockerbox-init, which
+  /// passes it to the program (SIGKILL ends the whole container at once), or to the program
+  /// of an unconfined run. Returns once it is sent; Conflict when the run is not running,
+  /// NotImplemented when miniboxd does not say which process it is.
+  virtual boost::asio::awaitable<Result<void>> signal(const Caller& who, SealedRecord container,
+                                                      std::string miniboxId, int signal) = 0;
   virtual boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,
                                                      std::string miniboxId) = 0;
   virtual boost::asio::awaitable<Result<void>> resume(const Caller& who, SealedRecord container,

@@ -64,6 +64,8 @@ struct RunConfig {
   std::vector<std::string> capAdd, capDrop, securityOpt;
   bool readonlyRootfs = false;
   std::vector<UlimitSpec> ulimits;
+  std::string stopSignal;        // Docker's StopSignal as written ("" = SIGTERM)
+  std::int32_t stopTimeout = -1;  // seconds; -1 = unset (Docker's 10)
 };
 
 /// The environment miniboxd gives a Run (protocol 7.1); an Exec gets nothing unless we pass it.

@@ -68,10 +68,9 @@ using Which = wire::ActCall::Act::Which;
 std::vector<Which> actsOf(std::string_view operation) {
   if (operation == "containers.create") return {Which::SEAL_CONTAINER};
   if (operation == "containers.start") return {Which::RUN};
-  if (operation == "containers.restart") return {Which::STOP, Which::RUN};
-  if (operation == "containers.stop" || operation == "containers.kill" || operation == "containers.remove") {
-    return {Which::STOP};
-  }
+  if (operation == "containers.restart") return {Which::SIGNAL, Which::STOP, Which::RUN};
+  if (operation == "containers.stop" || operation == "containers.kill") return {Which::SIGNAL, Which::STOP};
+  if (operation == "containers.remove") return {Which::SIGNAL, Which::STOP};
   if (operation == "containers.pause") return {Which::PAUSE};
   if (operation == "containers.unpause") return {Which::RESUME};
   if (operation == "exec.create") return {Which::SEAL_EXEC};
@@ -330,6 +329,16 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         auto exit = co_await monitor.runExec(act_.getRunExec(), onOutput);
         if (!exit) { failWith(exit.error()); co_return; }
         finish([&](Reply r) { r.setExitCode(*exit); });
+        co_return;
+      }
+      case wire::ActCall::Act::SIGNAL: {
+        if (!needCaller()) co_return;
+        auto in = act_.getSignal();
+        auto record = sealedRecordOf(in.getContainer());
+        std::string miniboxId = in.getMiniboxId();
+        auto sent = co_await monitor.signal(*who, std::move(record), std::move(miniboxId), in.getSignal());
+        if (!sent) { failWith(sent.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
         co_return;
       }
       case wire::ActCall::Act::STOP:

@@ -3,6 +3,14 @@
 
 #include "broker/containers/config_blob.hpp"
 #include "broker/state/names.hpp"
+#include "common/unique_fd.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 namespace dockerbox::broker::monitor {
 
@@ -20,6 +28,25 @@ bool alive(minibox::ContainerState s) {
 
 Error noSuchContainer(const SealedRecord& record) {
   return fail(ErrorKind::NotFound, "No such container: " + record.id);
+}
+
+Error notRunning(const SealedRecord& record) {
+  return fail(ErrorKind::Conflict, "Container " + record.id + " is not running");
+}
+
+/// The host pid miniboxd reports for its container `miniboxId` while it runs.
+Result<pid_t> runPid(const std::vector<minibox::ContainerInfo>& listed, const std::string& miniboxId,
+                     const SealedRecord& record) {
+  for (const auto& info : listed) {
+    if (info.id != miniboxId) continue;
+    if (!alive(info.state)) return notRunning(record);
+    if (!info.pid || *info.pid == 0) {
+      return fail(ErrorKind::NotImplemented, "dockerbox cannot signal container " + record.id +
+                                                 ": miniboxd does not report its process");
+    }
+    return static_cast<pid_t>(*info.pid);
+  }
+  return notRunning(record);
 }
 
 }  // namespace
@@ -147,6 +174,34 @@ asio::awaitable<Result<void>> Monitor::stop(const Caller& who, SealedRecord cont
   if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
   if (auto current = co_await currentRun(container.id, miniboxId); !current) co_return current.error();
   co_return co_await minibox_.stop(std::move(miniboxId));
+}
+
+asio::awaitable<Result<void>> Monitor::signal(const Caller& who, SealedRecord container, std::string miniboxId,
+                                              int signal) {
+  if (signal < 1 || signal > 64) co_return fail(ErrorKind::BadRequest, "Invalid signal: " + std::to_string(signal));
+  if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
+  if (auto current = co_await currentRun(container.id, miniboxId); !current) co_return current.error();
+  // miniboxd's List names the process. A pidfd is taken on that pid, and a second List
+  // must still name the same pid for the same running container: a pid that was reused
+  // between the two cannot be the one the pidfd holds, and a pidfd never reaches another
+  // process later (ESRCH once this one is gone).
+  auto listed = co_await minibox_.list();
+  if (!listed) co_return listed.error();
+  auto pid = runPid(*listed, miniboxId, container);
+  if (!pid) co_return pid.error();
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (!pidfd) co_return errno == ESRCH ? notRunning(container) : fail(ErrorKind::Internal, "internal error",
+                                                                        std::string("pidfd_open: ") + std::strerror(errno));
+  auto again = co_await minibox_.list();
+  if (!again) co_return again.error();
+  auto still = runPid(*again, miniboxId, container);
+  if (!still) co_return still.error();
+  if (*still != *pid) co_return notRunning(container);
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0) {
+    co_return errno == ESRCH ? notRunning(container)
+                             : fail(ErrorKind::Internal, "internal error", std::string("pidfd_send_signal: ") + std::strerror(errno));
+  }
+  co_return Result<void>();
 }
 
 asio::awaitable<Result<void>> Monitor::pause(const Caller& who, SealedRecord container, std::string miniboxId) {

@@ -85,6 +85,8 @@ class Monitor final : public containers::MonitorPort {
                                                       std::uint16_t cols) override;
   boost::asio::awaitable<Result<void>> stop(const Caller& who, containers::SealedRecord container,
                                             std::string miniboxId) override;
+  boost::asio::awaitable<Result<void>> signal(const Caller& who, containers::SealedRecord container,
+                                              std::string miniboxId, int signal) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, containers::SealedRecord container,
                                              std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> resume(const Caller& who, containers::SealedRecord container,

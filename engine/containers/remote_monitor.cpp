@@ -365,6 +365,19 @@ asio::awaitable<Result<void>> RemoteMonitor::stop(const Caller& who, SealedRecor
   co_return co_await onRun(who, wire::ActCall::Act::STOP, std::move(container), std::move(miniboxId));
 }
 
+asio::awaitable<Result<void>> RemoteMonitor::signal(const Caller& who, SealedRecord container, std::string miniboxId,
+                                                    int signal) {
+  auto call = begin(who.requestId);
+  auto in = call->root.getAct().initSignal();
+  toWire(container, in.initContainer());
+  in.setMiniboxId(miniboxId);
+  in.setSignal(signal);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isDone()) co_return unexpected("signal");
+  co_return Result<void>();
+}
+
 asio::awaitable<Result<void>> RemoteMonitor::pause(const Caller& who, SealedRecord container, std::string miniboxId) {
   co_return co_await onRun(who, wire::ActCall::Act::PAUSE, std::move(container), std::move(miniboxId));
 }

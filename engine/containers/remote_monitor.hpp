@@ -59,6 +59,8 @@ class RemoteMonitor final : public MonitorPort {
   boost::asio::awaitable<Result<void>> resizeTerminal(const Caller& who, SealedRecord container, SealedRecord exec,
                                                       std::uint16_t rows, std::uint16_t cols) override;
   boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container, std::string miniboxId) override;
+  boost::asio::awaitable<Result<void>> signal(const Caller& who, SealedRecord container, std::string miniboxId,
+                                              int signal) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,
                                              std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> resume(const Caller& who, SealedRecord container,

@@ -133,7 +133,13 @@ class ContainerService {
   /// so no other coroutine observes a half-recorded exit.
   void containerExited(const std::string& dockerId, int exitCode, bool oomKilled, const std::string& error);
   // service_lifecycle.cpp
-  boost::asio::awaitable<Result<void>> stopAndWait(const Caller& stopper, const state::Container& container, int signal);
+  /// Docker's stop: `signal`, then SIGKILL once `graceSeconds` have passed without an exit
+  /// (negative: no limit; 0, or signal SIGKILL: at once); returns once the container exited.
+  boost::asio::awaitable<Result<void>> stopAndWait(const Caller& stopper, const state::Container& container, int signal,
+                                                   std::int32_t graceSeconds);
+  /// Waits until the container exits (after `exitsBefore`) or is removed: false at the deadline.
+  boost::asio::awaitable<Result<bool>> awaitExit(LiveContainer& live, std::uint64_t exitsBefore,
+                                                 std::optional<std::chrono::steady_clock::time_point> deadline);
   /// Deletes the record and its logs, emits `destroy`, wakes `removed` waiters.
   void removeRecord(const state::Container& container);
   // reconcile.cpp

@@ -1,12 +1,14 @@
 // Runs in the engine (dockerbox-engine, unprivileged). Input: validated stop, kill,
 // restart, pause, unpause, wait, remove and resize requests; miniboxd's replies.
 //
-// miniboxd's only way to end a container is Stop: SIGTERM to the process group, then
-// SIGKILL after 2 s (protocol 7.2), with no timeout parameter and no other signal. So:
-// - `stop -t N` ignores N (the container gets 2 s); `stop --signal S` is refused unless S is
-//   TERM or KILL;
-// - `kill` with KILL or TERM stops the container that way (KILL therefore also sends
-//   SIGTERM first); any other signal is refused with 501, naming it.
+// Signals go through the monitor's `signal` act: it sends them to the process miniboxd
+// started, which is dockerbox-init for a confined run (it passes every signal on to the
+// program; SIGKILL ends the container at once). So `kill -s SIG` delivers SIG, and `stop`
+// is Docker's: the StopSignal (`--signal`, the container's StopSignal, SIGTERM), then after
+// `-t` seconds (the container's StopTimeout, 10) SIGKILL. Where the monitor cannot signal
+// (miniboxd names no process), miniboxd's own Stop ends the container instead: SIGTERM,
+// then SIGKILL after 2 s (protocol 7.2). SIGSTOP cannot be passed on by the init: 501.
+#include "broker/decode_fields.hpp"
 #include "engine/containers/service.hpp"
 
 #include <csignal>
@@ -18,26 +20,60 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// Docker's default for a container without StopTimeout.
+constexpr std::int32_t kDefaultStopTimeout = 10;
+
 std::string signalName(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
   return abbrev != nullptr ? std::string("SIG") + abbrev : std::to_string(signal);
 }
 
-bool stopsContainer(int signal) { return signal == SIGKILL || signal == SIGTERM; }
-
 Error cannotDeliver(int signal) {
   return fail(ErrorKind::NotImplemented, "dockerbox cannot send " + signalName(signal) +
-                                             ": miniboxd can only stop a container (SIGTERM, then SIGKILL after 2 s)");
+                                             ": dockerbox-init, the container's first process, cannot pass it on "
+                                             "(use docker pause)");
+}
+
+/// The container's StopSignal (Docker's default SIGTERM; an unreadable one too).
+int stopSignalOf(const state::Container& c) {
+  auto config = readRunConfig(c.config);
+  if (!config || config->stopSignal.empty()) return SIGTERM;
+  auto number = decode::signalNumber(config->stopSignal);
+  return number ? *number : SIGTERM;
+}
+
+/// `-t` as asked, else the container's StopTimeout, else Docker's 10 s.
+std::int32_t stopTimeoutOf(const state::Container& c, std::optional<std::int32_t> requested) {
+  if (requested) return *requested;
+  auto config = readRunConfig(c.config);
+  return config && config->stopTimeout >= 0 ? config->stopTimeout : kDefaultStopTimeout;
+}
+
+bool refusedByMonitor(const Error& error) {
+  // Unavailable: miniboxd or the monitor is away; Forbidden: the monitor refused the act (an
+  // unsealed or changed record). Neither says anything about the container's process.
+  return error.kind == ErrorKind::Unavailable || error.kind == ErrorKind::Forbidden;
 }
 
 }  // namespace
 
-asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stopper, const state::Container& container, int signal) {
+asio::awaitable<Result<bool>> ContainerService::awaitExit(LiveContainer& live, std::uint64_t exitsBefore,
+                                                          std::optional<std::chrono::steady_clock::time_point> deadline) {
+  while (live.exits == exitsBefore && !live.removed) {
+    auto woke = co_await live.changed.wait(deadline);
+    if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
+    if (woke == WakeReason::TimedOut) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stopper, const state::Container& container,
+                                                            int signal, std::int32_t graceSeconds) {
   auto live = live_.get(container.dockerId);
-  const auto deadline = std::chrono::steady_clock::now() + options_.exitWait;
+  const auto startDeadline = std::chrono::steady_clock::now() + options_.exitWait;
   // A start in flight holds the miniboxd id we need: let it resolve first.
   while (live->link == RunLink::Starting) {
-    auto woke = co_await live->changed.wait(deadline);
+    auto woke = co_await live->changed.wait(startDeadline);
     if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
     if (woke == WakeReason::TimedOut) co_return fail(ErrorKind::Unavailable, "the container is still starting");
   }
@@ -50,41 +86,61 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stoppe
     containerExited(c->dockerId, 255, false, "dockerbox had no miniboxd id for the running container");
     co_return Result<void>();
   }
+  const std::string miniboxId = *c->miniboxId;
   // Coroutine arguments are named values moved in (g++ 12, see service_exec.cpp).
-  SealedRecord record = sealedOf(*c);
-  std::string miniboxId = *c->miniboxId;
-  auto stopped = co_await monitor_.stop(stopper, std::move(record), std::move(miniboxId));
-  if (!stopped) {
-    // Unavailable: miniboxd is away; Forbidden: the monitor refused the act (an unsealed or
-    // changed record). Neither says anything about the container's process.
-    const auto kind = stopped.error().kind;
-    if (kind == ErrorKind::Unavailable || kind == ErrorKind::Forbidden) co_return stopped.error();
-    // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
-    // will, and the status is unknown.
-    if (live->link != RunLink::Held && live->exits == exitsBefore) {
-      containerExited(c->dockerId, 255, false, "miniboxd no longer knew the container: " + stopped.error().message);
+  auto sendSignal = [&](int sig) -> asio::awaitable<Result<void>> {
+    SealedRecord record = sealedOf(*c);
+    std::string target = miniboxId;
+    co_return co_await monitor_.signal(stopper, std::move(record), std::move(target), sig);
+  };
+  if (signal != SIGKILL && graceSeconds != 0) {
+    auto sent = co_await sendSignal(signal);
+    if (sent) {
+      std::optional<std::chrono::steady_clock::time_point> graceEnd;
+      if (graceSeconds > 0) graceEnd = std::chrono::steady_clock::now() + std::chrono::seconds(graceSeconds);
+      auto exited = co_await awaitExit(*live, exitsBefore, graceEnd);
+      if (!exited) co_return exited.error();
+      if (*exited) co_return Result<void>();
+      bus_.publish(containerEvent(*c, "kill", {{"signal", std::to_string(SIGKILL)}}));
+    } else if (refusedByMonitor(sent.error())) {
+      co_return sent.error();
     }
   }
-  while (live->exits == exitsBefore && !live->removed) {
-    auto woke = co_await live->changed.wait(deadline);
-    if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
-    if (woke == WakeReason::TimedOut) {
-      co_return fail(ErrorKind::Internal, "container " + c->dockerId + " did not stop in time");
+  auto killed = co_await sendSignal(SIGKILL);
+  if (!killed) {
+    if (refusedByMonitor(killed.error())) co_return killed.error();
+    // The monitor cannot signal this run: miniboxd's Stop ends it (SIGTERM, SIGKILL after 2 s).
+    SealedRecord record = sealedOf(*c);
+    std::string target = miniboxId;
+    auto stopped = co_await monitor_.stop(stopper, std::move(record), std::move(target));
+    if (!stopped) {
+      if (refusedByMonitor(stopped.error())) co_return stopped.error();
+      // miniboxd no longer runs it. A held Run reports the exit itself; otherwise nobody
+      // will, and the status is unknown.
+      if (live->link != RunLink::Held && live->exits == exitsBefore) {
+        containerExited(c->dockerId, 255, false, "miniboxd no longer knew the container: " + stopped.error().message);
+      }
     }
   }
+  auto exited = co_await awaitExit(*live, exitsBefore, std::chrono::steady_clock::now() + options_.exitWait);
+  if (!exited) co_return exited.error();
+  if (!*exited) co_return fail(ErrorKind::Internal, "container " + c->dockerId + " did not stop in time");
   co_return Result<void>();
 }
 
 asio::awaitable<Result<void>> ContainerService::handleStopContainer(const Caller& who, const StopContainerOp& op,
                                                                     StreamSink&, Out out) {
-  if (op.signal && !stopsContainer(*op.signal)) co_return cannotDeliver(*op.signal);
+  if (op.signal && *op.signal == SIGSTOP) co_return cannotDeliver(*op.signal);
   auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   auto live = live_.get(c->dockerId);
   if (!isActive(c->state) && live->link != RunLink::Starting) {
     co_return fail(ErrorKind::NotModified, "container " + c->dockerId + " is already stopped");
   }
-  if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
+  const int signal = op.signal.value_or(stopSignalOf(*c));
+  if (auto stopped = co_await stopAndWait(who, *c, signal, stopTimeoutOf(*c, op.timeoutSeconds)); !stopped) {
+    co_return stopped.error();
+  }
   if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
   out.setOk();
   co_return Result<void>();
@@ -95,8 +151,20 @@ asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Caller
   auto c = resolve(who, op.ref);
   if (!c) co_return c.error();
   if (!isActive(c->state)) co_return notRunning(c->dockerId);
-  if (!stopsContainer(op.signal)) co_return cannotDeliver(op.signal);
-  if (auto stopped = co_await stopAndWait(who, *c, op.signal); !stopped) co_return stopped.error();
+  if (op.signal == SIGSTOP) co_return cannotDeliver(op.signal);
+  if (op.signal == SIGKILL) {
+    // As dockerd: the container is gone when `kill` returns.
+    if (auto stopped = co_await stopAndWait(who, *c, SIGKILL, 0); !stopped) co_return stopped.error();
+    out.setOk();
+    co_return Result<void>();
+  }
+  if (!c->miniboxId) co_return notRunning(c->dockerId);
+  SealedRecord record = sealedOf(*c);  // named: g++ 12 and coroutine arguments (service_exec.cpp)
+  std::string miniboxId = *c->miniboxId;
+  if (auto sent = co_await monitor_.signal(who, std::move(record), std::move(miniboxId), op.signal); !sent) {
+    co_return sent.error();
+  }
+  bus_.publish(containerEvent(*c, "kill", {{"signal", std::to_string(op.signal)}}));
   out.setOk();
   co_return Result<void>();
 }
@@ -112,7 +180,9 @@ asio::awaitable<Result<void>> ContainerService::handleRestartContainer(const Cal
       LiveContainer& live;
       ~EndRestart() { live.restarting = false; }
     } endRestart{*live};
-    if (auto stopped = co_await stopAndWait(who, *c, SIGTERM); !stopped) co_return stopped.error();
+    if (auto stopped = co_await stopAndWait(who, *c, stopSignalOf(*c), stopTimeoutOf(*c, op.timeoutSeconds)); !stopped) {
+      co_return stopped.error();
+    }
     if (auto after = state_.getContainer(c->dockerId)) bus_.publish(containerEvent(*after, "stop"));
   }
   c = state_.getContainer(c->dockerId);
@@ -230,7 +300,7 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
                             : "You cannot remove a running container " + c->dockerId +
                                   ". Stop the container before attempting removal or force remove");
     }
-    if (auto stopped = co_await stopAndWait(who, *c, SIGKILL); !stopped) co_return stopped.error();
+    if (auto stopped = co_await stopAndWait(who, *c, SIGKILL, 0); !stopped) co_return stopped.error();
   }
   // `op.volumes` has nothing to act on: miniboxd has no volumes (anonymous or named).
   if (auto current = state_.getContainer(c->dockerId)) removeRecord(*current);  // else AutoRemove got it

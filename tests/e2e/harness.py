@@ -437,6 +437,40 @@ class StackTest(unittest.TestCase):
         cls.stack.stop()
 
 
+class MemberStack:
+    """A Stack whose socket group has one member, who runs every command (mix in before
+    unittest.TestCase). `GROUP` names the group; `prepare` runs once the stack is up, with
+    alpine pulled."""
+    GROUP = "mbr"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.users = Users()
+        cls.stack = None
+        try:
+            cls.group = cls.users.group(cls.GROUP)
+            cls.member = cls.users.user(cls.GROUP + "m", groups=[cls.group])
+            cls.stack = Stack(socket_group=cls.group)
+            cls.stack.docker("pull", "alpine", check=True)
+            cls.prepare()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def prepare(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.stack:
+            cls.stack.stop()
+        cls.users.cleanup()
+
+    def docker(self, *args, **kw):
+        return self.stack.docker(*args, user=self.member, **kw)
+
+
 def _dechunk(data):
     out = b""
     while data:

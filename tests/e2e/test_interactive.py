@@ -19,7 +19,7 @@ import termios
 import time
 import unittest
 
-from harness import COMMAND_TIMEOUT, Stack, Users
+from harness import COMMAND_TIMEOUT, MemberStack
 
 
 class PtySession:
@@ -90,37 +90,8 @@ class PtySession:
             self.master = -1
 
 
-class MemberStack:
-    """A stack whose socket group has one member, who runs every command; `prepare` runs
-    once it is up."""
+class TerminalStack(MemberStack):
     GROUP = "tty"
-
-    @classmethod
-    def setUpClass(cls):
-        cls.users = Users()
-        cls.stack = None
-        try:
-            cls.group = cls.users.group(cls.GROUP)
-            cls.member = cls.users.user(cls.GROUP + "m", groups=[cls.group])
-            cls.stack = Stack(socket_group=cls.group)
-            cls.stack.docker("pull", "alpine", check=True)
-            cls.prepare()
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def prepare(cls):
-        pass
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.stack:
-            cls.stack.stop()
-        cls.users.cleanup()
-
-    def docker(self, *args, **kw):
-        return self.stack.docker(*args, user=self.member, **kw)
 
     def pty(self, *args, rows=24, cols=80):
         argv, env = self.stack.docker_command(*args, user=self.member, env={"TERM": "xterm"})
@@ -129,7 +100,7 @@ class MemberStack:
         return session
 
 
-class Interactive(MemberStack, unittest.TestCase):
+class Interactive(TerminalStack, unittest.TestCase):
     # --- piped stdin -----------------------------------------------------------------------
 
     def test_piped_input_reaches_the_program_and_ends_with_eof(self):
@@ -221,7 +192,7 @@ class Interactive(MemberStack, unittest.TestCase):
         self.assertEqual(proc.stderr, b"")
 
 
-class InteractiveExec(MemberStack, unittest.TestCase):
+class InteractiveExec(TerminalStack, unittest.TestCase):
     """`docker exec` with stdin and a terminal: the exec's dockerbox-init finds its FIFOs in the
     run's directory, which the container's pid 1 holds open for it."""
     GROUP = "ttx"

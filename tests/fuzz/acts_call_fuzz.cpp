@@ -80,6 +80,9 @@ class StubPort final : public containers::MonitorPort {
   asio::awaitable<Result<void>> stop(const Caller&, containers::SealedRecord, std::string) override {
     co_return Result<void>();
   }
+  asio::awaitable<Result<void>> signal(const Caller&, containers::SealedRecord, std::string, int) override {
+    co_return refused();
+  }
   asio::awaitable<Result<void>> pause(const Caller&, containers::SealedRecord, std::string) override {
     co_return refused();
   }

@@ -64,22 +64,48 @@ TEST_F(ServiceTest, PauseAndUnpause) {
   EXPECT_EQ(container(id).state, state::ContainerState::Exited);
 }
 
-TEST_F(ServiceTest, KillStopsWithKillOrTermAndRefusesOtherSignals) {
+TEST_F(ServiceTest, KillDeliversTheSignalAndStopEndsWithIt) {
   std::string id = create({.cmd = std::vector<std::string>{"sleep", "300"}});
   auto notRunning = call(&S::handleKillContainer, KillContainerOp{{id}, SIGKILL});
   EXPECT_EQ(notRunning->kind(), ErrorKind::Conflict);
   EXPECT_EQ(notRunning->error(), "Container " + id + " is not running");
   ASSERT_TRUE(start(id));
-  auto hup = call(&S::handleKillContainer, KillContainerOp{{id}, SIGHUP});
-  EXPECT_EQ(hup->kind(), ErrorKind::NotImplemented);
-  EXPECT_NE(hup->error().find("SIGHUP"), std::string::npos) << hup->error();
+  // SIGSTOP cannot be passed on by dockerbox-init: refused, the container untouched.
+  auto stop = call(&S::handleKillContainer, KillContainerOp{{id}, SIGSTOP});
+  EXPECT_EQ(stop->kind(), ErrorKind::NotImplemented);
+  EXPECT_NE(stop->error().find("SIGSTOP"), std::string::npos) << stop->error();
   EXPECT_EQ(container(id).state, state::ContainerState::Running);
-  auto stopSignal = call(&S::handleStopContainer, StopContainerOp{{id}, std::nullopt, SIGINT});
-  EXPECT_EQ(stopSignal->kind(), ErrorKind::NotImplemented);
+  // Any other signal is delivered; sleep dies of SIGUSR1 (128 + 10). (Not SIGHUP here:
+  // without dockerbox-init miniboxd reports its death as -1, which also means "unknown".)
+  auto usr1 = call(&S::handleKillContainer, KillContainerOp{{id}, SIGUSR1});
+  ASSERT_TRUE(usr1->ok()) << usr1->error();
+  auto waited = call(&S::handleWaitContainer, WaitContainerOp{{id}, WaitCondition::NotRunning});
+  ASSERT_TRUE(waited->ok()) << waited->error();
+  EXPECT_EQ(container(id).exitCode, 138);
+
+  // stop --signal INT: that signal first, and the container ends of it.
+  ASSERT_TRUE(start(id));
+  auto interrupted = call(&S::handleStopContainer, StopContainerOp{{id}, 30, SIGINT});
+  ASSERT_TRUE(interrupted->ok()) << interrupted->error();
+  EXPECT_EQ(container(id).state, state::ContainerState::Exited);
+  EXPECT_EQ(container(id).exitCode, 130);
+
+  // kill (SIGKILL) returns once the container is gone.
+  ASSERT_TRUE(start(id));
   auto kill = call(&S::handleKillContainer, KillContainerOp{{id}, SIGKILL});
   ASSERT_TRUE(kill->ok()) << kill->error();
   EXPECT_EQ(container(id).state, state::ContainerState::Exited);
-  EXPECT_TRUE(container(id).exitCode.has_value());
+  EXPECT_EQ(container(id).exitCode, 137);
+}
+
+TEST_F(ServiceTest, StopSendsKillWhenTheGraceEnds) {
+  // A program that ignores SIGTERM: stop -t 0 kills it at once, without waiting.
+  std::string id = create({.cmd = std::vector<std::string>{"sh", "-c", "trap '' TERM; exec sleep 300"}});
+  ASSERT_TRUE(start(id));
+  auto stopped = call(&S::handleStopContainer, StopContainerOp{{id}, 0, std::nullopt});
+  ASSERT_TRUE(stopped->ok()) << stopped->error();
+  EXPECT_EQ(container(id).state, state::ContainerState::Exited);
+  EXPECT_EQ(container(id).exitCode, 137);
 }
 
 TEST_F(ServiceTest, RenameKeepsEverythingElse) {
