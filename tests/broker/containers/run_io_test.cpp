@@ -93,6 +93,38 @@ TEST_F(RunIoTest, StdinCarriesTheBytesThenEof) {
   EXPECT_FALSE(run(io->write(data)));                          // closed stays closed
 }
 
+TEST_F(RunIoTest, InputWrittenAndClosedBeforeTheInitOpensIsStillThere) {
+  // `echo data | docker exec -i`: the client's bytes and its EOF can both arrive before the
+  // init has opened its end. The FIFO must keep them for it.
+  auto io = make(true, false, false);
+  ASSERT_TRUE(io);
+  std::vector<std::uint8_t> data{'e', 'a', 'r', 'l', 'y'};
+  ASSERT_TRUE(run(io->write(data)));
+  io->closeStdin();
+  UniqueFd reader = open("stdin", O_RDONLY);
+  ASSERT_TRUE(reader);
+  char buffer[16];
+  ASSERT_EQ(::read(reader.get(), buffer, sizeof buffer), 5);
+  EXPECT_EQ(std::string(buffer, 5), "early");
+  EXPECT_EQ(::read(reader.get(), buffer, sizeof buffer), 0);  // then EOF
+}
+
+TEST_F(RunIoTest, AnExecsFifosLiveInTheRunsDirectory) {
+  auto run = make(true, false, true);
+  ASSERT_TRUE(run);
+  const std::string execId(64, 'e');
+  auto exec = RunIo::create(io_.get_executor(), run->hostDir(), execId, true, true, false);
+  ASSERT_TRUE(exec) << exec.error().context;
+  EXPECT_EQ((*exec)->hostDir(), run->hostDir() + "/" + execId);
+  struct stat st {};
+  ASSERT_EQ(::stat(((*exec)->hostDir() + "/control").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(::stat(((*exec)->hostDir() + "/stdout").c_str(), &st), -1);  // a terminal carries output
+  exec->reset();
+  EXPECT_FALSE(std::filesystem::exists(run->hostDir() + "/" + execId));
+  EXPECT_TRUE(std::filesystem::exists(run->hostDir() + "/stdin"));
+}
+
 TEST_F(RunIoTest, ResizeWritesOneRecordAndIgnoresAnEmptySize) {
   auto io = make(false, true, false);
   ASSERT_TRUE(io);
