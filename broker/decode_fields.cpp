@@ -103,6 +103,35 @@ Result<std::optional<std::int32_t>> timeout(std::int32_t seconds) {
   return std::optional<std::int32_t>(seconds);
 }
 
+Result<std::string> detachKeySequence(std::string_view keys) {
+  constexpr std::size_t kMaxDetachKeys = 16;
+  if (keys.empty()) return std::string("\x10\x11");
+  const std::string bad = "Invalid detach keys (" + std::string(keys.substr(0, 64)) + ") provided";
+  std::string out;
+  for (;;) {
+    const auto comma = keys.find(',');
+    std::string_view key = keys.substr(0, comma);
+    if (key.size() == 1) {
+      out.push_back(key.front());
+    } else if (key.size() == 6 && key.starts_with("ctrl-")) {
+      const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(key.back())));
+      constexpr std::string_view kSymbols = "@[\\]^_";  // 0, 27..31
+      if (c >= 'a' && c <= 'z') {
+        out.push_back(static_cast<char>(c - 'a' + 1));
+      } else if (auto at = kSymbols.find(c); at != std::string_view::npos) {
+        out.push_back(static_cast<char>(at == 0 ? 0 : 26 + at));
+      } else {
+        return invalid(bad);
+      }
+    } else {
+      return invalid(bad);
+    }
+    if (out.size() > kMaxDetachKeys) return invalid(bad);
+    if (comma == std::string_view::npos) return out;
+    keys.remove_prefix(comma + 1);
+  }
+}
+
 Result<int> signalNumber(const std::string& name) {
   static constexpr std::array<std::pair<std::string_view, int>, 31> kSignals = {{
       {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},    {"TRAP", 5},   {"ABRT", 6},  {"BUS", 7},

@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dockerbox::broker::decode {
@@ -39,6 +40,10 @@ inline constexpr const char* kMalformedTag = "malformed: ";
 [[nodiscard]] Result<std::optional<std::int32_t>> timeout(std::int32_t seconds);
 /// "KILL", "SIGKILL", "9", "sigterm"... to a signal number (1..64).
 [[nodiscard]] Result<int> signalNumber(const std::string& name);
+/// Docker's detach keys ("ctrl-p,ctrl-q", "ctrl-x,x", ...: single characters or ctrl- with
+/// a-z, @, [, \, ], ^ or _; at most 16) to the bytes that end an attach; "" is Docker's
+/// default, ctrl-p ctrl-q.
+[[nodiscard]] Result<std::string> detachKeySequence(std::string_view keys);
 [[nodiscard]] Result<CreateContainerOp> createContainer(ipc::wire::ContainerConfig::Reader in);
 
 }  // namespace dockerbox::broker::decode

@@ -89,6 +89,9 @@ Result<AttachContainerOp> attachRequest(wire::AttachRequest::Reader in) {
   out.stderrWanted = in.getStderr();
   out.logs = in.getLogs();
   out.stream = in.getStream();
+  std::string keys;
+  DOCKERBOX_TRY_ASSIGN(keys, text(in.getDetachKeys(), kMaxNameBytes, "detachKeys"));
+  DOCKERBOX_TRY_ASSIGN(out.detachKeys, detachKeySequence(keys));
   return out;
 }
 
@@ -105,6 +108,8 @@ Result<CreateExecOp> execConfig(wire::ExecConfig::Reader in) {
   out.attachStdout = in.getAttachStdout();
   out.attachStderr = in.getAttachStderr();
   out.privileged = in.getPrivileged();
+  DOCKERBOX_TRY_ASSIGN(out.detachKeys, text(in.getDetachKeys(), kMaxNameBytes, "exec DetachKeys"));
+  if (auto keys = detachKeySequence(out.detachKeys); !keys) return keys.error();
   return out;
 }
 

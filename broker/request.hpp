@@ -139,6 +139,7 @@ struct ContainerLogsOp {
 struct AttachContainerOp {
   ContainerRef ref;
   bool stdinWanted = false, stdoutWanted = false, stderrWanted = false, logs = false, stream = false;
+  std::string detachKeys = "\x10\x11";  // the bytes in the client's stdin that end the attach
 };
 struct ResizeContainerOp { ContainerRef ref; std::uint16_t height = 0, width = 0; };
 struct CreateExecOp {
@@ -147,6 +148,7 @@ struct CreateExecOp {
   std::vector<std::string> env;
   std::string workingDir, user;
   bool tty = false, attachStdin = false, attachStdout = false, attachStderr = false, privileged = false;
+  std::string detachKeys;  // Docker's text ("" = ctrl-p,ctrl-q), checked by decode::detachKeySequence
 };
 struct StartExecOp {
   std::string id;  // 64 lowercase hex

@@ -203,7 +203,8 @@ Result<Action> toContainerLogsRequest(const RouteRequest& request) {
 
 Result<Action> toAttachContainerRequest(const RouteRequest& request) {
   const QueryParams& q = request.query;
-  // ?detachKeys= is handled by the CLI itself with a TTY (client-flows.md 5.5).
+  // ?detachKeys=: the CLI handles them itself with a TTY (client-flows.md 5.5); the engine
+  // watches the stdin of every other attach for them, as dockerd does.
   BrokerStream stream{"attachContainer", inspectPrelude(request.params.at(0)), newWorkerMessage(),
                       std::make_unique<HijackRenderer>(request.version, wantsUpgrade(request.http)),
                       StreamFraming::Hijacked, {}};
@@ -214,6 +215,7 @@ Result<Action> toAttachContainerRequest(const RouteRequest& request) {
   op.setStderr(q.boolValue("stderr"));
   op.setLogs(q.boolValue("logs"));
   op.setStream(q.boolValue("stream"));
+  op.setDetachKeys(q.get("detachKeys").value_or(""));
   return Action{std::move(stream)};
 }
 

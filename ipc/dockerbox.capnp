@@ -119,6 +119,7 @@ struct AttachRequest {
   stderr @3 :Bool;
   logs @4 :Bool;     # replay captured output first
   stream @5 :Bool;   # keep streaming live output
+  detachKeys @6 :Text;  # ?detachKeys= as given ("" = ctrl-p,ctrl-q)
 }
 
 struct ResizeRequest {

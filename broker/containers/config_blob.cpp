@@ -201,6 +201,7 @@ state::Blob writeExecConfig(const CreateExecOp& exec) {
   out.setAttachStdout(exec.attachStdout);
   out.setAttachStderr(exec.attachStderr);
   out.setPrivileged(exec.privileged);
+  out.setDetachKeys(exec.detachKeys);
   return toBlob(message);
 }
 
@@ -217,6 +218,7 @@ Result<CreateExecOp> readExecConfig(const state::Blob& blob) {
     exec.attachStdout = in.getAttachStdout();
     exec.attachStderr = in.getAttachStderr();
     exec.privileged = in.getPrivileged();
+    exec.detachKeys = str(in.getDetachKeys());
     return exec;
   });
 }

@@ -42,6 +42,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace dockerbox::broker {
 using ReplyBuilder = ipc::wire::Response::Result::Builder;
@@ -154,10 +155,12 @@ class ContainerService {
   // service_streams.cpp
   /// Passes an attached client's stdin to the container's run, one chunk at a time (the
   /// container's reading paces the client), waiting for the run to start; the client's
-  /// end of input closes the container's stdin when `stdinOnce`. Parks once the client's
-  /// input is over, until cancelled (the output side ended).
-  boost::asio::awaitable<void> forwardInput(const Caller& who, state::Container container,
-                                            std::shared_ptr<LiveContainer> live, bool stdinOnce, StreamSink& sink);
+  /// end of input closes the container's stdin when `stdinOnce`. Returns true when the
+  /// client typed `detachKeys` (the container's stdin stays open); otherwise parks once the
+  /// client's input is over, until cancelled (the output side ended).
+  boost::asio::awaitable<bool> forwardInput(const Caller& who, state::Container container,
+                                            std::shared_ptr<LiveContainer> live, bool stdinOnce,
+                                            std::string detachKeys, StreamSink& sink);
   /// Streams a tap's output after `last` (unix nanos) until its run ends, `untilNanos`
   /// passes (0: never) or the client leaves; output the client did not ask for is skipped.
   boost::asio::awaitable<Result<void>> followOutput(const std::string& dockerId, OutputTap& tap, std::int64_t last,
@@ -193,6 +196,11 @@ class ContainerService {
 /// miniboxd cannot deliver input to a container or exec (protocol 7.10), but the channel's
 /// inbox must be drained or the worker's later frames (including its cancel) would stall.
 boost::asio::awaitable<void> drainInput(StreamSink& sink);
+
+/// How a stream whose output side ran against its stdin side (`output || input`, the input
+/// true when the client typed its detach keys) ends: the input side finishes first only on
+/// a detach (otherwise it is cancelled), which ends the stream as the output's end does.
+[[nodiscard]] Result<void> endOfStream(std::variant<Result<void>, bool> ended, ReplyBuilder out);
 
 /// Docker's answer for a container that is not running, e.g. for kill and exec.
 [[nodiscard]] Error notRunning(std::string_view dockerId);

@@ -12,6 +12,8 @@
 // - without the init's terminal relay, a signal death is reported as -1 without the signal:
 //   ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
+#include "broker/decode_fields.hpp"
+#include "engine/containers/escape_scanner.hpp"
 #include "broker/task.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "engine/containers/service.hpp"
@@ -73,20 +75,22 @@ Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away")
 
 /// The client's stdin, to the exec's (AttachStdin) until the client ends it, which closes
 /// the exec's: the program reads EOF, as with `docker exec -i`. Once the monitor refuses
-/// (the exec has no stdin of its own, or is over) the rest is dropped.
-asio::awaitable<void> forwardExecInput(MonitorPort& monitor, const Caller& who, SealedRecord container,
-                                       SealedRecord exec, StreamSink& sink) {
+/// (the exec has no stdin of its own, or is over) the rest is dropped. True when the
+/// client typed `detachKeys`: the exec runs on with its stdin open.
+asio::awaitable<bool> forwardExecInput(MonitorPort& monitor, const Caller& who, SealedRecord container,
+                                       SealedRecord exec, std::string detachKeys, StreamSink& sink) {
   try {
+    EscapeScanner escape(std::move(detachKeys));
     bool delivering = true;
     for (;;) {
       auto chunk = co_await sink.input();
-      const bool end = !chunk || chunk->end;
-      if (delivering) {
-        std::vector<std::uint8_t> data;
-        if (chunk) {
-          const auto* bytes = reinterpret_cast<const std::uint8_t*>(chunk->data.data());
-          data.assign(bytes, bytes + chunk->data.size());
-        }
+      bool end = !chunk || chunk->end;
+      std::string passed;
+      const bool detached = chunk && escape.feed(std::string_view(reinterpret_cast<const char*>(chunk->data.data()), chunk->data.size()), passed);
+      if (end && !detached) escape.flush(passed);
+      if (detached) end = false;
+      if (delivering && (!passed.empty() || end)) {
+        std::vector<std::uint8_t> data(passed.begin(), passed.end());
         // Named values moved in (g++ 12 and coroutine arguments, see send()).
         SealedRecord c = container;
         SealedRecord e = exec;
@@ -96,12 +100,14 @@ asio::awaitable<void> forwardExecInput(MonitorPort& monitor, const Caller& who, 
           delivering = false;
         }
       }
+      if (detached) co_return true;
       if (end) break;
     }
     co_await parkUntilCancelled();
   } catch (const boost::system::system_error&) {
     // Cancelled: the exec's output ended.
   }
+  co_return false;
 }
 
 }  // namespace
@@ -236,14 +242,16 @@ asio::awaitable<Result<void>> ContainerService::handleStartExec(const Caller& wh
       if (co_await stream->changed.wait() == WakeReason::Cancelled) co_return clientGone();
     }
   };
-  std::variant<Result<void>, std::monostate> ended;
   if (config->attachStdin) {
     SealedRecord inputContainer = sealedOf(*c);
     SealedRecord inputExec = sealedOf(*exec);
-    ended = co_await (forward() || forwardExecInput(monitor_, who, std::move(inputContainer), std::move(inputExec), sink));
-  } else {
-    ended = co_await (forward() || drainInput(sink));
+    auto keys = decode::detachKeySequence(config->detachKeys);
+    std::string detachKeys = keys ? *keys : std::string("\x10\x11");
+    co_return endOfStream(co_await (forward() || forwardExecInput(monitor_, who, std::move(inputContainer),
+                                                                  std::move(inputExec), std::move(detachKeys), sink)),
+                          out);
   }
+  auto ended = co_await (forward() || drainInput(sink));
   if (ended.index() != 0) co_return clientGone();
   if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
   out.setStreamEnded();

@@ -10,6 +10,7 @@
 // miniboxd merges a container's stdout and stderr (protocol 8.5): everything it captures is
 // stdout. Runs through dockerbox-init without a Tty write stderr apart (monitor/run_io.hpp),
 // so their chunks keep their stream in the LogStore, in taps and on the wire.
+#include "engine/containers/escape_scanner.hpp"
 #include "engine/containers/service.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -53,31 +54,40 @@ asio::awaitable<void> drainInput(StreamSink& sink) {
   }
 }
 
-asio::awaitable<void> ContainerService::forwardInput(const Caller& who, state::Container container,
+Result<void> endOfStream(std::variant<Result<void>, bool> ended, ReplyBuilder out) {
+  if (ended.index() == 1 && !std::get<1>(ended)) return clientGone();
+  if (ended.index() == 0 && !std::get<0>(ended)) return std::get<0>(ended).error();
+  out.setStreamEnded();
+  return {};
+}
+
+asio::awaitable<bool> ContainerService::forwardInput(const Caller& who, state::Container container,
                                                     std::shared_ptr<LiveContainer> live, bool stdinOnce,
-                                                    StreamSink& sink) {
+                                                    std::string detachKeys, StreamSink& sink) {
   try {
+    EscapeScanner escape(std::move(detachKeys));
     bool delivering = true;
     for (;;) {
       auto chunk = co_await sink.input();
-      const bool end = !chunk || chunk->end;
-      if (delivering && (!end || stdinOnce)) {
+      bool end = !chunk || chunk->end;
+      std::string passed;
+      const bool detached = chunk && escape.feed(std::string_view(reinterpret_cast<const char*>(chunk->data.data()), chunk->data.size()), passed);
+      if (end && !detached) escape.flush(passed);
+      // Detaching leaves the container's stdin open (even with StdinOnce), as on Docker.
+      if (detached) end = false;
+      if (delivering && (!passed.empty() || (end && stdinOnce))) {
         // `docker run` attaches before it starts: what is typed meanwhile waits for the run.
         while (live->link != RunLink::Held && !live->removed) {
-          if (co_await live->changed.wait() == WakeReason::Cancelled) co_return;
+          if (co_await live->changed.wait() == WakeReason::Cancelled) co_return false;
         }
-        std::vector<std::uint8_t> data;
-        if (chunk) {
-          const auto* bytes = reinterpret_cast<const std::uint8_t*>(chunk->data.data());
-          data.assign(bytes, bytes + chunk->data.size());
-        }
+        std::vector<std::uint8_t> data(passed.begin(), passed.end());
         // With StdinOnce the container's stdin ends with this client's (Docker's -i of `run`).
         // (No co_await inside ?:, g++ 12.)
         Result<void> sent = fail(ErrorKind::NotFound, "the container was removed");
         if (!live->removed) {
           SealedRecord record = sealedOf(container);
           SealedRecord noExec;
-          sent = co_await monitor_.input(who, std::move(record), std::move(noExec), std::move(data), end);
+          sent = co_await monitor_.input(who, std::move(record), std::move(noExec), std::move(data), end && stdinOnce);
         }
         if (!sent) {
           // The run ended or has no input (started unconfined): the rest is dropped.
@@ -85,12 +95,14 @@ asio::awaitable<void> ContainerService::forwardInput(const Caller& who, state::C
           delivering = false;
         }
       }
+      if (detached) co_return true;
       if (end) break;
     }
     co_await parkUntilCancelled();
   } catch (const boost::system::system_error&) {
     // Cancelled: the output side of the stream finished.
   }
+  co_return false;
 }
 
 asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& dockerId, OutputTap& tap,
@@ -194,15 +206,15 @@ asio::awaitable<Result<void>> ContainerService::handleAttachContainer(const Call
   // miniboxd cannot deliver it, dockerbox-init does (monitor/run_io.hpp).
   auto config = readRunConfig(c->config);
   const bool deliver = op.stdinWanted && config && config->openStdin;
-  std::variant<Result<void>, std::monostate> ended;
   if (deliver) {
     // Named arguments: g++ 12 and coroutine arguments (see service_exec.cpp).
     state::Container container = *c;
     const bool stdinOnce = config->stdinOnce;
-    ended = co_await (forward() || forwardInput(who, container, live, stdinOnce, sink));
-  } else {
-    ended = co_await (forward() || drainInput(sink));
+    std::string detachKeys = op.detachKeys;
+    co_return endOfStream(co_await (forward() || forwardInput(who, container, live, stdinOnce, std::move(detachKeys), sink)),
+                          out);
   }
+  auto ended = co_await (forward() || drainInput(sink));
   if (ended.index() != 0) co_return clientGone();  // only cancellation ends the stdin side first
   if (!std::get<0>(ended)) co_return std::get<0>(ended).error();
   out.setStreamEnded();

@@ -9,10 +9,12 @@ after a resize), and what the container can see of the mechanism (nothing); the 
 `docker exec -i` / `-it` in a running container.
 """
 import fcntl
+import json
 import os
 import re
 import select
 import signal
+import socket
 import struct
 import subprocess
 import termios
@@ -160,6 +162,54 @@ class Interactive(TerminalStack, unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr[-500:])
         self.assertEqual(proc.stdout, "done\n")
         self.assertEqual(proc.stderr, "".join(f"{i}\n" for i in range(1, 50001)))
+
+    def hijack_attach(self, name, detach_keys):
+        """POST /containers/{name}/attach as root (who may see the member's container), with
+        stdin: the socket, past the 101 head."""
+        request = (f"POST /v1.50/containers/{name}/attach?stream=1&stdin=1&stdout=1&stderr=1"
+                   f"&detachKeys={detach_keys} HTTP/1.1\r\nHost: localhost\r\n"
+                   "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n").encode()
+        s = socket.socket(socket.AF_UNIX)
+        self.addCleanup(s.close)
+        s.settimeout(COMMAND_TIMEOUT)
+        s.connect(self.stack.socket)
+        s.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            self.assertTrue(chunk, head)
+            head += chunk
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        return s
+
+    @staticmethod
+    def read_until(s, needle, data=b""):
+        while needle not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise AssertionError(f"the stream ended before {needle!r}: {data!r}")
+            data += chunk
+        return data
+
+    def test_detach_keys_end_the_attach_and_leave_the_container(self):
+        name = "dbx-detach"
+        self.docker("run", "-d", "-i", "--name", name, "alpine", "cat", check=True)
+        self.addCleanup(self.docker, "rm", "-f", name)
+        s = self.hijack_attach(name, "ctrl-x,x")
+        s.sendall(b"hello\n")
+        self.read_until(s, b"hello\n")
+        s.sendall(b"\x18xmore\n")  # ctrl-x x: the server ends the stream; "more" is not passed on
+        rest = b""
+        while chunk := s.recv(65536):
+            rest += chunk
+        self.assertNotIn(b"more", rest)
+        state = json.loads(self.docker("inspect", name, check=True).stdout)[0]["State"]
+        self.assertEqual(state["Status"], "running")
+        # The container's stdin is still open and nothing of the detach reached it.
+        again = self.hijack_attach(name, "")
+        again.sendall(b"\x18again\n")  # a lone ctrl-x is not the default ctrl-p ctrl-q
+        self.read_until(again, b"again\n")
+        self.assertEqual(self.docker("logs", name, check=True).stdout, "hello\n\x18again\n")
 
     # --- a terminal ------------------------------------------------------------------------
 
