@@ -197,6 +197,18 @@ class ContainerService {
 /// inbox must be drained or the worker's later frames (including its cancel) would stall.
 boost::asio::awaitable<void> drainInput(StreamSink& sink);
 
+/// Hands one piece of the client's stdin to the program: the bytes, and whether its stdin
+/// ends with them. An error stops the delivery (what follows is read and dropped).
+using StdinDelivery =
+    std::function<boost::asio::awaitable<Result<void>>(std::vector<std::uint8_t> data, bool close)>;
+
+/// An attached client's stdin to `deliver` until the client ends it (which closes the
+/// program's stdin when `closeAtEnd`) or types `detachKeys` (decode::detachKeySequence):
+/// those are never passed on, and the program's stdin stays open. True on a detach;
+/// otherwise parks once the input is over, until cancelled (the output side ended).
+boost::asio::awaitable<bool> forwardStdin(StreamSink& sink, std::string detachKeys, bool closeAtEnd,
+                                          StdinDelivery deliver);
+
 /// How a stream whose output side ran against its stdin side (`output || input`, the input
 /// true when the client typed its detach keys) ends: the input side finishes first only on
 /// a detach (otherwise it is cancelled), which ends the stream as the output's end does.

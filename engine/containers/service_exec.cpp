@@ -13,7 +13,6 @@
 //   ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
 #include "broker/decode_fields.hpp"
-#include "engine/containers/escape_scanner.hpp"
 #include "broker/task.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "engine/containers/service.hpp"
@@ -74,40 +73,17 @@ void finish(const std::shared_ptr<ExecStream>& stream) {
 Error clientGone() { return fail(ErrorKind::Unavailable, "the client went away"); }
 
 /// The client's stdin, to the exec's (AttachStdin) until the client ends it, which closes
-/// the exec's: the program reads EOF, as with `docker exec -i`. Once the monitor refuses
-/// (the exec has no stdin of its own, or is over) the rest is dropped. True when the
-/// client typed `detachKeys`: the exec runs on with its stdin open.
+/// the exec's: the program reads EOF, as with `docker exec -i`. True when the client typed
+/// `detachKeys`: the exec runs on with its stdin open.
 asio::awaitable<bool> forwardExecInput(MonitorPort& monitor, const Caller& who, SealedRecord container,
                                        SealedRecord exec, std::string detachKeys, StreamSink& sink) {
-  try {
-    EscapeScanner escape(std::move(detachKeys));
-    bool delivering = true;
-    for (;;) {
-      auto chunk = co_await sink.input();
-      bool end = !chunk || chunk->end;
-      std::string passed;
-      const bool detached = chunk && escape.feed(std::string_view(reinterpret_cast<const char*>(chunk->data.data()), chunk->data.size()), passed);
-      if (end && !detached) escape.flush(passed);
-      if (detached) end = false;
-      if (delivering && (!passed.empty() || end)) {
-        std::vector<std::uint8_t> data(passed.begin(), passed.end());
-        // Named values moved in (g++ 12 and coroutine arguments, see send()).
-        SealedRecord c = container;
-        SealedRecord e = exec;
-        auto sent = co_await monitor.input(who, std::move(c), std::move(e), std::move(data), end);
-        if (!sent) {
-          spdlog::debug("event=stdin_dropped exec={} reason=\"{}\"", exec.id, sent.error().message);
-          delivering = false;
-        }
-      }
-      if (detached) co_return true;
-      if (end) break;
-    }
-    co_await parkUntilCancelled();
-  } catch (const boost::system::system_error&) {
-    // Cancelled: the exec's output ended.
-  }
-  co_return false;
+  StdinDelivery deliver = [&](std::vector<std::uint8_t> data, bool close) -> asio::awaitable<Result<void>> {
+    // Named values moved in (g++ 12 and coroutine arguments, see send()).
+    SealedRecord c = container;
+    SealedRecord e = exec;
+    co_return co_await monitor.input(who, std::move(c), std::move(e), std::move(data), close);
+  };
+  co_return co_await forwardStdin(sink, std::move(detachKeys), true, std::move(deliver));
 }
 
 }  // namespace

@@ -61,9 +61,7 @@ Result<void> endOfStream(std::variant<Result<void>, bool> ended, ReplyBuilder ou
   return {};
 }
 
-asio::awaitable<bool> ContainerService::forwardInput(const Caller& who, state::Container container,
-                                                    std::shared_ptr<LiveContainer> live, bool stdinOnce,
-                                                    std::string detachKeys, StreamSink& sink) {
+asio::awaitable<bool> forwardStdin(StreamSink& sink, std::string detachKeys, bool closeAtEnd, StdinDelivery deliver) {
   try {
     EscapeScanner escape(std::move(detachKeys));
     bool delivering = true;
@@ -71,27 +69,19 @@ asio::awaitable<bool> ContainerService::forwardInput(const Caller& who, state::C
       auto chunk = co_await sink.input();
       bool end = !chunk || chunk->end;
       std::string passed;
-      const bool detached = chunk && escape.feed(std::string_view(reinterpret_cast<const char*>(chunk->data.data()), chunk->data.size()), passed);
+      const bool detached =
+          chunk && escape.feed(std::string_view(reinterpret_cast<const char*>(chunk->data.data()), chunk->data.size()),
+                               passed);
       if (end && !detached) escape.flush(passed);
-      // Detaching leaves the container's stdin open (even with StdinOnce), as on Docker.
+      // Detaching leaves the program's stdin open (even with StdinOnce), as on Docker.
       if (detached) end = false;
-      if (delivering && (!passed.empty() || (end && stdinOnce))) {
-        // `docker run` attaches before it starts: what is typed meanwhile waits for the run.
-        while (live->link != RunLink::Held && !live->removed) {
-          if (co_await live->changed.wait() == WakeReason::Cancelled) co_return false;
-        }
+      const bool close = end && closeAtEnd;
+      if (delivering && (!passed.empty() || close)) {
         std::vector<std::uint8_t> data(passed.begin(), passed.end());
-        // With StdinOnce the container's stdin ends with this client's (Docker's -i of `run`).
-        // (No co_await inside ?:, g++ 12.)
-        Result<void> sent = fail(ErrorKind::NotFound, "the container was removed");
-        if (!live->removed) {
-          SealedRecord record = sealedOf(container);
-          SealedRecord noExec;
-          sent = co_await monitor_.input(who, std::move(record), std::move(noExec), std::move(data), end && stdinOnce);
-        }
+        auto sent = co_await deliver(std::move(data), close);
         if (!sent) {
-          // The run ended or has no input (started unconfined): the rest is dropped.
-          spdlog::debug("event=stdin_dropped id={} reason=\"{}\"", container.dockerId, sent.error().message);
+          // The program is gone or has no input of its own: the rest is dropped.
+          spdlog::debug("event=stdin_dropped reason=\"{}\"", sent.error().message);
           delivering = false;
         }
       }
@@ -103,6 +93,23 @@ asio::awaitable<bool> ContainerService::forwardInput(const Caller& who, state::C
     // Cancelled: the output side of the stream finished.
   }
   co_return false;
+}
+
+asio::awaitable<bool> ContainerService::forwardInput(const Caller& who, state::Container container,
+                                                    std::shared_ptr<LiveContainer> live, bool stdinOnce,
+                                                    std::string detachKeys, StreamSink& sink) {
+  StdinDelivery deliver = [&](std::vector<std::uint8_t> data, bool close) -> asio::awaitable<Result<void>> {
+    // `docker run` attaches before it starts: what is typed meanwhile waits for the run.
+    while (live->link != RunLink::Held && !live->removed) {
+      if (co_await live->changed.wait() == WakeReason::Cancelled) co_return clientGone();
+    }
+    if (live->removed) co_return fail(ErrorKind::NotFound, "the container was removed");
+    SealedRecord record = sealedOf(container);  // named: g++ 12 and coroutine arguments
+    SealedRecord noExec;
+    co_return co_await monitor_.input(who, std::move(record), std::move(noExec), std::move(data), close);
+  };
+  // With StdinOnce the container's stdin ends with this client's (Docker's -i of `run`).
+  co_return co_await forwardStdin(sink, std::move(detachKeys), stdinOnce, std::move(deliver));
 }
 
 asio::awaitable<Result<void>> ContainerService::followOutput(const std::string& dockerId, OutputTap& tap,
