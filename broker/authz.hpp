@@ -33,9 +33,10 @@ namespace dockerbox::broker {
 /// they exist so that the shipped file loads. No request can name them (the decoder has no
 /// union member for them), so knowing them allows nothing. Remove a name when its
 /// operation joins kOperations; a test fails while a name is in both lists.
-inline constexpr std::array<std::string_view, 7> kReservedOperationNames = {
-    "images.tag",     "volumes.list",  "volumes.create",   "volumes.inspect",
-    "volumes.remove", "networks.list", "networks.inspect",
+inline constexpr std::array<std::string_view, 3> kReservedOperationNames = {
+    "images.tag",
+    "networks.list",
+    "networks.inspect",
 };
 
 /// kOperations' audit names, then kReservedOperationNames: the operations the policy knows.

@@ -56,6 +56,7 @@ struct PinInput {
   const char* target;  // <runDir>/pinned/<id>/b<N>
   CallerIds caller;
   MountAccess access;
+  bool asCaller;  // false: a dockerbox volume, which the caller cannot reach by path
   int miniboxd;  // pidfd of miniboxd, whose mount namespace the child joins
 };
 
@@ -97,14 +98,18 @@ bool rootOnlyDirectory(const char* path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) finish(out, kUnresolved);
   // 2. The caller must reach that very object in the bind's mode.
-  pid_t checker = ::fork();
-  if (checker == 0) checkAsCaller(in, st);
-  if (checker < 0) finish(out, kMountFailed);
-  int status = 0;
-  while (::waitpid(checker, &status, 0) < 0) {
-    if (errno != EINTR) finish(out, kNoAccess);
+  if (in.asCaller) {
+    pid_t checker = ::fork();
+    if (checker == 0) checkAsCaller(in, st);
+    if (checker < 0) finish(out, kMountFailed);
+    int status = 0;
+    while (::waitpid(checker, &status, 0) < 0) {
+      if (errno != EINTR) finish(out, kNoAccess);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) finish(out, kNoAccess);
+  } else if (!S_ISDIR(st.st_mode)) {
+    finish(out, kUnresolved);  // a volume's _data is a directory (its owner is the container's business)
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) finish(out, kNoAccess);
   // 3. A detached clone of exactly that object's mount tree, nosuid and nodev throughout.
   int tree = static_cast<int>(::syscall(SYS_open_tree, fd, "",
                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
@@ -175,7 +180,7 @@ Result<std::vector<std::string>> pinBinds(const std::string& runDir, const std::
   for (std::size_t i = 0; i < binds.size(); ++i) {
     const std::string target = dir + "/b" + std::to_string(i);
     const PinInput input{binds[i].resolvedSource.c_str(), runDir.c_str(), base.c_str(), dir.c_str(), target.c_str(), *ids,
-                         binds[i].access, miniboxd->get()};
+                         binds[i].access, !binds[i].dockerboxVolume, miniboxd->get()};
     auto report = runChildProbe(&pinChild, &input, kPinDeadline, 1, "bind_pin");
     const char verdict = report && report->size() == 1 ? report->front() : kUnresolved;
     if (verdict != kPinned) {

@@ -28,6 +28,9 @@ namespace dockerbox::broker {
 struct BindToPin {
   std::string resolvedSource;
   MountAccess access = MountAccess::ReadOnly;
+  /// The source is one of dockerbox's own volume directories (monitor/volumes.hpp), in a
+  /// tree only root can enter: pinned without the check as the caller, who cannot reach it.
+  bool dockerboxVolume = false;
 };
 
 /// How long pinning one source may take (a hung NFS source counts as unreachable).

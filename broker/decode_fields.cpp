@@ -76,6 +76,31 @@ Result<ContainerRef> containerRef(capnp::Text::Reader in) {
   return ContainerRef{std::move(*t)};
 }
 
+Result<void> checkVolumeName(std::string_view name) {
+  auto allowed = [](char ch, bool first) {
+    const bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    return alnum || (!first && (ch == '_' || ch == '.' || ch == '-'));
+  };
+  bool ok = name.size() >= 2 && name.size() <= 255;
+  for (std::size_t i = 0; ok && i < name.size(); ++i) ok = allowed(name[i], i == 0);
+  if (ok) return {};
+  // Docker's words; the name is shown only when it is printable.
+  std::string shown;
+  for (char ch : name.substr(0, 255)) shown.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  return fail(ErrorKind::BadRequest, "create " + shown + ": \"" + shown +
+                                         "\" includes invalid characters for a local volume name, only "
+                                         "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host "
+                                         "directory, use absolute path");
+}
+
+Result<std::string> newVolumeName(capnp::Text::Reader in) {
+  auto t = text(in, kMaxNameBytes, "volume name");
+  if (!t) return t.error();
+  if (t->empty()) return t;
+  if (auto valid = checkVolumeName(*t); !valid) return valid.error();
+  return t;
+}
+
 Result<std::string> imageRef(capnp::Text::Reader in) {
   auto t = text(in, kMaxRefBytes, "image reference");
   if (!t) return t.error();

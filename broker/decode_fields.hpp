@@ -34,6 +34,11 @@ inline constexpr const char* kMalformedTag = "malformed: ";
 /// 1..256 printable bytes.
 [[nodiscard]] Result<ContainerRef> containerRef(capnp::Text::Reader in);
 [[nodiscard]] Result<std::string> imageRef(capnp::Text::Reader in);
+/// Docker's rule for local volume names: "[a-zA-Z0-9][a-zA-Z0-9_.-]+", at most 255 bytes.
+/// BadRequest with Docker's message otherwise.
+[[nodiscard]] Result<void> checkVolumeName(std::string_view name);
+/// A new volume's name from the wire (empty: the engine picks one).
+[[nodiscard]] Result<std::string> newVolumeName(capnp::Text::Reader in);
 /// Exactly 64 lowercase hex digits.
 [[nodiscard]] Result<std::string> hexId(capnp::Text::Reader in, const char* what);
 /// -1 (unset) or 0..kMaxTimeoutSeconds.

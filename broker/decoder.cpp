@@ -224,6 +224,37 @@ Result<Operation> decodeOp(wire::Request::Op::Reader op) {
       if (!ref) return ref.error();
       return Operation{RemoveImageOp{std::move(*ref), in.getForce()}};
     }
+    case W::LIST_VOLUMES: {
+      auto filters = keyValues(op.getListVolumes().getFilters(), "volume filters");
+      if (!filters) return filters.error();
+      return Operation{ListVolumesOp{std::move(*filters)}};
+    }
+    case W::CREATE_VOLUME: {
+      auto in = op.getCreateVolume();
+      CreateVolumeOp out;
+      DOCKERBOX_TRY_ASSIGN(out.name, newVolumeName(in.getName()));
+      DOCKERBOX_TRY_ASSIGN(out.driver, text(in.getDriver(), kMaxNameBytes, "volume driver"));
+      DOCKERBOX_TRY_ASSIGN(out.driverOpts, keyValues(in.getDriverOpts(), "volume driver options"));
+      DOCKERBOX_TRY_ASSIGN(out.labels, keyValues(in.getLabels(), "volume labels"));
+      return Operation{std::move(out)};
+    }
+    case W::INSPECT_VOLUME: {
+      // Any name is looked up (`docker inspect X` tries volumes last and needs a 404).
+      auto name = text(op.getInspectVolume().getName(), kMaxNameBytes, "volume name");
+      if (!name) return name.error();
+      return Operation{InspectVolumeOp{std::move(*name)}};
+    }
+    case W::REMOVE_VOLUME: {
+      auto in = op.getRemoveVolume();
+      auto name = text(in.getName(), kMaxNameBytes, "volume name");
+      if (!name) return name.error();
+      return Operation{RemoveVolumeOp{std::move(*name), in.getForce()}};
+    }
+    case W::PRUNE_VOLUMES: {
+      auto filters = keyValues(op.getPruneVolumes().getFilters(), "prune filters");
+      if (!filters) return filters.error();
+      return Operation{PruneVolumesOp{std::move(*filters)}};
+    }
     case W::AUTH: {
       auto in = op.getAuth();
       auto server = text(in.getServer(), kMaxNameBytes, "registry address");

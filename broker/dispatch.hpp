@@ -66,6 +66,11 @@ inline constexpr std::array<OperationInfo, std::variant_size_v<Operation>> kOper
     {OpTag::INSPECT_IMAGE, "inspectImage", "images.inspect", Effect::ReadOnly},
     {OpTag::REMOVE_IMAGE, "removeImage", "images.remove", Effect::Mutating},
     {OpTag::AUTH, "auth", "system.auth", Effect::ReadOnly},
+    {OpTag::LIST_VOLUMES, "listVolumes", "volumes.list", Effect::ReadOnly},
+    {OpTag::CREATE_VOLUME, "createVolume", "volumes.create", Effect::Mutating},
+    {OpTag::INSPECT_VOLUME, "inspectVolume", "volumes.inspect", Effect::ReadOnly},
+    {OpTag::REMOVE_VOLUME, "removeVolume", "volumes.remove", Effect::Mutating},
+    {OpTag::PRUNE_VOLUMES, "pruneVolumes", "volumes.prune", Effect::Mutating},
 }};
 
 /// The audit name of a wire tag, or "unknown" for a tag not in the table.

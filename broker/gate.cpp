@@ -34,6 +34,9 @@ std::vector<audit::ObjectRef> objectsOf(const Operation& op) {
         } else if constexpr (std::is_same_v<T, PullImageOp> || std::is_same_v<T, InspectImageOp> ||
                              std::is_same_v<T, RemoveImageOp>) {
           return {{"image", o.ref, ""}};
+        } else if constexpr (std::is_same_v<T, CreateVolumeOp> || std::is_same_v<T, InspectVolumeOp> ||
+                             std::is_same_v<T, RemoveVolumeOp>) {
+          return {{"volume", "", o.name}};
         } else if constexpr (std::is_same_v<T, AuthOp>) {
           return {{"registry", o.server, ""}};  // never the credentials
         } else if constexpr (HasRef<T>::value) {

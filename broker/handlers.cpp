@@ -48,11 +48,12 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
   };
   acts.initPath = config.initPath;
   acts.ioDir = config.runDir + "/io";
+  acts.volumesDir = config.stateDir + "/volumes";
   acts.pinBinds = [&config](const std::string& dockerId, const std::vector<containers::BindSpec>& binds,
                             const Identity& who) {
     std::vector<BindToPin> toPin;
     for (const auto& b : binds) {
-      toPin.push_back({b.hostPath, b.readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite});
+      toPin.push_back({b.hostPath, b.readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite, b.dockerboxVolume});
     }
     return pinBinds(config.runDir, config.miniboxSocket, dockerId, toPin, who);
   };

@@ -201,6 +201,10 @@ Result<PolicyInput> toPolicyRequest(const Operation& op, const BindProbe& probe)
           auto created = toContainerRequest(input.request.operation, o.spec, probe);
           if (!created) return created.error();
           input = std::move(*created);
+        } else if constexpr (std::is_same_v<T, CreateVolumeOp>) {
+          // A driver other than local needs a privileged rule; local options that bind a
+          // device path are judged as binds of it (and dockerbox refuses them anyway).
+          input.request.volume = policy::VolumeSpec{isLocalDriver(o.driver) ? std::string() : o.driver, {}};
         } else if constexpr (std::is_same_v<T, CreateExecOp>) {
           input.request.exec = policy::ExecSpec{o.privileged, o.user};
         } else if constexpr (std::is_same_v<T, PullImageOp>) {

@@ -168,6 +168,15 @@ struct RemoveImageOp { std::string ref; bool force = false; };
 /// docker login: `username`/`password` go to the registry client only; never logged,
 /// audited or stored.
 struct AuthOp { std::string server; std::string username; std::string password; };
+/// Volumes (issue 11): `name` passed checkVolumeName (an empty create name: the engine picks one).
+struct ListVolumesOp { KeyValues filters; };
+struct CreateVolumeOp {
+  std::string name, driver;
+  KeyValues driverOpts, labels;
+};
+struct InspectVolumeOp { std::string name; };
+struct RemoveVolumeOp { std::string name; bool force = false; };
+struct PruneVolumesOp { KeyValues filters; };
 
 /// Indexed like Request.op in ipc/dockerbox.capnp and kOperations in dispatch.hpp.
 using Operation =
@@ -175,7 +184,8 @@ using Operation =
                  StartContainerOp, StopContainerOp, KillContainerOp, RestartContainerOp, PauseContainerOp,
                  UnpauseContainerOp, WaitContainerOp, RemoveContainerOp, RenameContainerOp, ContainerLogsOp,
                  AttachContainerOp, ResizeContainerOp, CreateExecOp, StartExecOp, InspectExecOp, ResizeExecOp,
-                 EventsOp, PullImageOp, InspectImageOp, RemoveImageOp, AuthOp>;
+                 EventsOp, PullImageOp, InspectImageOp, RemoveImageOp, AuthOp, ListVolumesOp, CreateVolumeOp,
+                 InspectVolumeOp, RemoveVolumeOp, PruneVolumesOp>;
 
 struct ValidatedRequest {
   std::uint64_t id = 0;  // the worker's request id, used only to route the reply

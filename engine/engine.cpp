@@ -89,6 +89,11 @@ asio::awaitable<Result<void>> Engine::run(const Caller& who, const Operation& op
           [&](const InspectImageOp& o) { return via(&ContainerService::handleInspectImage, o); },
           [&](const RemoveImageOp& o) { return via(&ContainerService::handleRemoveImage, o); },
           [&](const AuthOp& o) { return via(&ContainerService::handleAuth, o); },
+          [&](const ListVolumesOp& o) { return via(&ContainerService::handleListVolumes, o); },
+          [&](const CreateVolumeOp& o) { return via(&ContainerService::handleCreateVolume, o); },
+          [&](const InspectVolumeOp& o) { return via(&ContainerService::handleInspectVolume, o); },
+          [&](const RemoveVolumeOp& o) { return via(&ContainerService::handleRemoveVolume, o); },
+          [&](const PruneVolumesOp& o) { return via(&ContainerService::handlePruneVolumes, o); },
       },
       op);
 }

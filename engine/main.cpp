@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
   broker::containers::RemoteMonitor monitor(io.get_executor(), std::move(actsSocket), stop("acts"));
   broker::containers::ServiceOptions options;
   options.imageId = [](std::string_view storeName) { return broker::imageIdFromStoreName(storeName); };
+  options.volumesDir = flags->stateDir + "/volumes";
   engine::Engine engine(io.get_executor(), monitor, std::move(facts), **state, **logs, std::move(options));
   engine::EngineServer server(io.get_executor(), std::move(engineSocket), engine, stop("engine"));
   // Reconciliation with miniboxd (through the monitor) runs in the background.

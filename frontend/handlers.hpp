@@ -93,10 +93,16 @@ struct ContainerListOptions {
 /// POST /auth (docker login): the credentials are checked by dockerbox's registry client.
 [[nodiscard]] Result<Action> toAuthRequest(const RouteRequest& request);
 
+// --- volume_routes.cpp ----------------------------------------------------------------
+[[nodiscard]] Result<Action> toListVolumesRequest(const RouteRequest& request);
+[[nodiscard]] Result<Action> toCreateVolumeRequest(const RouteRequest& request);
+[[nodiscard]] Result<Action> toInspectVolumeRequest(const RouteRequest& request);
+[[nodiscard]] Result<Action> toRemoveVolumeRequest(const RouteRequest& request);
+[[nodiscard]] Result<Action> toPruneVolumesRequest(const RouteRequest& request);
+
 // --- local_routes.cpp: answered without the broker ------------------------------------
 [[nodiscard]] Result<Action> handleListNetworks(const RouteRequest& request);
 [[nodiscard]] Result<Action> handleInspectNetwork(const RouteRequest& request);
-[[nodiscard]] Result<Action> handleInspectVolume(const RouteRequest& request);
 [[nodiscard]] Result<Action> handleInspectPlugin(const RouteRequest& request);
 
 // --- shared by the builders (router.cpp) ----------------------------------------------

@@ -103,10 +103,6 @@ Result<Action> handleInspectNetwork(const RouteRequest& request) {
   return Action{errorResponse(404, "No such network: " + ref)};
 }
 
-Result<Action> handleInspectVolume(const RouteRequest& request) {
-  return Action{errorResponse(404, "No such volume: " + request.params.at(0))};
-}
-
 Result<Action> handleInspectPlugin(const RouteRequest& request) {
   return Action{errorResponse(404, "No such plugin: " + request.params.at(0))};
 }

@@ -112,7 +112,11 @@ const std::vector<Route>& routeTable() {
       {Method::Delete, "/images/{name*}", &toRemoveImageRequest},
       {Method::Get, "/networks", &handleListNetworks},
       {Method::Get, "/networks/{id}", &handleInspectNetwork},
-      {Method::Get, "/volumes/{name}", &handleInspectVolume},
+      {Method::Get, "/volumes", &toListVolumesRequest},
+      {Method::Post, "/volumes/create", &toCreateVolumeRequest},
+      {Method::Post, "/volumes/prune", &toPruneVolumesRequest},
+      {Method::Get, "/volumes/{name}", &toInspectVolumeRequest},
+      {Method::Delete, "/volumes/{name}", &toRemoveVolumeRequest},
       {Method::Get, "/plugins/{name*}/json", &handleInspectPlugin},
   };
   return kRoutes;

@@ -13,7 +13,7 @@ const std::vector<UnsupportedRoute>& unsupportedRouteTable() {
   static constexpr std::string_view kNoSnapshots = "miniboxd cannot read or change a container's filesystem from outside";
   static constexpr std::string_view kNoStats = "miniboxd reports no process or resource statistics";
   static constexpr std::string_view kNoNetworks = "miniboxd has no user-defined networks";
-  static constexpr std::string_view kNoVolumes = "miniboxd has no named volumes";
+  static constexpr std::string_view kNoVolumes = "only cluster volumes can be updated, and dockerbox has none";
   static constexpr std::string_view kNoBuild = "miniboxd cannot build images";
   static constexpr std::string_view kNoRegistry = "miniboxd cannot push, and dockerbox cannot search registries yet";
   static constexpr std::string_view kNoPlugins = "there are no engine plugins";
@@ -50,11 +50,7 @@ const std::vector<UnsupportedRoute>& unsupportedRouteTable() {
       // System.
       {Method::Get, "/system/df", "docker system df", "miniboxd reports no disk usage"},
       // Volumes.
-      {Method::Get, "/volumes", "docker volume ls", kNoVolumes},
-      {Method::Post, "/volumes/create", "docker volume create", kNoVolumes},
       {Method::Put, "/volumes/{name}", "updating volumes", kNoVolumes},
-      {Method::Delete, "/volumes/{name}", "docker volume rm", kNoVolumes},
-      {Method::Post, "/volumes/prune", "docker volume prune", kNoVolumes},
       // Networks (GET /networks and /networks/{id} show the three built-in ones).
       {Method::Post, "/networks/create", "docker network create", kNoNetworks},
       {Method::Delete, "/networks/{id}", "docker network rm", kNoNetworks},

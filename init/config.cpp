@@ -148,6 +148,11 @@ class RecordParser {
 
   Result<void> apply(std::string_view key, std::string_view value) {
     if (key == "bind") return add(parseBind(value), config_.binds);
+    if (key == "fill") {
+      if (!isCleanAbsolutePath(value) || value == "/") return bad("init args: fill path must be absolute");
+      config_.fillPaths.emplace_back(value);
+      return {};
+    }
     if (key == "rlimit") return add(parseRlimit(value), config_.rlimits);
     if (key == "env") {
       if (auto ok = checkEnvEntry(value); !ok) return ok.error();
@@ -261,6 +266,12 @@ Result<void> checkTerminalRecords(const InitConfig& config) {
   if (config.mode == Mode::Exec && !config.unmountPath.empty()) {
     return bad("init args: unmount is for mode=run only");
   }
+  for (const auto& fill : config.fillPaths) {
+    const bool writableBind = std::any_of(config.binds.begin(), config.binds.end(), [&](const Bind& b) {
+      return b.access == BindAccess::ReadWrite && b.containerPath == fill;
+    });
+    if (config.mode != Mode::Run || !writableBind) return bad("init args: fill names a writable bind of mode=run");
+  }
   for (const std::string* path : {&config.stdinPath, &config.controlPath, &config.stdoutPath, &config.stderrPath}) {
     if (path->empty()) continue;
     if ((config.mode == Mode::Run) != isCleanAbsolutePath(*path)) {
@@ -314,6 +325,7 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
     out.push_back((bind.access == BindAccess::ReadWrite ? "bind=rw:" : "bind=ro:") +
                   bind.containerPath);
   }
+  for (const auto& fill : config.fillPaths) out.push_back("fill=" + fill);
   for (const auto& limit : config.rlimits) {
     out.push_back("rlimit=" + limit.name + ":" + limitValueText(limit.soft) + ":" +
                   limitValueText(limit.hard));

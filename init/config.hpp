@@ -112,6 +112,9 @@ struct InitConfig {
   Seccomp seccomp = Seccomp::Default;
   RootFs rootfs = RootFs::ReadWrite;  // Run only
   std::vector<Bind> binds;            // Run only: each remounted nosuid,nodev (and ro)
+  /// Run only: writable binds that are dockerbox volumes, filled from the image's files at
+  /// their path when empty (volume_fill.hpp). Each is also in `binds`.
+  std::vector<std::string> fillPaths;
   std::vector<Rlimit> rlimits;
   RlimitRaise rlimitRaise = RlimitRaise::Refuse;
   /// The broker binds a directory holding a Run's FIFOs below into the container (it keeps

@@ -10,6 +10,7 @@
 #include "init/reaper.hpp"
 #include "init/sys_error.hpp"
 #include "init/tty_relay.hpp"
+#include "init/volume_fill.hpp"
 
 #include "common/unique_fd.hpp"
 
@@ -177,6 +178,9 @@ int runContainer(const InitConfig& config) {
     return report(fail(ErrorKind::BadRequest, "mode=run: not pid 1 of a new container"));
   }
   if (auto ok = setUpMounts(config); !ok) return report(ok.error());
+  for (const auto& path : config.fillPaths) {
+    if (auto ok = fillEmptyVolume(path); !ok) return report(ok.error());
+  }
   if (!config.hostname.empty()) {
     auto ok = sysCheck(::sethostname(config.hostname.data(), config.hostname.size()),
                        "sethostname");

@@ -50,6 +50,8 @@ struct ActCall {
     input @21 :Input;                # client stdin for a held run or exec; replies `done` once written
     resizeTerminal @22 :ResizeTerminal;  # replies `done`
     signal @23 :SignalRun;           # replies `done` once the signal is sent
+    createVolume @24 :Text;          # a volume name; replies `volumeCreated`
+    removeVolume @25 :Text;          # a volume name; replies `done`
   }
 }
 
@@ -117,6 +119,7 @@ struct ImageDefaults {
   labelKeys @8 :List(Text);     # the same length as labelValues
   labelValues @9 :List(Text);
   exposedPorts @10 :List(Text);
+  volumes @11 :List(Text);      # the image's Volumes: anonymous volumes where no mount covers the path
 }
 
 struct SealExec {
@@ -161,6 +164,7 @@ struct ActReply {
     confinable @7 :Bool;                  # canConfine
     seal @8 :Text;                        # sealContainer, sealExec
     ticket @9 :UInt64;                    # prepareExec
+    volumeCreated @14 :Bool;              # createVolume: made now (false: the caller's already)
     resolved @13 :Registry.ResolvedImage; # resolveImage (nothing in it is verified yet; all
                                           # empty: dockerbox's registry client is not enabled)
     # Interim replies (each acknowledged).

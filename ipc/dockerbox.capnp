@@ -59,6 +59,11 @@ struct Request {
     inspectImage @25 :ImageRef;           # GET /images/{name}/json
     removeImage @26 :RemoveImageRequest;  # DELETE /images/{name}
     auth @27 :AuthRequest;                # POST /auth (docker login)
+    listVolumes @28 :ListVolumesRequest;  # GET /volumes
+    createVolume @29 :CreateVolumeRequest;  # POST /volumes/create
+    inspectVolume @30 :VolumeRef;         # GET /volumes/{name}
+    removeVolume @31 :RemoveVolumeRequest;  # DELETE /volumes/{name}
+    pruneVolumes @32 :PruneVolumesRequest;  # POST /volumes/prune
   }
 }
 
@@ -309,6 +314,32 @@ const ulimitNames :List(Text) = ["core", "cpu", "data", "fsize", "locks", "memlo
 # The names Docker accepts (go-units ulimitNameMapping; "as" is left out there too), each
 # RLIMIT_ plus the upper-cased name.
 
+# A volume as the client names it: Docker's volume name rules, at most 255 bytes (checked
+# by the broker).
+struct VolumeRef {
+  name @0 :Text;
+}
+
+struct ListVolumesRequest {
+  filters @0 :List(KeyValue);  # ?filters= flattened: (name|label|dangling|driver, value); at most 64
+}
+
+struct CreateVolumeRequest {
+  name @0 :Text;               # empty: the engine picks 64 random hex digits
+  driver @1 :Text;             # empty or "local"; anything else is judged and refused (501)
+  driverOpts @2 :List(KeyValue);  # at most 64 entries
+  labels @3 :List(KeyValue);   # at most 256 entries
+}
+
+struct RemoveVolumeRequest {
+  name @0 :Text;
+  force @1 :Bool;              # ?force= (a missing volume is no error)
+}
+
+struct PruneVolumesRequest {
+  filters @0 :List(KeyValue);  # all=true: named volumes too; label=, label!= ; at most 64
+}
+
 struct VersionRequest {}
 
 struct InfoRequest {}
@@ -363,6 +394,9 @@ struct Response {
     imagePulled @13 :ImagePulledReply;
     imageRemoved @14 :List(Text);         # untagged references
     streamEnded @15 :Void;                # a stream (logs, attach, exec, events) ended normally
+    volume @16 :Volume;                   # volume create, inspect
+    volumeList @17 :List(Volume);         # GET /volumes
+    volumesPruned @18 :VolumesPrunedReply;
   }
 }
 
@@ -492,6 +526,21 @@ struct ImageSummary {
   repoDigests @4 :List(Text);  # "alpine@sha256:…" for images dockerbox pulled itself
   config @5 :Data;         # inspect only: the image config's bytes (digest verified at pull);
                            # empty when dockerbox does not know it
+}
+
+struct Volume {
+  name @0 :Text;
+  driver @1 :Text;             # "local"
+  mountpoint @2 :Text;         # the host path of its content (root's alone)
+  createdNanos @3 :Int64;      # unix nanoseconds
+  labels @4 :List(KeyValue);
+  options @5 :List(KeyValue);
+  anonymous @6 :Bool;          # made for a container's anonymous mount
+}
+
+struct VolumesPrunedReply {
+  deleted @0 :List(Text);
+  spaceReclaimed @1 :UInt64;   # bytes (dockerbox does not measure: 0)
 }
 
 struct ImageListReply {

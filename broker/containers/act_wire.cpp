@@ -170,6 +170,7 @@ void toWire(const ImageDefaults& image, ipc::acts::ImageDefaults::Builder out) {
     values.set(i, image.labels[i].second);
   }
   texts([&](unsigned n) { return out.initExposedPorts(n); }, image.exposedPorts);
+  texts([&](unsigned n) { return out.initVolumes(n); }, image.volumes);
 }
 
 Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
@@ -185,6 +186,7 @@ Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
   if (keys.size() != values.size()) return fail(ErrorKind::BadRequest, "malformed act", "image label lists differ");
   for (unsigned i = 0; i < keys.size(); ++i) out.labels.emplace_back(keys[i].cStr(), values[i].cStr());
   out.exposedPorts = textsOf(in.getExposedPorts());
+  out.volumes = textsOf(in.getVolumes());
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <optional>
 
 namespace dockerbox::broker::containers {
@@ -20,6 +21,15 @@ namespace {
 // traversal limit is a multiple of its size so that nothing inside can amplify.
 constexpr std::uint64_t kTraversalFactor = 8;
 constexpr int kNestingLimit = 16;
+/// An image's Volumes that become anonymous volumes of one container, at most.
+constexpr std::size_t kMaxImageVolumes = 64;
+
+/// A mount target as a path to compare: "/data/" and "/data/." are "/data".
+std::string normalTarget(const std::string& path) {
+  std::string normal = std::filesystem::path(path).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
 
 /// Opens `blob` as a message and runs `use(root)`, turning any failure into an Error.
 template <class Root, class F>
@@ -91,8 +101,14 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     c.autoRemove = host.getAutoRemove();
     c.privileged = host.getPrivileged();
     for (auto m : host.getMounts()) {
-      if (m.getType() == wire::MountType::BIND) {
-        c.binds.push_back({str(m.getSource()), str(m.getTarget()), m.getReadOnly()});
+      const auto type = m.getType();
+      std::string source = str(m.getSource());
+      if (isVolumeMount(type == wire::MountType::VOLUME ? MountType::Volume : MountType::Bind, m.getFromBinds(), source)) {
+        if (type == wire::MountType::VOLUME || type == wire::MountType::BIND) {
+          c.volumes.push_back({std::move(source), str(m.getTarget()), m.getReadOnly()});
+        }
+      } else if (type == wire::MountType::BIND) {
+        c.binds.push_back({std::move(source), str(m.getTarget()), m.getReadOnly()});
       }
     }
     // What dockerbox-init applies. The blob holds what the decoder accepted (ulimit names
@@ -179,6 +195,29 @@ Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDef
       if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
     }
     if (ports.size() != givenPorts) fillTexts([&](unsigned n) { return out.initExposedPorts(n); }, ports);
+    // The image's Volumes: an anonymous volume at each path no mount covers (absolute,
+    // normalised paths only: the config is the image author's text).
+    auto mounted = in.getHost().getMounts();
+    std::vector<std::string> anonymous;
+    for (const auto& path : image.volumes) {
+      if (anonymous.size() >= kMaxImageVolumes) break;
+      if (path.empty() || path.front() != '/') continue;
+      const std::string target = normalTarget(path);
+      bool covered = false;
+      for (auto m : mounted) covered = covered || normalTarget(str(m.getTarget())) == target;
+      if (!covered && std::find(anonymous.begin(), anonymous.end(), target) == anonymous.end()) {
+        anonymous.push_back(target);
+      }
+    }
+    if (!anonymous.empty()) {
+      auto mounts = out.getHost().initMounts(mounted.size() + static_cast<unsigned>(anonymous.size()));
+      for (unsigned i = 0; i < mounted.size(); ++i) mounts.setWithCaveats(i, mounted[i]);
+      for (unsigned i = 0; i < anonymous.size(); ++i) {
+        auto m = mounts[mounted.size() + i];
+        m.setType(wire::MountType::VOLUME);
+        m.setTarget(anonymous[i]);
+      }
+    }
     if (in.getWorkingDir().size() == 0 && !image.workingDir.empty()) out.setWorkingDir(image.workingDir);
     if (in.getUser().size() == 0 && !image.user.empty()) out.setUser(image.user);
     if (in.getStopSignal().size() == 0 && !image.stopSignal.empty()) out.setStopSignal(image.stopSignal);

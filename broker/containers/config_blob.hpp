@@ -44,13 +44,15 @@ struct ImageDefaults {
   std::string workingDir, user, stopSignal;
   std::vector<std::pair<std::string, std::string>> labels;
   std::vector<std::string> exposedPorts;
+  std::vector<std::string> volumes;  // absolute paths; anonymous volumes where nothing is mounted
 };
 
 /// Docker's merge of an image's defaults into a create config (moby daemon/commit.go
 /// `merge`): without an Entrypoint the image's Cmd applies when Cmd is empty and the image's
 /// Entrypoint when Entrypoint is null; `[""]` clears the Entrypoint and takes neither; Env
 /// entries of the image whose name the create does not set are appended; Labels and
-/// ExposedPorts are added where absent; WorkingDir, User and StopSignal fill in when empty.
+/// ExposedPorts are added where absent; WorkingDir, User and StopSignal fill in when empty;
+/// each of the image's Volumes that no mount of the create covers becomes an anonymous volume.
 /// Both the engine (what it stores) and the monitor (what it seals, after judging it) run
 /// this, on the create config the policy judged, so their results are the same bytes.
 [[nodiscard]] Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDefaults& image);

@@ -144,11 +144,14 @@ Result<init::Seccomp> seccompOf(const std::vector<std::string>& securityOpt) {
 Result<void> checkConfinable(const RunConfig& config) {
   // What the monitor mounts for the init (run_spec.cpp, monitor/run_io.hpp) must be what
   // the init finds there: no bind may cover it.
-  for (const auto& b : config.binds) {
-    const std::string target = std::filesystem::path(b.containerPath).lexically_normal().string();
+  std::vector<std::string> targets;
+  for (const auto& b : config.binds) targets.push_back(b.containerPath);
+  for (const auto& v : config.volumes) targets.push_back(v.containerPath);
+  for (const auto& containerPath : targets) {
+    const std::string target = std::filesystem::path(containerPath).lexically_normal().string();
     for (std::string_view reserved : {std::string_view(init::kInitPathInContainer), kIoPathInContainer}) {
       if (target == "/" || target == reserved || target.starts_with(std::string(reserved) + "/")) {
-        return fail(ErrorKind::BadRequest, "invalid mount config: " + b.containerPath +
+        return fail(ErrorKind::BadRequest, "invalid mount config: " + containerPath +
                                                " is reserved by dockerbox and cannot be a mount destination");
       }
     }
@@ -176,6 +179,16 @@ Result<init::InitConfig> runConfinement(const RunConfig& config, const Caller& w
   c.rootfs = config.readonlyRootfs ? init::RootFs::ReadOnly : init::RootFs::ReadWrite;
   for (const auto& b : config.binds) {
     c.binds.push_back({b.readOnly ? init::BindAccess::ReadOnly : init::BindAccess::ReadWrite, b.containerPath});
+  }
+  // Volumes are mounts like binds to the init (nosuid,nodev; read-only where asked), but
+  // they are dockerbox's own directories, no host user's: they do not make the container
+  // run as its caller (hasWritableBind).
+  for (const auto& v : config.volumes) {
+    c.binds.push_back({v.readOnly ? init::BindAccess::ReadOnly : init::BindAccess::ReadWrite, v.containerPath});
+    // Docker fills an empty volume from the image (the init does, inside the container).
+    const bool clean = std::filesystem::path(v.containerPath).lexically_normal().string() == v.containerPath &&
+                       v.containerPath.size() > 1 && v.containerPath.back() != '/';
+    if (!v.readOnly && clean) c.fillPaths.push_back(v.containerPath);
   }
   return c;
 }

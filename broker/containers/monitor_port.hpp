@@ -149,6 +149,13 @@ class MonitorPort {
                                                      std::string miniboxId) = 0;
   virtual boost::asio::awaitable<Result<void>> resume(const Caller& who, SealedRecord container,
                                                       std::string miniboxId) = 0;
+
+  /// Makes volume `name` (Docker's name rules) owned by `who`: true when made now, false
+  /// when `who` can see one of that name already; Conflict when it is someone else's.
+  virtual boost::asio::awaitable<Result<bool>> createVolume(const Caller& who, std::string name) = 0;
+  /// Removes volume `name` and its content: NotFound when `who` cannot see it, Conflict
+  /// while a run the monitor holds mounts it.
+  virtual boost::asio::awaitable<Result<void>> removeVolume(const Caller& who, std::string name) = 0;
 };
 
 }  // namespace dockerbox::broker::containers

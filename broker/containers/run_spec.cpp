@@ -2,6 +2,8 @@
 #include "broker/containers/run_spec.hpp"
 
 #include "broker/containers/confinement.hpp"
+#include "broker/decode_fields.hpp"
+#include "broker/ids.hpp"
 #include "broker/minibox/image_ref.hpp"
 
 #include <algorithm>
@@ -34,7 +36,7 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
   if (!h.restartPolicy.empty() && h.restartPolicy != "no") {
     return "apply restart policy \"" + h.restartPolicy + "\": restart policies are not implemented";
   }
-  if (!h.volumesFrom.empty()) return "share volumes (--volumes-from): miniboxd has no volumes";
+  if (!h.volumesFrom.empty()) return "share another container's volumes (--volumes-from) yet";
   if (!h.tmpfs.empty()) return "mount a tmpfs (--tmpfs): miniboxd has no tmpfs mounts";
   if (!h.extraHosts.empty()) return "add host entries (--add-host): miniboxd has no /etc/hosts settings";
   if (!h.dns.empty()) return "set DNS servers (--dns): miniboxd has no DNS settings";
@@ -87,6 +89,23 @@ Result<std::vector<std::string>> initCommand(const init::InitConfig& confinement
 
 }  // namespace
 
+bool isVolumeMount(MountType type, bool fromBinds, std::string_view source) {
+  // Docker reads a Binds entry whose source is not an absolute path as a volume name (the
+  // policy judges it so too: policy_request.cpp).
+  return type == MountType::Volume || (type == MountType::Bind && fromBinds && !source.starts_with('/'));
+}
+
+Result<void> checkVolumeName(std::string_view name) { return decode::checkVolumeName(name); }
+
+std::string anonymousVolumeName(std::string_view dockerId, std::string_view containerPath) {
+  std::string input = "dockerbox-anonymous-volume";
+  input.push_back('\0');
+  input.append(dockerId);
+  input.push_back('\0');
+  input.append(containerPath);
+  return sha256Hex(input);
+}
+
 RunConfig runConfigOf(const ContainerSpec& spec) {
   RunConfig c;
   c.image = spec.image;
@@ -104,7 +123,12 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   c.autoRemove = spec.host.autoRemove;
   c.privileged = spec.host.privileged;
   for (const auto& m : spec.host.mounts) {
-    if (m.type == MountType::Bind) c.binds.push_back({m.source, m.target, m.access == MountAccess::ReadOnly});
+    const bool readOnly = m.access == MountAccess::ReadOnly;
+    if (isVolumeMount(m.type, m.fromBinds, m.source)) {
+      c.volumes.push_back({m.source, m.target, readOnly});
+    } else if (m.type == MountType::Bind) {
+      c.binds.push_back({m.source, m.target, readOnly});
+    }
   }
   c.user = spec.user;
   c.hostname = spec.hostname;
@@ -131,11 +155,22 @@ Result<void> checkCreatable(const ContainerSpec& spec) {
     return unsupported("publish ports (-p/-P): miniboxd has no port publishing");
   }
   for (const auto& m : spec.host.mounts) {
+    if (isVolumeMount(m.type, m.fromBinds, m.source)) {
+      if (!m.volumeDriver.empty() && m.volumeDriver != "local") {
+        return unsupported("use volume driver \"" + m.volumeDriver + "\": dockerbox has only its local volumes");
+      }
+      if (!m.volumeOptions.empty()) {
+        return unsupported("create volume \"" + m.source + "\" with driver options: dockerbox volumes take none");
+      }
+      if (!m.source.empty()) {
+        if (auto valid = checkVolumeName(m.source); !valid) return valid.error();
+      }
+      continue;
+    }
     switch (m.type) {
       case MountType::Bind: break;
-      case MountType::Volume: return unsupported("mount volume \"" + m.source + "\": miniboxd has no named volumes (use a bind mount)");
       case MountType::Tmpfs: return unsupported("mount a tmpfs at " + m.target + ": miniboxd has no tmpfs mounts");
-      default: return unsupported("use this mount type at " + m.target + ": miniboxd has only bind mounts");
+      default: return unsupported("use this mount type at " + m.target + ": dockerbox has bind mounts and volumes");
     }
   }
   if (auto what = unsupportedHostSetting(spec); !what.empty()) return unsupported(what);
@@ -239,7 +274,7 @@ void placeFifos(init::InitConfig& confinement, const std::string& dir, bool stdi
 
 Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitConfig confinement,
                                            const InitPlacement& placement) {
-  if (placement.pinnedSources.size() != config.binds.size()) {
+  if (placement.pinnedSources.size() != config.binds.size() || placement.pinnedVolumes.size() != config.volumes.size()) {
     return fail(ErrorKind::Internal, "internal error", "pinned binds do not match the container's binds");
   }
   RunConfig raw = config;
@@ -269,6 +304,11 @@ Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitCo
     const auto& b = config.binds[i];
     spec->mounts.push_back({placement.pinnedSources[i], b.containerPath,
                             b.readOnly ? minibox::MountAccess::ReadOnly : minibox::MountAccess::ReadWrite});
+  }
+  for (std::size_t i = 0; i < config.volumes.size(); ++i) {
+    const auto& v = config.volumes[i];
+    spec->mounts.push_back({placement.pinnedVolumes[i], v.containerPath,
+                            v.readOnly ? minibox::MountAccess::ReadOnly : minibox::MountAccess::ReadWrite});
   }
   spec->privilege = minibox::Privilege::Unprivileged;
   return spec;

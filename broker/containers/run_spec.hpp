@@ -37,7 +37,30 @@ struct BindSpec {
   std::string hostPath;
   std::string containerPath;
   bool readOnly = false;
+  /// Set by the monitor only (never read from a stored config): the source is one of
+  /// dockerbox's own volume directories, opened as root without a check as the caller.
+  bool dockerboxVolume = false;
 };
+
+/// A named or anonymous volume of a container (monitor/volumes.hpp).
+struct VolumeMount {
+  std::string name;  // empty: anonymous (see anonymousVolumeName)
+  std::string containerPath;
+  bool readOnly = false;
+};
+
+/// Whether a mount names a volume: type volume, or a Binds entry whose source is not an
+/// absolute path (Docker reads it as a volume name).
+[[nodiscard]] bool isVolumeMount(MountType type, bool fromBinds, std::string_view source);
+
+/// Docker's rule for local volume names: "[a-zA-Z0-9][a-zA-Z0-9_.-]+", at most 255 bytes.
+/// BadRequest with Docker's message otherwise.
+[[nodiscard]] Result<void> checkVolumeName(std::string_view name);
+
+/// The name of a container's anonymous volume at `containerPath`: 64 hex, like Docker's,
+/// derived from the container's id so that the engine and the monitor agree on it without
+/// anything in the sealed config.
+[[nodiscard]] std::string anonymousVolumeName(std::string_view dockerId, std::string_view containerPath);
 
 /// The parts of a create config that starting a container needs.
 struct RunConfig {
@@ -57,6 +80,7 @@ struct RunConfig {
   bool autoRemove = false;
   bool privileged = false;
   std::vector<BindSpec> binds;
+  std::vector<VolumeMount> volumes;
   // What dockerbox-init applies (confinement.hpp). Judged by the policy at create and again
   // at start; the init, not miniboxd, enforces them.
   std::string user;      // Docker's User: "", name, uid, name:group, uid:gid
@@ -118,6 +142,7 @@ struct InitPlacement {
   std::string initHostPath;                // the installed dockerbox-init, mounted read-only
   std::vector<std::string> pinnedSources;  // per bind of the RunConfig, in order (bind_pin.hpp)
   IoPlacement io;
+  std::vector<std::string> pinnedVolumes;  // per volume of the RunConfig, in order
 };
 
 /// The PATH miniboxd gets for a confined exec: it looks `nsenter` up in the request's PATH

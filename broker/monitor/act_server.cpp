@@ -66,11 +66,13 @@ using Which = wire::ActCall::Act::Which;
 /// The acts each client operation may cause (by its audit name, dispatch.hpp). Reads of
 /// miniboxd (list, probe, events, ...) need no request.
 std::vector<Which> actsOf(std::string_view operation) {
-  if (operation == "containers.create") return {Which::SEAL_CONTAINER};
+  if (operation == "containers.create") return {Which::SEAL_CONTAINER, Which::CREATE_VOLUME};
   if (operation == "containers.start") return {Which::RUN};
+  if (operation == "volumes.create") return {Which::CREATE_VOLUME};
+  if (operation == "volumes.remove" || operation == "volumes.prune") return {Which::REMOVE_VOLUME};
   if (operation == "containers.restart") return {Which::SIGNAL, Which::STOP, Which::RUN};
   if (operation == "containers.stop" || operation == "containers.kill") return {Which::SIGNAL, Which::STOP};
-  if (operation == "containers.remove") return {Which::SIGNAL, Which::STOP};
+  if (operation == "containers.remove") return {Which::SIGNAL, Which::STOP, Which::REMOVE_VOLUME};
   if (operation == "containers.pause") return {Which::PAUSE};
   if (operation == "containers.unpause") return {Which::RESUME};
   if (operation == "exec.create") return {Which::SEAL_EXEC};
@@ -266,6 +268,20 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
           acted = co_await monitor.removeImage(*who, std::move(image));
         }
         if (!acted) { failWith(acted.error()); co_return; }
+        finish([](Reply r) { r.setDone(); });
+        co_return;
+      }
+      case wire::ActCall::Act::CREATE_VOLUME: {
+        if (!needCaller()) co_return;
+        auto made = co_await monitor.createVolume(*who, act_.getCreateVolume());
+        if (!made) { failWith(made.error()); co_return; }
+        finish([&](Reply r) { r.setVolumeCreated(*made); });
+        co_return;
+      }
+      case wire::ActCall::Act::REMOVE_VOLUME: {
+        if (!needCaller()) co_return;
+        auto removed = co_await monitor.removeVolume(*who, act_.getRemoveVolume());
+        if (!removed) { failWith(removed.error()); co_return; }
         finish([](Reply r) { r.setDone(); });
         co_return;
       }

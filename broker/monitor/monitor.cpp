@@ -52,7 +52,9 @@ Result<pid_t> runPid(const std::vector<minibox::ContainerInfo>& listed, const st
 }  // namespace
 
 Monitor::Monitor(minibox::Client& minibox, Sealer sealer, MonitorOptions options)
-    : minibox_(minibox), sealer_(sealer), options_(std::move(options)) {}
+    : minibox_(minibox), sealer_(sealer), options_(std::move(options)), volumes_(options_.volumesDir) {
+  volumes_.clearLeftovers();
+}
 
 asio::awaitable<Result<std::vector<minibox::ContainerInfo>>> Monitor::list() { co_return co_await minibox_.list(); }
 

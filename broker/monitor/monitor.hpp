@@ -12,6 +12,7 @@
 #include "broker/minibox/client.hpp"
 #include "broker/monitor/run_io.hpp"
 #include "broker/monitor/seal.hpp"
+#include "broker/monitor/volumes.hpp"
 
 #include <functional>
 #include <map>
@@ -46,6 +47,8 @@ struct MonitorOptions {
   /// Where the stdin and terminal FIFOs of confined runs are made (run_io.hpp), normally
   /// `<run dir>/io`. Empty: containers get no stdin and no terminal.
   std::string ioDir;
+  /// Where volumes live (volumes.hpp), normally `<state dir>/volumes`. Empty: no volumes.
+  std::string volumesDir;
 };
 
 class Monitor final : public containers::MonitorPort {
@@ -89,6 +92,8 @@ class Monitor final : public containers::MonitorPort {
                                               std::string miniboxId, int signal) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, containers::SealedRecord container,
                                              std::string miniboxId) override;
+  boost::asio::awaitable<Result<bool>> createVolume(const Caller& who, std::string name) override;
+  boost::asio::awaitable<Result<void>> removeVolume(const Caller& who, std::string name) override;
   boost::asio::awaitable<Result<void>> resume(const Caller& who, containers::SealedRecord container,
                                               std::string miniboxId) override;
 
@@ -101,6 +106,7 @@ class Monitor final : public containers::MonitorPort {
     std::string miniboxId;  // empty until miniboxd created it
     containers::RunConfinement confinement = containers::RunConfinement::Unknown;
     std::shared_ptr<RunIo> io;  // stdin and terminal; null when the run has neither
+    std::vector<std::string> volumes;  // the names of the volumes it mounts
   };
   /// A judged exec waiting for runExec, and then running.
   struct PreparedExec {
@@ -113,6 +119,7 @@ class Monitor final : public containers::MonitorPort {
     containers::RunConfinement confinement = containers::RunConfinement::Unknown;
     std::size_t pinned = 0;
     std::shared_ptr<RunIo> io;
+    std::vector<std::string> volumes;
   };
 
   /// The record's seal verifies and `who` can see its owner (else the answer a missing
@@ -127,12 +134,18 @@ class Monitor final : public containers::MonitorPort {
   boost::asio::awaitable<Result<containers::RunConfinement>> currentRun(const std::string& dockerId,
                                                                         const std::string& miniboxId);
   boost::asio::awaitable<Result<PreparedRun>> prepareRun(const Caller& judged, const std::string& dockerId,
+                                                         const VolumeOwner& owner,
                                                          const containers::RunConfig& config);
   [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const std::string& dockerId,
                                                       const std::string& miniboxId, const containers::RunConfig& config,
                                                       const CreateExecOp& exec, containers::RunConfinement confinement,
                                                       const containers::ExecIoPlacement& io) const;
   [[nodiscard]] Error cannotConfine() const;
+  /// The volumes of container `dockerId` for a run: each made if missing (owned by the
+  /// container's owner), each one `who` can see; the BindSpecs to mount them from, and their
+  /// names, in the config's order.
+  [[nodiscard]] Result<std::pair<std::vector<containers::BindSpec>, std::vector<std::string>>> volumesForRun(
+      const Caller& who, const std::string& dockerId, const VolumeOwner& owner, const containers::RunConfig& config);
   /// The held run of a container `who` may act on, with its input (input/resize acts).
   [[nodiscard]] Result<std::shared_ptr<RunIo>> heldIo(const Caller& who, const containers::SealedRecord& container) const;
   /// The same for an exec of it (`exec`'s id not empty), prepared or running.
@@ -142,6 +155,7 @@ class Monitor final : public containers::MonitorPort {
   minibox::Client& minibox_;
   Sealer sealer_;
   MonitorOptions options_;
+  VolumeStore volumes_;
   std::map<std::string, HeldRun> runs_;
   /// Judged execs waiting for runExec, by ticket.
   std::map<std::uint64_t, PreparedExec> execs_;

@@ -26,7 +26,11 @@ Error Monitor::cannotConfine() const {
 }
 
 asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& judged, const std::string& dockerId,
+                                                                  const VolumeOwner& owner,
                                                                   const containers::RunConfig& config) {
+  auto volumes = volumesForRun(judged, dockerId, owner, config);
+  if (!volumes) co_return volumes.error();
+  auto& [volumeBinds, volumeNames] = *volumes;
   const bool mayRunUnconfined = judged.grants.privileged == policy::Privileged::Allowed;
   // --privileged gets what miniboxd gives (the policy allows it only with `privileged`); so
   // does any container of such a caller where miniboxd cannot take the init.
@@ -45,13 +49,15 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
                                                  "accessible to you; re-create the container");
       }
     }
-    auto spec = containers::runSpecOf(config);
+    containers::RunConfig withVolumes = config;
+    withVolumes.binds.insert(withVolumes.binds.end(), volumeBinds.begin(), volumeBinds.end());
+    auto spec = containers::runSpecOf(withVolumes);
     if (!spec) co_return spec.error();
-    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0, nullptr};
+    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0, nullptr, std::move(volumeNames)};
   }
   auto confinement = containers::runConfinement(config, judged, dockerId);
   if (!confinement) co_return confinement.error();
-  containers::InitPlacement placement{options_.initPath, {}, {}};
+  containers::InitPlacement placement{options_.initPath, {}, {}, {}};
   std::shared_ptr<RunIo> io;
   if (!options_.ioDir.empty()) {
     auto executor = co_await asio::this_coro::executor;
@@ -64,18 +70,24 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     placement.io = {io->hostDir(), std::string(containers::kIoPathInContainer), io->hasStdin(), io->hasTerminal(),
                     io->hasOutput()};
   }
-  if (!config.binds.empty()) {
+  // Binds and volumes are pinned alike (bind_pin.hpp); volumes without the check as the
+  // caller, who cannot reach dockerbox's volume directory.
+  std::vector<containers::BindSpec> toPin = config.binds;
+  toPin.insert(toPin.end(), volumeBinds.begin(), volumeBinds.end());
+  if (!toPin.empty()) {
     if (!options_.pinBinds) co_return fail(ErrorKind::Forbidden, "denied by policy: bind mounts cannot be pinned here");
-    auto pinned = options_.pinBinds(dockerId, config.binds, judged);
+    auto pinned = options_.pinBinds(dockerId, toPin, judged);
     if (!pinned) co_return pinned.error();
-    placement.pinnedSources = std::move(*pinned);
+    const auto firstVolume = pinned->begin() + static_cast<std::ptrdiff_t>(config.binds.size());
+    placement.pinnedSources.assign(pinned->begin(), firstVolume);
+    placement.pinnedVolumes.assign(firstVolume, pinned->end());
   }
   auto spec = containers::confinedRunSpecOf(config, std::move(*confinement), placement);
   if (!spec) {
-    if (options_.unpinBinds && !config.binds.empty()) options_.unpinBinds(dockerId, config.binds.size());
+    if (options_.unpinBinds && !toPin.empty()) options_.unpinBinds(dockerId, toPin.size());
     co_return spec.error();
   }
-  co_return PreparedRun{std::move(*spec), RunConfinement::Init, config.binds.size(), std::move(io)};
+  co_return PreparedRun{std::move(*spec), RunConfinement::Init, toPin.size(), std::move(io), std::move(volumeNames)};
 }
 
 asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedRecord container,
@@ -95,7 +107,7 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
   // unconfined runs then gets one, once.
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool refusedBefore = bindMountsRefused_;
-    auto prepared = co_await prepareRun(judged, dockerId, *config);
+    auto prepared = co_await prepareRun(judged, dockerId, VolumeOwner{container.ownerUid, container.ownerGid}, *config);
     if (!prepared) co_return prepared.error();
     auto nonce = state::randomHex(8);
     if (!nonce) {
@@ -103,7 +115,7 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
       co_return nonce.error();
     }
     prepared->spec.name = "dbx-" + dockerId + "-" + *nonce;
-    runs_[dockerId] = HeldRun{"", prepared->confinement, prepared->io};
+    runs_[dockerId] = HeldRun{"", prepared->confinement, prepared->io, prepared->volumes};
     std::size_t pinned = prepared->pinned;
     // miniboxd has mounted the pinned sources into the container's own namespace once it
     // reports the container created (or has given up): the host side is no longer needed.

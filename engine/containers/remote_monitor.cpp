@@ -241,6 +241,24 @@ asio::awaitable<Result<void>> RemoteMonitor::removeImage(const Caller& who, mini
   co_return Result<void>();
 }
 
+asio::awaitable<Result<bool>> RemoteMonitor::createVolume(const Caller& who, std::string name) {
+  auto call = begin(who.requestId);
+  call->root.getAct().setCreateVolume(name);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isVolumeCreated()) co_return unexpected("createVolume");
+  co_return reply->get().getVolumeCreated();
+}
+
+asio::awaitable<Result<void>> RemoteMonitor::removeVolume(const Caller& who, std::string name) {
+  auto call = begin(who.requestId);
+  call->root.getAct().setRemoveVolume(name);
+  auto reply = co_await roundTrip(*call);
+  if (!reply) co_return reply.error();
+  if (!reply->get().isDone()) co_return unexpected("removeVolume");
+  co_return Result<void>();
+}
+
 asio::awaitable<Result<ResolvedImage>> RemoteMonitor::resolveImage(const Caller& who, std::string reference,
                                                                    std::string platform,
                                                                    RegistryCredentials credentials, bool loginOnly) {

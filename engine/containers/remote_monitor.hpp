@@ -61,6 +61,8 @@ class RemoteMonitor final : public MonitorPort {
   boost::asio::awaitable<Result<void>> stop(const Caller& who, SealedRecord container, std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> signal(const Caller& who, SealedRecord container, std::string miniboxId,
                                               int signal) override;
+  boost::asio::awaitable<Result<bool>> createVolume(const Caller& who, std::string name) override;
+  boost::asio::awaitable<Result<void>> removeVolume(const Caller& who, std::string name) override;
   boost::asio::awaitable<Result<void>> pause(const Caller& who, SealedRecord container,
                                              std::string miniboxId) override;
   boost::asio::awaitable<Result<void>> resume(const Caller& who, SealedRecord container,

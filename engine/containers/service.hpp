@@ -66,6 +66,8 @@ struct ServiceOptions {
   /// Back-off of the event subscription and of reconciliation while miniboxd is away.
   std::chrono::milliseconds retryMin{250};
   std::chrono::milliseconds retryMax{30'000};
+  /// The monitor's volume directory (`<state dir>/volumes`), shown as volumes' Mountpoint.
+  std::string volumesDir;
 };
 
 class ContainerService {
@@ -119,6 +121,12 @@ class ContainerService {
   Task handleInspectImage(const Caller& who, const InspectImageOp& op, StreamSink& sink, Out out);
   Task handleRemoveImage(const Caller& who, const RemoveImageOp& op, StreamSink& sink, Out out);
   Task handleAuth(const Caller& who, const AuthOp& op, StreamSink& sink, Out out);
+  // Volumes (service_volumes.cpp).
+  Task handleListVolumes(const Caller& who, const ListVolumesOp& op, StreamSink& sink, Out out);
+  Task handleCreateVolume(const Caller& who, const CreateVolumeOp& op, StreamSink& sink, Out out);
+  Task handleInspectVolume(const Caller& who, const InspectVolumeOp& op, StreamSink& sink, Out out);
+  Task handleRemoveVolume(const Caller& who, const RemoveVolumeOp& op, StreamSink& sink, Out out);
+  Task handlePruneVolumes(const Caller& who, const PruneVolumesOp& op, StreamSink& sink, Out out);
 
  private:
   struct StartWaiter;
@@ -166,6 +174,20 @@ class ContainerService {
   boost::asio::awaitable<Result<void>> followOutput(const std::string& dockerId, OutputTap& tap, std::int64_t last,
                                                     bool wantStdout, bool wantStderr, std::int64_t untilNanos,
                                                     StreamSink& sink);
+
+  // service_volumes.cpp
+  /// Has the monitor make the volumes a new container mounts (named ones it may already
+  /// have; anonymous ones named after the container) and records them.
+  boost::asio::awaitable<Result<void>> createContainerVolumes(const Caller& who, const std::string& dockerId,
+                                                              const RunConfig& config);
+  /// Removes the anonymous volumes of a removed container (`docker rm -v`).
+  boost::asio::awaitable<void> removeAnonymousVolumes(const Caller& who, const std::string& dockerId,
+                                                      const state::Blob& config);
+  /// The ids of the containers whose config mounts volume `name`.
+  [[nodiscard]] Result<std::vector<std::string>> volumeUsers(const std::string& name);
+  /// Removes one volume the caller can see: refused while a container mounts it.
+  boost::asio::awaitable<Result<void>> removeVolume(const Caller& who, const std::string& name);
+  void fillVolume(const state::VolumeRecord& volume, ipc::wire::Volume::Builder out) const;
 
   /// Docker's lookup among the containers the caller can see (P7): others answer 404.
   [[nodiscard]] Result<state::Container> resolve(const Caller& who, const ContainerRef& ref);

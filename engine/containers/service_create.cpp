@@ -103,6 +103,11 @@ asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Call
   if (!seal) co_return seal.error();
   record.config = std::move(stored);
   record.seal = std::move(*seal);
+  // Docker makes a container's volumes at create: named ones it may already have, and
+  // anonymous ones (named after the container), so that `docker volume ls` shows them.
+  if (auto run = readRunConfig(record.config); run && !run->volumes.empty()) {
+    if (auto made = co_await createContainerVolumes(who, record.dockerId, *run); !made) co_return made.error();
+  }
   record.name = spec.name;
   record.image = spec.image;
   record.imageRef = image->registry() + "/" + image->path() + ":" + image->tag();

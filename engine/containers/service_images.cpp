@@ -99,6 +99,7 @@ std::optional<ImageDefaults> imageDefaultsOf(const state::ImageRecord& record) {
   d.stopSignal = config->stopSignal;
   d.labels = config->labels;
   d.exposedPorts = config->exposedPorts;
+  d.volumes = config->volumes;
   return d;
 }
 

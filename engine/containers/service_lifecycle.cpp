@@ -302,8 +302,9 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
     }
     if (auto stopped = co_await stopAndWait(who, *c, SIGKILL, 0); !stopped) co_return stopped.error();
   }
-  // `op.volumes` has nothing to act on: miniboxd has no volumes (anonymous or named).
   if (auto current = state_.getContainer(c->dockerId)) removeRecord(*current);  // else AutoRemove got it
+  // `rm -v`: the container's anonymous volumes go with it (named ones stay, as on Docker).
+  if (op.volumes) co_await removeAnonymousVolumes(who, c->dockerId, c->config);
   out.setOk();
   co_return Result<void>();
 }

@@ -112,6 +112,17 @@ struct ImageRecord {
   std::int64_t pulledAt = 0;
 };
 
+/// A volume (its directory is the monitor's: broker/monitor/volumes.hpp). The engine keeps
+/// what Docker shows of it.
+struct VolumeRecord {
+  std::string name;
+  std::uint32_t creatorUid = 0;
+  std::uint32_t creatorGid = 0;
+  std::int64_t createdAt = 0;
+  bool anonymous = false;  ///< made for a container's anonymous mount
+  KeyValues labels;
+};
+
 struct NewEvent {
   std::int64_t timeNanos = 0;
   std::string type;     ///< "container", "image", ...

@@ -108,6 +108,27 @@ CREATE TABLE images (
 PRAGMA user_version = 3;
 )sql";
 
+// Version 4: volumes (issue 11). Their directories and owners are the monitor's
+// (broker/monitor/volumes.hpp); this is what Docker shows of them.
+constexpr char kSchemaV4[] = R"sql(
+CREATE TABLE volumes (
+  name        TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 2 AND 255),
+  creator_uid INTEGER NOT NULL,
+  creator_gid INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  anonymous   INTEGER NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1))
+) WITHOUT ROWID;
+
+CREATE TABLE volume_labels (
+  name     TEXT    NOT NULL REFERENCES volumes (name) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  key      TEXT    NOT NULL,
+  value    TEXT    NOT NULL,
+  PRIMARY KEY (name, position)
+) WITHOUT ROWID;
+PRAGMA user_version = 4;
+)sql";
+
 struct Migration {
   int version;  // the user_version the script leaves behind
   Sql script;
@@ -118,6 +139,7 @@ constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 

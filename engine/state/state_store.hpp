@@ -125,6 +125,12 @@ class StateStore {
   /// SQLite's integrity_check and foreign_key_check. Meant for start-up and tests.
   [[nodiscard]] Result<void> checkIntegrity();
 
+  // Volumes (state_store_volumes.cpp). putVolume keeps an existing record of the name.
+  [[nodiscard]] Result<void> putVolume(const VolumeRecord& volume);
+  [[nodiscard]] Result<std::optional<VolumeRecord>> getVolume(std::string_view name);
+  [[nodiscard]] Result<std::vector<VolumeRecord>> listVolumes();
+  [[nodiscard]] Result<void> removeVolumeRecord(std::string_view name);
+
   // Images pulled through dockerbox (state_store_images.cpp).
   /// Records (or replaces) what a pull verified.
   [[nodiscard]] Result<void> putImage(const ImageRecord& image);

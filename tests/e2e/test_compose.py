@@ -28,6 +28,28 @@ services:
     network_mode: bridge
 """
 
+# A named volume two services share; `down -v` removes it.
+VOLUME_PROJECT = """\
+version: "3"
+services:
+  writer:
+    image: alpine
+    command: sh -c "echo saved > /data/f"
+    network_mode: bridge
+    volumes:
+      - data:/data
+  reader:
+    image: alpine
+    command: cat /data/f
+    network_mode: bridge
+    volumes:
+      - data:/data:ro
+volumes:
+  data:
+    labels:
+      purpose: test
+"""
+
 DEFAULT_NETWORK = """\
 version: "3"
 services:
@@ -91,6 +113,28 @@ class Compose(unittest.TestCase):
         left = self.stack.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=demo",
                                  user=self.member, check=True)
         self.assertEqual(left.stdout.strip(), "")
+
+    def test_a_named_volume_is_shared_and_down_v_removes_it(self):
+        def volumes():
+            return self.stack.docker("volume", "ls", "-q", user=self.member, check=True).stdout.split()
+
+        up = self.compose("vdemo", VOLUME_PROJECT, "up", "-d", "writer")
+        self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
+        self.assertIn("vdemo_data", volumes())
+        wait = self.stack.docker("wait", "vdemo_writer_1", user=self.member)
+        self.assertEqual(wait.stdout.strip(), "0", wait.stderr)
+        up = self.compose("vdemo", VOLUME_PROJECT, "up", "-d", "reader")
+        self.assertEqual(up.returncode, 0, up.stdout + up.stderr)
+        wait = self.stack.docker("wait", "vdemo_reader_1", user=self.member)
+        self.assertEqual(wait.stdout.strip(), "0", wait.stderr)
+        logs = self.compose("vdemo", VOLUME_PROJECT, "logs", "reader")
+        self.assertIn("saved", logs.stdout, logs.stderr)
+        labels = self.stack.docker("volume", "inspect", "-f", "{{index .Labels \"purpose\"}}", "vdemo_data",
+                                   user=self.member, check=True)
+        self.assertEqual(labels.stdout.strip(), "test")
+        down = self.compose("vdemo", VOLUME_PROJECT, "down", "-v")
+        self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+        self.assertNotIn("vdemo_data", volumes())
 
     def test_default_network_is_refused_clearly(self):
         up = self.compose("netdemo", DEFAULT_NETWORK, "up", "-d")

@@ -114,9 +114,12 @@ class EngineSandbox(StackTest):
         self.assertEqual(os.listdir(f"/proc/{engine}/root"), ["state"])
         self.assertIn("state.db", os.listdir(f"/proc/{engine}/root/state"))
         state_dir = os.path.join(self.stack.dir, "state")
-        self.assertEqual(sorted(os.listdir(state_dir)), ["engine", "seal.key"])
+        self.assertEqual(sorted(os.listdir(state_dir)), ["engine", "seal.key", "volumes"])
         st = os.stat(os.path.join(state_dir, "engine"))
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (user.pw_uid, 0o700))
+        # Volumes are the monitor's: root's alone, out of the engine's reach.
+        st = os.stat(os.path.join(state_dir, "volumes"))
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o700))
         self.assertEqual(os.stat(os.path.join(state_dir, "seal.key")).st_uid, 0)
         # The broker does hold miniboxd connections: the check above can fail.
         self.assertTrue(socket_inodes(self.stack.broker.pid) & self.stack.minibox_client_sockets())

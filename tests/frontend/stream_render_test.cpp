@@ -65,7 +65,8 @@ TEST(TimeFormat, MatchesGo) {
 
 TEST(Routes, UnimplementedDockerdRoutesAre501WithAReason) {
   for (auto request : {get("/v1.50/containers/web/top"), get("/containers/web/stats?stream=0"),
-                       get("/volumes"), get("/networks/create", Method::Post), get("/build", Method::Post),
+                       get("/volumes/data", Method::Put), get("/networks/create", Method::Post),
+                       get("/build", Method::Post),
                        get("/v1.41/containers/web/archive?path=%2F", Method::Head),
                        get("/images/library/alpine:3/tag", Method::Post), get("/swarm/init", Method::Post),
                        get("/system/df"), get("/containers/web/update", Method::Post)}) {
@@ -80,7 +81,9 @@ TEST(Routes, UnimplementedDockerdRoutesAre501WithAReason) {
 
 TEST(Routes, DockerInspectFallbacksAre404) {
   EXPECT_EQ(jsonBody(localResponse(get("/v1.50/networks/nosuch"))).at("message"), "No such network: nosuch");
-  EXPECT_EQ(jsonBody(localResponse(get("/v1.50/volumes/nosuch"))).at("message"), "No such volume: nosuch");
+  // Volumes are the broker's: any name is asked for (the engine answers 404 for unknown ones).
+  auto volume = brokerCall(get("/v1.50/volumes/no:such"));
+  EXPECT_EQ(std::string(requestOf(volume).getOp().getInspectVolume().getName().cStr()), "no:such");
   EXPECT_EQ(localResponse(get("/v1.50/plugins/nosuch/json")).status, 404u);
   EXPECT_EQ(localResponse(get("/plugins/vendor/plug:1/json")).status, 404u);
   // Image names carry slashes: the whole name reaches the broker.
@@ -275,6 +278,39 @@ TEST(Render, EventsPullAndWaitLines) {
             "{\"status\":\"Status: Image is up to date for ghcr.io/org/tool:1.2\"}\n");
   EXPECT_EQ(renderWaitContainer(137, ""), "{\"StatusCode\":137,\"Error\":null}\n");
   EXPECT_EQ(renderWaitContainer(-1, "boom"), "{\"StatusCode\":-1,\"Error\":{\"Message\":\"boom\"}}\n");
+}
+
+}  // namespace
+}  // namespace dockerbox::frontend
+
+namespace dockerbox::frontend {
+namespace {
+
+TEST(Routes, VolumeRequests) {
+  auto create = get("/v1.50/volumes/create", Method::Post);
+  create.body = R"({"Name":"data","Driver":"local","Labels":{"team":"blue"},"DriverOpts":{}})";
+  auto call = brokerCall(create);
+  auto op = requestOf(call).getOp().getCreateVolume();
+  EXPECT_EQ(std::string(op.getName().cStr()), "data");
+  EXPECT_EQ(std::string(op.getDriver().cStr()), "local");
+  ASSERT_EQ(op.getLabels().size(), 1U);
+  EXPECT_EQ(std::string(op.getLabels()[0].getValue().cStr()), "blue");
+  // `docker volume create` with no name sends no body at all on some clients.
+  auto bare = brokerCall(get("/volumes/create", Method::Post));
+  EXPECT_EQ(requestOf(bare).getOp().getCreateVolume().getName().size(), 0U);
+  create.body = R"({"Name":"data","name":"other"})";
+  EXPECT_EQ(localResponse(create).status, 400U);
+  // Before API 1.42 a prune took every unused volume; since, only anonymous ones.
+  auto old = brokerCall(get("/v1.41/volumes/prune", Method::Post));
+  auto oldFilters = requestOf(old).getOp().getPruneVolumes().getFilters();
+  ASSERT_EQ(oldFilters.size(), 1U);
+  EXPECT_EQ(std::string(oldFilters[0].getKey().cStr()), "all");
+  auto now = brokerCall(get("/v1.50/volumes/prune?filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D", Method::Post));
+  auto nowFilters = requestOf(now).getOp().getPruneVolumes().getFilters();
+  ASSERT_EQ(nowFilters.size(), 1U);
+  EXPECT_EQ(std::string(nowFilters[0].getValue().cStr()), "a=b");
+  auto removal = brokerCall(get("/v1.50/volumes/data?force=1", Method::Delete));
+  EXPECT_TRUE(requestOf(removal).getOp().getRemoveVolume().getForce());
 }
 
 }  // namespace

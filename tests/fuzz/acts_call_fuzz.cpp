@@ -89,6 +89,8 @@ class StubPort final : public containers::MonitorPort {
   asio::awaitable<Result<void>> resume(const Caller&, containers::SealedRecord, std::string) override {
     co_return Result<void>();
   }
+  asio::awaitable<Result<bool>> createVolume(const Caller&, std::string) override { co_return false; }
+  asio::awaitable<Result<void>> removeVolume(const Caller&, std::string) override { co_return refused(); }
 };
 
 }  // namespace
@@ -101,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<monitor::CallerRegistry::Entry> entries;
   for (const char* operation : {"containers.create", "containers.start", "containers.restart", "containers.stop",
                                 "containers.pause", "containers.unpause", "exec.create", "exec.start", "images.pull",
-                                "images.remove", "containers.attach", "containers.resize", "system.auth"}) {
+                                "images.remove", "containers.attach", "containers.resize", "system.auth", "volumes.create",
+                                "volumes.remove"}) {
     Caller who;
     entries.push_back(callers.add(who, operation));
   }

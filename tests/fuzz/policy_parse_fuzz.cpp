@@ -15,7 +15,7 @@ namespace {
 
 using namespace dockerbox::policy;
 
-constexpr std::array<std::string_view, 33> kOperations = {
+constexpr std::array<std::string_view, 34> kOperations = {
     "system.version",    "system.info",        "system.events",     "containers.list",
     "containers.create", "containers.inspect", "containers.start",  "containers.stop",
     "containers.kill",   "containers.restart", "containers.pause",  "containers.unpause",
@@ -23,8 +23,8 @@ constexpr std::array<std::string_view, 33> kOperations = {
     "containers.attach", "containers.resize",  "exec.create",       "exec.start",
     "exec.inspect",      "exec.resize",        "images.list",       "images.pull",
     "images.inspect",    "images.remove",      "images.tag",        "volumes.list",
-    "volumes.create",    "volumes.inspect",    "volumes.remove",    "networks.list",
-    "networks.inspect",
+    "volumes.create",    "volumes.inspect",    "volumes.remove",    "volumes.prune",
+    "networks.list",     "networks.inspect",
 };
 
 void check(bool condition) {

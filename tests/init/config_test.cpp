@@ -61,6 +61,18 @@ TEST(InitConfig, RoundTripsEveryField) {
   EXPECT_EQ(parsed->rlimits[0].soft, 1024U);
 }
 
+TEST(InitConfig, VolumesToFillRoundTrip) {
+  InitConfig c;
+  c.argv = {"sh"};
+  c.binds = {{BindAccess::ReadWrite, "/data"}, {BindAccess::ReadWrite, "/var/lib/db"}};
+  c.fillPaths = {"/data", "/var/lib/db"};
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->fillPaths, c.fillPaths);
+}
+
 InitConfig terminalConfig() {
   InitConfig c;
   c.argv = {"sh"};
@@ -236,6 +248,11 @@ TEST(InitConfig, RefusesEveryMalformedList) {
       {"bind empty", {m, "bind=ro:", "--", "sh"}},
       {"bind bad access", {m, "bind=rx:/data", "--", "sh"}},
       {"bind no access", {m, "bind=/data", "--", "sh"}},
+      {"fill relative", {m, "mode=run", "bind=rw:/data", "fill=data", "--", "sh"}},
+      {"fill root", {m, "mode=run", "bind=rw:/", "fill=/", "--", "sh"}},
+      {"fill without its bind", {m, "mode=run", "fill=/data", "--", "sh"}},
+      {"fill of a read-only bind", {m, "mode=run", "bind=ro:/data", "fill=/data", "--", "sh"}},
+      {"fill in an exec", {m, "mode=exec", "bind=rw:/data", "fill=/data", "--", "sh"}},
       {"rlimit unknown", {m, "rlimit=as:1:2", "--", "sh"}},
       {"rlimit soft above hard", {m, "rlimit=nofile:10:5", "--", "sh"}},
       {"rlimit unlimited soft", {m, "rlimit=nofile:unlimited:5", "--", "sh"}},

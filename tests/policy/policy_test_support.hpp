@@ -14,7 +14,7 @@
 namespace dockerbox::policy::test {
 
 // The broker's dispatch table as of this writing; the parser takes it as a parameter.
-inline constexpr std::array<std::string_view, 33> kOperations = {
+inline constexpr std::array<std::string_view, 34> kOperations = {
     "system.version",    "system.info",        "system.events",     "containers.list",
     "containers.create", "containers.inspect", "containers.start",  "containers.stop",
     "containers.kill",   "containers.restart", "containers.pause",  "containers.unpause",
@@ -22,8 +22,8 @@ inline constexpr std::array<std::string_view, 33> kOperations = {
     "containers.attach", "containers.resize",  "exec.create",       "exec.start",
     "exec.inspect",      "exec.resize",        "images.list",       "images.pull",
     "images.inspect",    "images.remove",      "images.tag",        "volumes.list",
-    "volumes.create",    "volumes.inspect",    "volumes.remove",    "networks.list",
-    "networks.inspect",
+    "volumes.create",    "volumes.inspect",    "volumes.remove",    "volumes.prune",
+    "networks.list",     "networks.inspect",
 };
 
 inline ParseResult parse(std::string_view text) {

@@ -153,8 +153,6 @@ TEST_F(ServiceTest, InspectShowsConfigStateAndPid) {
 TEST_F(ServiceTest, CreateRefusesWhatMiniboxdCannotDo) {
   auto ports = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .publish = true}));
   EXPECT_EQ(ports->kind(), ErrorKind::NotImplemented);
-  auto volume = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .namedVolume = true}));
-  EXPECT_EQ(volume->kind(), ErrorKind::NotImplemented);
   auto network = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .network = "mynet"}));
   EXPECT_EQ(network->kind(), ErrorKind::NotFound);
   EXPECT_EQ(network->error(), "network mynet not found");

@@ -269,6 +269,31 @@ TEST(MergeImageDefaults, FollowsDockersRules) {
   EXPECT_EQ(*merged, *again) << "the engine and the monitor must get the same bytes";
 }
 
+TEST(ImageDefaults, TheImagesVolumesBecomeAnonymousVolumesWhereNothingIsMounted) {
+  auto op = decode::createContainer([] {
+    static capnp::MallocMessageBuilder message;
+    auto c = message.initRoot<wire::ContainerConfig>();
+    c.setImage("alpine");
+    c.setStopTimeout(-1);
+    auto m = c.initHost().initMounts(1)[0];
+    m.setType(wire::MountType::VOLUME);
+    m.setSource("mine");
+    m.setTarget("/data/");
+    return c.asReader();
+  }());
+  ASSERT_TRUE(op) << op.error().message;
+  ImageDefaults image;
+  image.volumes = {"/data", "/cache", "relative", "/cache/"};
+  auto merged = mergeImageDefaults(blobFromWords(op->canonicalConfig), image);
+  ASSERT_TRUE(merged) << merged.error().message;
+  auto run = readRunConfig(*merged);
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->volumes.size(), 2U);
+  EXPECT_EQ(run->volumes[0].name, "mine");  // the user's mount covers /data
+  EXPECT_EQ(run->volumes[1].name, "");      // anonymous
+  EXPECT_EQ(run->volumes[1].containerPath, "/cache");
+}
+
 }  // namespace
 }  // namespace dockerbox::broker::containers::testing
 

@@ -98,7 +98,32 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
   };
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.publishAllPorts = true; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/tcp", "", ""}); }));
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Volume, "data", "/data"}); }));
+  // Volumes are dockerbox's own directories: no other driver, no driver options.
+  EXPECT_TRUE(refused([](ContainerSpec& s) {
+    s.host.mounts.push_back({MountType::Volume, "data", "/data", MountAccess::ReadWrite, false, "nfs", {}});
+  }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) {
+    s.host.mounts.push_back({MountType::Volume, "data", "/data", MountAccess::ReadWrite, false, "", {{"type", "tmpfs"}}});
+  }));
+  {
+    ContainerSpec s = spec;
+    s.host.mounts.push_back({MountType::Volume, "data", "/data"});
+    s.host.mounts.push_back({MountType::Bind, "other", "/other", MountAccess::ReadOnly, true});
+    s.host.mounts.push_back({MountType::Volume, "", "/anon"});
+    EXPECT_TRUE(checkCreatable(s));
+    RunConfig run = runConfigOf(s);
+    ASSERT_EQ(run.volumes.size(), 3U);
+    EXPECT_TRUE(run.binds.empty());
+    EXPECT_EQ(run.volumes[1].name, "other");  // a Binds entry without a leading "/" names a volume
+    EXPECT_TRUE(run.volumes[1].readOnly);
+    EXPECT_EQ(anonymousVolumeName("a", "/anon"), anonymousVolumeName("a", "/anon"));
+    EXPECT_NE(anonymousVolumeName("a", "/anon"), anonymousVolumeName("b", "/anon"));
+    EXPECT_EQ(anonymousVolumeName("a", "/anon").size(), 64U);
+    s.host.mounts.push_back({MountType::Volume, "x", "/x"});
+    auto bad = checkCreatable(s);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind, ErrorKind::BadRequest);
+  }
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Tmpfs, "", "/t"}); }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.securityOpt = {"seccomp=/tmp/profile.json"}; }));

@@ -28,6 +28,8 @@ void ServiceTest::open() {
     return "sha256:" + std::string(hex) + std::string(48, '0');
   };
   monitor::MonitorOptions acts;
+  acts.volumesDir = volumesDir();
+  options.volumesDir = volumesDir();
   // The real re-check (bind_check.cpp) has its own tests; here every stored bind passes.
   acts.bindStillValid = [](std::string_view, bool, const Identity&) { return true; };
   // The simulator here runs containers as host processes (no image root to mount
@@ -104,11 +106,13 @@ CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
     port.setContainerPort("80/tcp");
     port.setHostPort("8080");
   }
-  if (spec.namedVolume) {
-    auto m = host.initMounts(1)[0];
-    m.setType(wire::MountType::VOLUME);
-    m.setSource("data");
-    m.setTarget("/data");
+  auto volumes = spec.volumes;
+  if (spec.namedVolume) volumes.emplace_back("data", "/data");
+  auto mounts = host.initMounts(static_cast<unsigned>(volumes.size()));
+  for (unsigned i = 0; i < volumes.size(); ++i) {
+    mounts[i].setType(wire::MountType::VOLUME);
+    mounts[i].setSource(volumes[i].first);
+    mounts[i].setTarget(volumes[i].second);
   }
   auto op = decode::createContainer(c.asReader());
   EXPECT_TRUE(op) << op.error().message;

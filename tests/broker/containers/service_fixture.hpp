@@ -90,12 +90,16 @@ struct Spec {
   bool openStdin = false;
   bool publish = false;
   bool namedVolume = false;
+  std::vector<std::pair<std::string, std::string>> volumes;  // (name or "" for anonymous, target)
 };
 
 class ServiceTest : public ::testing::Test {
  protected:
   /// `simArgs`: extra minibox-sim flags (e.g. `--mode v0.19`).
   explicit ServiceTest(std::vector<std::string> simArgs = {}) : sim_(std::move(simArgs)) { open(); }
+
+  /// Where the monitor keeps volumes in these tests.
+  [[nodiscard]] std::string volumesDir() const { return (dir_.path() / "volumes").string(); }
 
   /// (Re)builds client and service on the same state, as a broker restart does.
   void open();
