@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <limits>
 
 namespace dockerbox::frontend {
@@ -62,6 +63,25 @@ Result<MountItem> mountEntry(const JsonFields& m) {
   if (!driver) return driver.error();
   DOCKERBOX_TRY_ASSIGN(item.volumeDriver, driver->getString("Name"));
   DOCKERBOX_TRY_ASSIGN(item.volumeOptions, driver->getStringMap("Options"));
+  if (item.type == wire::MountType::TMPFS) {
+    // TmpfsOptions travel in the mount's option list as "size" (bytes) and "mode" (octal),
+    // the names `--tmpfs` options have (run_spec.hpp, tmpfsMountOptions).
+    auto tmpfs = m.getStruct("TmpfsOptions");
+    if (!tmpfs) return tmpfs.error();
+    std::int64_t size = 0, mode = 0;
+    DOCKERBOX_TRY_ASSIGN(size, tmpfs->getInt("SizeBytes"));
+    DOCKERBOX_TRY_ASSIGN(mode, tmpfs->getInt("Mode"));
+    if (size < 0 || mode < 0 || mode > 07777) {
+      return fail(ErrorKind::BadRequest, "invalid mount config for type \"tmpfs\": invalid size or mode");
+    }
+    item.volumeOptions.clear();
+    if (size > 0) item.volumeOptions.emplace_back("size", std::to_string(size));
+    if (mode > 0) {
+      char octal[8];
+      std::snprintf(octal, sizeof octal, "%llo", static_cast<unsigned long long>(mode));
+      item.volumeOptions.emplace_back("mode", octal);
+    }
+  }
   return item;
 }
 

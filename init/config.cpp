@@ -117,6 +117,58 @@ Result<Bind> parseBind(std::string_view text) {
   return bind;
 }
 
+bool allDigits(std::string_view text, bool octal) {
+  return !text.empty() && text.size() <= 20 && std::all_of(text.begin(), text.end(), [&](char ch) {
+    return ch >= '0' && ch <= (octal ? '7' : '9');
+  });
+}
+
+/// A tmpfs size or inode count: digits, then at most one of the kernel's suffixes.
+bool isTmpfsAmount(std::string_view text, bool percent) {
+  if (!text.empty() && (std::string_view("kKmMgG").find(text.back()) != std::string_view::npos ||
+                        (percent && text.back() == '%'))) {
+    text.remove_suffix(1);
+  }
+  return allDigits(text, false);
+}
+
+/// "<options>:<path>": the options (tmpfsOptionsText's form) cannot hold ':', the path may.
+Result<Tmpfs> parseTmpfs(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return bad("init args: tmpfs must be options:path");
+  Tmpfs t;
+  t.path = std::string(text.substr(colon + 1));
+  if (!isCleanAbsolutePath(t.path)) return bad("init args: tmpfs path must be absolute and clean");
+  std::string_view options = text.substr(0, colon);
+  while (!options.empty()) {
+    const auto comma = options.find(',');
+    const std::string_view item = options.substr(0, comma);
+    options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+    const auto eq = item.find('=');
+    const std::string_view name = item.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    std::string* field = name == "size" ? &t.size : name == "mode" ? &t.mode : name == "uid" ? &t.uid
+                       : name == "gid" ? &t.gid : name == "nr_inodes" ? &t.nrInodes : nullptr;
+    if (field != nullptr) {
+      const bool valid = name == "size"        ? isTmpfsAmount(value, true)
+                         : name == "nr_inodes" ? isTmpfsAmount(value, false)
+                         : name == "mode"      ? allDigits(value, true) && value.size() <= 4
+                                               : allDigits(value, false);
+      if (!field->empty() || !valid) {
+        return bad("init args: bad tmpfs option " + std::string(item));
+      }
+      *field = std::string(value);
+    } else if (item == "exec" && !t.exec) {
+      t.exec = true;
+    } else if (item == "ro" && !t.readOnly) {
+      t.readOnly = true;
+    } else {
+      return bad("init args: bad tmpfs option " + std::string(item));
+    }
+  }
+  return t;
+}
+
 Result<Rlimit> parseRlimit(std::string_view text) {
   auto first = text.find(':');
   auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
@@ -154,6 +206,7 @@ class RecordParser {
       return {};
     }
     if (key == "rlimit") return add(parseRlimit(value), config_.rlimits);
+    if (key == "tmpfs") return add(parseTmpfs(value), config_.tmpfs);
     if (key == "env") {
       if (auto ok = checkEnvEntry(value); !ok) return ok.error();
       config_.env.emplace_back(value);
@@ -266,6 +319,7 @@ Result<void> checkTerminalRecords(const InitConfig& config) {
   if (config.mode == Mode::Exec && !config.unmountPath.empty()) {
     return bad("init args: unmount is for mode=run only");
   }
+  if (config.mode != Mode::Run && !config.tmpfs.empty()) return bad("init args: tmpfs is for mode=run only");
   for (const auto& fill : config.fillPaths) {
     const bool writableBind = std::any_of(config.binds.begin(), config.binds.end(), [&](const Bind& b) {
       return b.access == BindAccess::ReadWrite && b.containerPath == fill;
@@ -297,6 +351,19 @@ Result<std::string> enumRecord(std::string_view key, E value,
 
 }  // namespace
 
+std::string tmpfsOptionsText(const Tmpfs& t) {
+  std::string out;
+  auto add = [&](std::string_view item) { out += (out.empty() ? "" : ",") + std::string(item); };
+  if (!t.size.empty()) add("size=" + t.size);
+  if (!t.mode.empty()) add("mode=" + t.mode);
+  if (!t.uid.empty()) add("uid=" + t.uid);
+  if (!t.gid.empty()) add("gid=" + t.gid);
+  if (!t.nrInodes.empty()) add("nr_inodes=" + t.nrInodes);
+  if (t.exec) add("exec");
+  if (t.readOnly) add("ro");
+  return out;
+}
+
 int rlimitResource(std::string_view name) {
   for (const auto& entry : kRlimitNames) {
     if (entry.name == name) return entry.resource;
@@ -326,6 +393,7 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
                   bind.containerPath);
   }
   for (const auto& fill : config.fillPaths) out.push_back("fill=" + fill);
+  for (const auto& t : config.tmpfs) out.push_back("tmpfs=" + tmpfsOptionsText(t) + ":" + t.path);
   for (const auto& limit : config.rlimits) {
     out.push_back("rlimit=" + limit.name + ":" + limitValueText(limit.soft) + ":" +
                   limitValueText(limit.hard));

@@ -83,6 +83,19 @@ struct Bind {
   std::string containerPath;  // absolute, as miniboxd mounted it
 };
 
+/// A tmpfs the init mounts (Run only), always nosuid,nodev; noexec unless `exec`. The
+/// numbers are decimal text as the kernel's tmpfs takes them (mode octal), empty when unset.
+struct Tmpfs {
+  std::string path;  // absolute and clean; made (as root, inside the container) when missing
+  std::string size, mode, uid, gid, nrInodes;
+  bool exec = false;
+  bool readOnly = false;
+  bool operator==(const Tmpfs&) const = default;
+};
+
+/// "size=65536,mode=1777,exec,ro" and so on: the options of a tmpfs record, in this order.
+[[nodiscard]] std::string tmpfsOptionsText(const Tmpfs& tmpfs);
+
 struct Rlimit {
   std::string name;           // "nofile", "nproc", ... (Docker's names)
   std::uint64_t soft = 0;     // RLIM_INFINITY for "unlimited"
@@ -115,6 +128,7 @@ struct InitConfig {
   /// Run only: writable binds that are dockerbox volumes, filled from the image's files at
   /// their path when empty (volume_fill.hpp). Each is also in `binds`.
   std::vector<std::string> fillPaths;
+  std::vector<Tmpfs> tmpfs;  // Run only
   std::vector<Rlimit> rlimits;
   RlimitRaise rlimitRaise = RlimitRaise::Refuse;
   /// The broker binds a directory holding a Run's FIFOs below into the container (it keeps

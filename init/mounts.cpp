@@ -7,6 +7,7 @@
 #include "init/mount_check.hpp"
 #include "init/read_file.hpp"
 #include "init/sys_error.hpp"
+#include "init/tmpfs.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -243,7 +244,8 @@ Result<void> verifyMounts(const InitConfig& config) {
 //  3. detach the host's /dev (and whatever was mounted under it);
 //  4. nosuid,nodev on every mount that is left (root, binds, /proc, /sys, miniboxd's own
 //     extras), recursively, so nothing miniboxd mounted can hold a usable device node;
-//  5. the new /dev; 6. /proc and /sys; 7. binds and root (ro where asked);
+//  5. the new /dev; 6. /proc and /sys, then the tmpfs mounts (their mount points are made
+//     while the root is still writable); 7. binds and root (ro where asked);
 //  8. read the whole table back.
 Result<void> setUpMounts(const InitConfig& config) {
   auto privateRoot = sysCheck(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
@@ -255,6 +257,10 @@ Result<void> setUpMounts(const InitConfig& config) {
   if (auto ok = setAttr("/", AT_RECURSIVE, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV); !ok) return ok;
   if (auto ok = buildDev(std::move(nodes)); !ok) return ok;
   if (auto ok = confineProcAndSys(); !ok) return ok;
+  // Before the root may become read-only: a tmpfs's missing mount point is made first.
+  for (const auto& t : config.tmpfs) {
+    if (auto ok = mountTmpfs(t); !ok) return ok;
+  }
   if (auto ok = confineBindsAndRoot(config); !ok) return ok;
   return verifyMounts(config);
 }

@@ -109,8 +109,13 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
         }
       } else if (type == wire::MountType::BIND) {
         c.binds.push_back({std::move(source), str(m.getTarget()), m.getReadOnly()});
+      } else if (type == wire::MountType::TMPFS) {
+        KeyValues options;
+        for (auto kv : m.getVolumeOptions()) options.emplace_back(str(kv.getKey()), str(kv.getValue()));
+        c.tmpfs.emplace_back(str(m.getTarget()), tmpfsMountOptions(options, m.getReadOnly()));
       }
     }
+    for (auto kv : host.getTmpfs()) c.tmpfs.emplace_back(str(kv.getKey()), str(kv.getValue()));
     // What dockerbox-init applies. The blob holds what the decoder accepted (ulimit names
     // and bounds were checked there); a config stored before Ulimits existed has none.
     c.user = str(in.getUser());

@@ -141,12 +141,67 @@ Result<init::Seccomp> seccompOf(const std::vector<std::string>& securityOpt) {
   return mode;
 }
 
+Result<init::Tmpfs> tmpfsOf(const std::string& path, std::string_view options) {
+  init::Tmpfs t;
+  const std::filesystem::path given(path);
+  const bool climbs =
+      std::any_of(given.begin(), given.end(), [](const std::filesystem::path& part) { return part == ".."; });
+  t.path = climbs ? std::string() : given.lexically_normal().string();
+  while (t.path.size() > 1 && t.path.back() == '/') t.path.pop_back();
+  if (t.path.empty() || t.path.front() != '/' || t.path == "/" || t.path.find("/..") != std::string::npos) {
+    return fail(ErrorKind::BadRequest, "invalid mount config for type \"tmpfs\": invalid mount path: '" + path +
+                                           "' mount path must be absolute");
+  }
+  auto bad = [&](std::string_view item, std::string_view why) {
+    return fail(ErrorKind::BadRequest, "invalid tmpfs option " + std::string(item) + " for " + path + ": " +
+                                           std::string(why));
+  };
+  while (!options.empty()) {
+    const auto comma = options.find(',');
+    const std::string_view item = options.substr(0, comma);
+    options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+    const auto eq = item.find('=');
+    const std::string_view name = item.substr(0, eq);
+    const std::string value(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+    if (item == "rw" || item == "nosuid" || item == "nodev" || item == "notmpcopyup" || item.empty()) continue;
+    if (item == "ro") {
+      t.readOnly = true;
+    } else if (item == "exec") {
+      t.exec = true;
+    } else if (item == "noexec") {
+      t.exec = false;
+    } else if (item == "suid" || item == "dev") {
+      return bad(item, "dockerbox mounts every tmpfs nosuid,nodev");
+    } else if (eq != std::string_view::npos && (name == "size" || name == "mode" || name == "uid" || name == "gid" ||
+                                                name == "nr_inodes")) {
+      std::string* field = name == "size" ? &t.size : name == "mode" ? &t.mode : name == "uid" ? &t.uid
+                         : name == "gid" ? &t.gid : &t.nrInodes;
+      *field = value;
+    } else {
+      return bad(item, "dockerbox knows size, mode, uid, gid, nr_inodes, exec, noexec, ro and rw");
+    }
+  }
+  // The init's parser has the last word on each value: a tmpfs record it would refuse is
+  // refused here, at create.
+  init::InitConfig probe;
+  probe.mode = init::Mode::Run;
+  probe.argv = {"sh"};
+  probe.tmpfs = {t};
+  auto encoded = init::encodeInitArgs(probe);
+  if (!encoded) return bad(init::tmpfsOptionsText(t), "a value is not a number the kernel takes");
+  return t;
+}
+
 Result<void> checkConfinable(const RunConfig& config) {
   // What the monitor mounts for the init (run_spec.cpp, monitor/run_io.hpp) must be what
   // the init finds there: no bind may cover it.
   std::vector<std::string> targets;
   for (const auto& b : config.binds) targets.push_back(b.containerPath);
   for (const auto& v : config.volumes) targets.push_back(v.containerPath);
+  for (const auto& [path, options] : config.tmpfs) {
+    if (auto t = tmpfsOf(path, options); !t) return t.error();
+    targets.push_back(path);
+  }
   for (const auto& containerPath : targets) {
     const std::string target = std::filesystem::path(containerPath).lexically_normal().string();
     for (std::string_view reserved : {std::string_view(init::kInitPathInContainer), kIoPathInContainer}) {
@@ -189,6 +244,11 @@ Result<init::InitConfig> runConfinement(const RunConfig& config, const Caller& w
     const bool clean = std::filesystem::path(v.containerPath).lexically_normal().string() == v.containerPath &&
                        v.containerPath.size() > 1 && v.containerPath.back() != '/';
     if (!v.readOnly && clean) c.fillPaths.push_back(v.containerPath);
+  }
+  for (const auto& [path, options] : config.tmpfs) {
+    auto t = tmpfsOf(path, options);
+    if (!t) return t.error();
+    c.tmpfs.push_back(std::move(*t));
   }
   return c;
 }

@@ -43,6 +43,12 @@ namespace dockerbox::broker::containers {
 /// anything else is NotImplemented. Returns the seccomp mode they ask for.
 [[nodiscard]] Result<init::Seccomp> seccompOf(const std::vector<std::string>& securityOpt);
 
+/// A tmpfs at `path` with Docker's options text ("rw,size=64m,mode=1777,noexec", as
+/// `--tmpfs PATH:OPTIONS` takes them): size, mode, uid, gid, nr_inodes, exec/noexec, ro/rw,
+/// and nosuid/nodev/notmpcopyup, which are always so. suid and dev are refused (every tmpfs
+/// is nosuid,nodev); anything else is a BadRequest naming it.
+[[nodiscard]] Result<init::Tmpfs> tmpfsOf(const std::string& path, std::string_view options);
+
 /// Refuses at create what the init cannot apply (unknown capabilities, security options,
 /// ulimit names).
 [[nodiscard]] Result<void> checkConfinable(const RunConfig& config);

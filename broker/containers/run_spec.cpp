@@ -13,6 +13,8 @@ namespace dockerbox::broker::containers {
 
 namespace {
 
+constexpr std::ptrdiff_t kMaxVolumesPerContainer = 128;
+
 Error unsupported(std::string what) {
   return fail(ErrorKind::NotImplemented, "dockerbox cannot " + what);
 }
@@ -37,7 +39,6 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
     return "apply restart policy \"" + h.restartPolicy + "\": restart policies are not implemented";
   }
   if (!h.volumesFrom.empty()) return "share another container's volumes (--volumes-from) yet";
-  if (!h.tmpfs.empty()) return "mount a tmpfs (--tmpfs): miniboxd has no tmpfs mounts";
   if (!h.extraHosts.empty()) return "add host entries (--add-host): miniboxd has no /etc/hosts settings";
   if (!h.dns.empty()) return "set DNS servers (--dns): miniboxd has no DNS settings";
   if (h.pidsLimit > 0) return "limit processes (--pids-limit): miniboxd has no pids limit";
@@ -52,6 +53,10 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
     if (!spec.hostname.empty()) return "set the hostname of a privileged container" + std::string(kRaw);
     if (h.readonlyRootfs) return "make a privileged container's root read-only" + std::string(kRaw);
     if (!h.ulimits.empty()) return "set ulimits of a privileged container" + std::string(kRaw);
+    const bool tmpfsMount = std::any_of(h.mounts.begin(), h.mounts.end(), [](const MountSpec& m) {
+      return m.type == MountType::Tmpfs;
+    });
+    if (!h.tmpfs.empty() || tmpfsMount) return "mount a tmpfs in a privileged container" + std::string(kRaw);
   }
   return {};
 }
@@ -88,6 +93,13 @@ Result<std::vector<std::string>> initCommand(const init::InitConfig& confinement
 }
 
 }  // namespace
+
+std::string tmpfsMountOptions(const KeyValues& tmpfsOptions, bool readOnly) {
+  std::string out;
+  for (const auto& [key, value] : tmpfsOptions) out += (out.empty() ? "" : ",") + key + "=" + value;
+  if (readOnly) out += out.empty() ? "ro" : ",ro";
+  return out;
+}
 
 bool isVolumeMount(MountType type, bool fromBinds, std::string_view source) {
   // Docker reads a Binds entry whose source is not an absolute path as a volume name (the
@@ -128,8 +140,11 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
       c.volumes.push_back({m.source, m.target, readOnly});
     } else if (m.type == MountType::Bind) {
       c.binds.push_back({m.source, m.target, readOnly});
+    } else if (m.type == MountType::Tmpfs) {
+      c.tmpfs.emplace_back(m.target, tmpfsMountOptions(m.volumeOptions, readOnly));
     }
   }
+  c.tmpfs.insert(c.tmpfs.end(), spec.host.tmpfs.begin(), spec.host.tmpfs.end());
   c.user = spec.user;
   c.hostname = spec.hostname;
   c.capAdd = spec.host.capAdd;
@@ -154,6 +169,15 @@ Result<void> checkCreatable(const ContainerSpec& spec) {
   if (!spec.host.portBindings.empty() || spec.host.publishAllPorts) {
     return unsupported("publish ports (-p/-P): miniboxd has no port publishing");
   }
+  // Each volume is a directory the monitor makes, each tmpfs a mount the init makes: a
+  // bound on both, far above what any real container uses.
+  const auto volumeCount = std::count_if(spec.host.mounts.begin(), spec.host.mounts.end(), [](const MountSpec& m) {
+    return isVolumeMount(m.type, m.fromBinds, m.source) || m.type == MountType::Tmpfs;
+  });
+  if (volumeCount + static_cast<std::ptrdiff_t>(spec.host.tmpfs.size()) > kMaxVolumesPerContainer) {
+    return fail(ErrorKind::BadRequest, "a container may have at most " + std::to_string(kMaxVolumesPerContainer) +
+                                           " volumes and tmpfs mounts");
+  }
   for (const auto& m : spec.host.mounts) {
     if (isVolumeMount(m.type, m.fromBinds, m.source)) {
       if (!m.volumeDriver.empty() && m.volumeDriver != "local") {
@@ -169,7 +193,7 @@ Result<void> checkCreatable(const ContainerSpec& spec) {
     }
     switch (m.type) {
       case MountType::Bind: break;
-      case MountType::Tmpfs: return unsupported("mount a tmpfs at " + m.target + ": miniboxd has no tmpfs mounts");
+      case MountType::Tmpfs: break;  // made by dockerbox-init (checkConfinable checks the options)
       default: return unsupported("use this mount type at " + m.target + ": dockerbox has bind mounts and volumes");
     }
   }

@@ -53,6 +53,10 @@ struct VolumeMount {
 /// absolute path (Docker reads it as a volume name).
 [[nodiscard]] bool isVolumeMount(MountType type, bool fromBinds, std::string_view source);
 
+/// The options text of a Mounts entry of type tmpfs: its TmpfsOptions (SizeBytes and Mode,
+/// which the frontend sends as "size" and "mode" in the mount's option list), then "ro".
+[[nodiscard]] std::string tmpfsMountOptions(const KeyValues& tmpfsOptions, bool readOnly);
+
 /// Docker's rule for local volume names: "[a-zA-Z0-9][a-zA-Z0-9_.-]+", at most 255 bytes.
 /// BadRequest with Docker's message otherwise.
 [[nodiscard]] Result<void> checkVolumeName(std::string_view name);
@@ -81,6 +85,8 @@ struct RunConfig {
   bool privileged = false;
   std::vector<BindSpec> binds;
   std::vector<VolumeMount> volumes;
+  /// tmpfs mounts the init makes: (container path, Docker's options text, e.g. "size=64m,mode=1777").
+  std::vector<std::pair<std::string, std::string>> tmpfs;
   // What dockerbox-init applies (confinement.hpp). Judged by the policy at create and again
   // at start; the init, not miniboxd, enforces them.
   std::string user;      // Docker's User: "", name, uid, name:group, uid:gid

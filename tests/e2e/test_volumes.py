@@ -62,6 +62,23 @@ class Volumes(MemberStack, unittest.TestCase):
         mode = self.docker("run", "--rm", "-v", "dbxtmp:/tmp", "alpine", "stat", "-c", "%a %u", "/tmp", check=True)
         self.assertEqual(mode.stdout.split(), ["1777", "0"])
 
+    def test_tmpfs_mounts(self):
+        script = 'grep " /scratch " /proc/mounts; stat -c "%a" /scratch; touch /scratch/f && echo wrote'
+        tmpfs = self.docker("run", "--rm", "--read-only", "--tmpfs", "/scratch:size=1m,mode=700", "alpine",
+                            "sh", "-c", script, check=True).stdout.splitlines()
+        fields = tmpfs[0].split()
+        self.assertEqual(fields[2], "tmpfs", tmpfs)
+        options = fields[3].split(",")
+        for flag in ("rw", "nosuid", "nodev", "noexec", "size=1024k"):
+            self.assertIn(flag, options, tmpfs)
+        self.assertEqual(tmpfs[1:], ["700", "wrote"])
+        mount = self.docker("run", "--rm", "--mount", "type=tmpfs,destination=/t,tmpfs-size=2097152", "alpine",
+                            "grep", " /t ", "/proc/mounts", check=True).stdout
+        self.assertIn("size=2048k", mount)
+        refused = self.docker("run", "--rm", "--tmpfs", "/x:suid", "alpine", "true")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("nosuid,nodev", refused.stderr)
+
     def test_the_host_side_is_roots_alone(self):
         self.remove_volume_later("dbxsetid")
         # Root in the container writes a set-id copy of a shell into the volume: it stays

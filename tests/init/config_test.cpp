@@ -73,6 +73,31 @@ TEST(InitConfig, VolumesToFillRoundTrip) {
   EXPECT_EQ(parsed->fillPaths, c.fillPaths);
 }
 
+TEST(InitConfig, TmpfsRecordsRoundTrip) {
+  InitConfig c;
+  c.argv = {"sh"};
+  Tmpfs a;
+  a.path = "/scratch:x";  // the path is everything after the first ':'
+  a.size = "64m";
+  a.mode = "1777";
+  a.uid = "1000";
+  a.gid = "1000";
+  a.nrInodes = "10k";
+  a.exec = true;
+  a.readOnly = true;
+  Tmpfs b;
+  b.path = "/run";
+  b.size = "50%";
+  c.tmpfs = {a, b};
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_NE(std::find(encoded->begin(), encoded->end(), "tmpfs=size=64m,mode=1777,uid=1000,gid=1000,nr_inodes=10k,exec,ro:/scratch:x"),
+            encoded->end());
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->tmpfs, c.tmpfs);
+}
+
 InitConfig terminalConfig() {
   InitConfig c;
   c.argv = {"sh"};
@@ -249,6 +274,17 @@ TEST(InitConfig, RefusesEveryMalformedList) {
       {"bind bad access", {m, "bind=rx:/data", "--", "sh"}},
       {"bind no access", {m, "bind=/data", "--", "sh"}},
       {"fill relative", {m, "mode=run", "bind=rw:/data", "fill=data", "--", "sh"}},
+      {"tmpfs without path", {m, "mode=run", "tmpfs=size=1m", "--", "sh"}},
+      {"tmpfs relative", {m, "mode=run", "tmpfs=:scratch", "--", "sh"}},
+      {"tmpfs root", {m, "mode=run", "tmpfs=:/", "--", "sh"}},
+      {"tmpfs climbing", {m, "mode=run", "tmpfs=:/a/../proc", "--", "sh"}},
+      {"tmpfs suid", {m, "mode=run", "tmpfs=suid:/t", "--", "sh"}},
+      {"tmpfs dev", {m, "mode=run", "tmpfs=dev:/t", "--", "sh"}},
+      {"tmpfs bad size", {m, "mode=run", "tmpfs=size=1x:/t", "--", "sh"}},
+      {"tmpfs mode not octal", {m, "mode=run", "tmpfs=mode=1999:/t", "--", "sh"}},
+      {"tmpfs option twice", {m, "mode=run", "tmpfs=size=1,size=2:/t", "--", "sh"}},
+      {"tmpfs smuggled option", {m, "mode=run", "tmpfs=size=1,huge=always:/t", "--", "sh"}},
+      {"tmpfs in an exec", {m, "mode=exec", "tmpfs=:/t", "--", "sh"}},
       {"fill root", {m, "mode=run", "bind=rw:/", "fill=/", "--", "sh"}},
       {"fill without its bind", {m, "mode=run", "fill=/data", "--", "sh"}},
       {"fill of a read-only bind", {m, "mode=run", "bind=ro:/data", "fill=/data", "--", "sh"}},

@@ -93,6 +93,45 @@ TEST(Confinement, WritableBindRunsAsTheCaller) {
   EXPECT_EQ(runConfinement(config, privileged(), "abc")->user, "0");
 }
 
+TEST(Confinement, VolumesAreMountsThatKeepTheImagesUserAndAreFilledWhenWritable) {
+  RunConfig config;
+  config.volumes = {{"data", "/data", false}, {"", "/conf", true}, {"odd", "/odd/", false}};
+  auto c = runConfinement(config, member(1000, 1001), "abc");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->user, "");  // not the caller's: no host user can reach a volume
+  ASSERT_EQ(c->binds.size(), 3U);
+  EXPECT_EQ(c->binds[1].access, init::BindAccess::ReadOnly);
+  EXPECT_EQ(c->fillPaths, std::vector<std::string>{"/data"});  // writable, with a clean path
+}
+
+TEST(Confinement, TmpfsOptionsAreDockersWithoutSuidOrDev) {
+  auto t = tmpfsOf("/scratch/", "rw,size=64m,mode=1777,uid=1000,gid=1000,nr_inodes=1k,exec,nosuid,nodev");
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->path, "/scratch");
+  EXPECT_EQ(t->size, "64m");
+  EXPECT_EQ(t->mode, "1777");
+  EXPECT_TRUE(t->exec);
+  EXPECT_FALSE(t->readOnly);
+  auto defaults = tmpfsOf("/run", "");
+  ASSERT_TRUE(defaults);
+  EXPECT_FALSE(defaults->exec);  // Docker's --tmpfs default: noexec
+  EXPECT_TRUE(tmpfsOf("/r", "ro,noexec")->readOnly);
+  for (const char* bad : {"suid", "dev", "size=big", "mode=999", "uid=-1", "mpol=default", "nr_blocks=10"}) {
+    auto refused = tmpfsOf("/t", bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().kind, ErrorKind::BadRequest) << bad;
+  }
+  for (const char* path : {"relative", "/", "/a/../../proc"}) EXPECT_FALSE(tmpfsOf(path, "")) << path;
+  RunConfig config;
+  config.tmpfs = {{"/scratch", "size=1m"}};
+  auto c = runConfinement(config, member(), "abc");
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->tmpfs.size(), 1U);
+  EXPECT_EQ(c->tmpfs[0].size, "1m");
+  config.tmpfs = {{std::string(init::kInitPathInContainer), ""}};
+  EXPECT_FALSE(checkConfinable(config));
+}
+
 TEST(Confinement, NamedUserMustNotBeRootInTheImage) {
   RunConfig config;
   config.user = "app";

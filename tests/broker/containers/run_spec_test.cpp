@@ -124,7 +124,24 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().kind, ErrorKind::BadRequest);
   }
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Tmpfs, "", "/t"}); }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.mounts.push_back({MountType::Image, "alpine", "/i"}); }));
+  {
+    // tmpfs mounts are the init's: accepted, with their options checked.
+    ContainerSpec s = spec;
+    s.host.mounts.push_back({MountType::Tmpfs, "", "/t", MountAccess::ReadOnly, false, "", {{"size", "1024"}}});
+    s.host.tmpfs = {{"/run", "size=1m,mode=755"}};
+    EXPECT_TRUE(checkCreatable(s));
+    RunConfig run = runConfigOf(s);
+    ASSERT_EQ(run.tmpfs.size(), 2U);
+    EXPECT_EQ(run.tmpfs[0], (std::pair<std::string, std::string>{"/t", "size=1024,ro"}));
+    s.host.tmpfs = {{"/run", "suid"}};
+    auto bad = checkCreatable(s);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind, ErrorKind::BadRequest);
+    s.host.tmpfs.clear();
+    s.host.privileged = true;
+    EXPECT_TRUE(refused([&](ContainerSpec& p) { p = s; }));
+  }
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.securityOpt = {"seccomp=/tmp/profile.json"}; }));
   // dockerbox-init applies these, except to --privileged containers, which run without it.
