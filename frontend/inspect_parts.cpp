@@ -185,7 +185,8 @@ json::array renderMountPoints(wire::HostConfig::Reader host) {
     out.push_back(json::object{
         {"Type", mountTypeName(type)},
         {"Name", volume ? wireText(mount.getSource()) : ""},
-        // A volume's place on the host is miniboxd's business, not shown to clients.
+        // A volume's place on the host (root's alone) is not shown here; `docker volume
+        // inspect` has it.
         {"Source", volume ? "" : wireText(mount.getSource())},
         {"Destination", wireText(mount.getTarget())},
         {"Driver", volume ? (driver.empty() ? "local" : driver) : ""},

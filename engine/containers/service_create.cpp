@@ -148,6 +148,13 @@ asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Cal
   auto reply = out.initContainerInspect();
   fillSummary(c, reply.initSummary());
   if (auto filled = fillInspectConfig(c.config, reply); !filled) co_return filled.error();
+  // An anonymous volume has the name dockerbox gave it (Docker shows it; compose reads it
+  // to keep a recreated service's anonymous volumes).
+  for (auto mount : reply.getConfig().getHost().getMounts()) {
+    if (mount.getType() == wire::MountType::VOLUME && mount.getSource().size() == 0) {
+      mount.setSource(anonymousVolumeName(c.dockerId, std::string(mount.getTarget().cStr())));
+    }
+  }
   reply.setPid(isActive(c.state) ? pid : 0);
   reply.setOomKilled(c.oomKilled);
   reply.setError(c.error);

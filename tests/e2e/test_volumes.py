@@ -115,6 +115,9 @@ class Volumes(MemberStack, unittest.TestCase):
         self.assertEqual(len(made), 1, made)
         name = made.pop()
         self.assertTrue(len(name) == 64 and set(name) <= HEX64, name)
+        shown = self.docker("inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}",
+                            "dbx-vol-anon", check=True)
+        self.assertEqual(shown.stdout.split(), ["volume", name, "/data"])
         self.docker("start", "dbx-vol-anon", check=True)
         self.docker("rm", "-v", "dbx-vol-anon", check=True)
         self.assertNotIn(name, self.volume_names())

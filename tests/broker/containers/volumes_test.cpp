@@ -77,6 +77,13 @@ TEST_F(VolumesTest, AContainersVolumesAreMadeAtCreateAndKeptWhileItExists) {
   EXPECT_TRUE(onDisk(anonymous));
   auto names = listed();
   EXPECT_EQ(names.size(), 2U);
+  // inspect names the anonymous volume as `volume ls` does.
+  auto inspected = call(&S::handleInspectContainer, InspectContainerOp{{id}});
+  ASSERT_TRUE(inspected->ok()) << inspected->error();
+  auto mounts = inspected->reply().getContainerInspect().getConfig().getHost().getMounts();
+  ASSERT_EQ(mounts.size(), 2U);
+  EXPECT_EQ(std::string(mounts[0].getSource()), "data");
+  EXPECT_EQ(std::string(mounts[1].getSource()), anonymous);
   EXPECT_EQ(listed({{"dangling", "true"}}).size(), 0U);
   auto busy = call(&S::handleRemoveVolume, RemoveVolumeOp{"data", false});
   EXPECT_EQ(busy->kind(), ErrorKind::Conflict);
