@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace dockerbox::broker::containers {
 
@@ -80,6 +81,20 @@ std::vector<std::string> volumeNamesOf(const std::string& dockerId, const RunCon
   return names;
 }
 
+/// Volume name -> the ids of the containers whose config mounts it: one pass over the
+/// containers, however many volumes a request looks at.
+Result<std::map<std::string, std::vector<std::string>>> volumeMounters(state::StateStore& state) {
+  auto all = state.listContainers();
+  if (!all) return all.error();
+  std::map<std::string, std::vector<std::string>> mounters;
+  for (const auto& c : *all) {
+    auto config = readRunConfig(c.config);
+    if (!config) continue;
+    for (auto& name : volumeNamesOf(c.dockerId, *config, false)) mounters[std::move(name)].push_back(c.dockerId);
+  }
+  return mounters;
+}
+
 }  // namespace
 
 void ContainerService::fillVolume(const state::VolumeRecord& volume, ipc::wire::Volume::Builder out) const {
@@ -96,16 +111,10 @@ void ContainerService::fillVolume(const state::VolumeRecord& volume, ipc::wire::
 }
 
 Result<std::vector<std::string>> ContainerService::volumeUsers(const std::string& name) {
-  auto all = state_.listContainers();
-  if (!all) return all.error();
-  std::vector<std::string> users;
-  for (const auto& c : *all) {
-    auto config = readRunConfig(c.config);
-    if (!config) continue;
-    auto names = volumeNamesOf(c.dockerId, *config, false);
-    if (std::find(names.begin(), names.end(), name) != names.end()) users.push_back(c.dockerId);
-  }
-  return users;
+  auto mounters = volumeMounters(state_);
+  if (!mounters) return mounters.error();
+  auto found = mounters->find(name);
+  return found == mounters->end() ? std::vector<std::string>() : std::move(found->second);
 }
 
 asio::awaitable<Result<void>> ContainerService::createContainerVolumes(const Caller& who, const std::string& dockerId,
@@ -198,6 +207,8 @@ asio::awaitable<Result<void>> ContainerService::handleListVolumes(const Caller& 
   }
   auto all = state_.listVolumes();
   if (!all) co_return all.error();
+  auto mounters = volumeMounters(state_);
+  if (!mounters) co_return mounters.error();
   std::vector<const state::VolumeRecord*> shown;
   for (const auto& v : *all) {
     if (!who.canSee(v.creatorUid, v.creatorGid) || !labelsMatch(v, op.filters)) continue;
@@ -205,11 +216,7 @@ asio::awaitable<Result<void>> ContainerService::handleListVolumes(const Caller& 
     for (const auto& [key, value] : op.filters) {
       if (key == "name" && v.name.find(value) == std::string::npos) pass = false;
       if (key == "driver" && value != "local") pass = false;
-      if (key == "dangling") {
-        auto users = volumeUsers(v.name);
-        if (!users) co_return users.error();
-        if (users->empty() != isTrue(value)) pass = false;
-      }
+      if (key == "dangling" && mounters->contains(v.name) == isTrue(value)) pass = false;
     }
     if (pass) shown.push_back(&v);
   }
@@ -241,13 +248,13 @@ asio::awaitable<Result<void>> ContainerService::handlePruneVolumes(const Caller&
                                        [](const auto& kv) { return kv.first == "all" && isTrue(kv.second); });
   auto all = state_.listVolumes();
   if (!all) co_return all.error();
+  auto mounters = volumeMounters(state_);
+  if (!mounters) co_return mounters.error();
   std::vector<std::string> deleted;
   for (const auto& v : *all) {
     if (!who.canSee(v.creatorUid, v.creatorGid) || !labelsMatch(v, op.filters)) continue;
     if (!everyVolume && !v.anonymous) continue;
-    auto users = volumeUsers(v.name);
-    if (!users) co_return users.error();
-    if (!users->empty()) continue;
+    if (mounters->contains(v.name)) continue;
     auto removed = co_await removeVolume(who, v.name);
     if (!removed) {
       spdlog::warn("event=volume_prune_skipped name={} error=\"{}\"", v.name, removed.error().message);
