@@ -281,6 +281,7 @@ Result<HostSpec> hostConfig(wire::HostConfig::Reader in) {
   if (h.memory < 0 || h.nanoCpus < 0 || h.cpuShares < 0) return invalid("resource limits must not be negative");
   h.autoRemove = in.getAutoRemove();
   DOCKERBOX_TRY_ASSIGN(h.restartPolicy, name(in.getRestartPolicy(), "RestartPolicy"));
+  h.restartMaxRetries = in.getRestartMaxRetries();
   h.readonlyRootfs = in.getReadonlyRootfs();
   h.oomKillDisable = in.getOomKillDisable();
   h.hasDeviceRequests = in.getHasDeviceRequests();

@@ -6,10 +6,13 @@
 #include "broker/bind_pin.hpp"
 #include "broker/containers/config_blob.hpp"
 #include "broker/decode_fields.hpp"
+#include "broker/gate.hpp"
 
 #include "broker/ids.hpp"
 
 #include <openssl/rand.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -32,6 +35,34 @@ RegistrySpec registrySpecOf(const Config& config) {
   return spec;
 }
 
+/// The owner of a container as a caller now: their primary and supplementary groups from
+/// the group database (an owner without a password entry keeps only the recorded group),
+/// refused when no longer admitted to the socket.
+Result<Caller> ownerAsCaller(const Config& config, std::uint32_t uid, std::uint32_t gid) {
+  Identity who;
+  who.uid = uid;
+  who.gid = gid;
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    int count = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0 && count > 64 && count <= 65536) {
+      groups.resize(static_cast<std::size_t>(count));
+      if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0) count = 0;
+    }
+    groups.resize(static_cast<std::size_t>(std::max(count, 0)));
+    std::erase(groups, gid);
+    who.groups = std::move(groups);
+  }
+  if (admit(who, config.socketGroup) != Admission::Admitted) {
+    return fail(ErrorKind::Forbidden, "denied: the container's owner (uid " + std::to_string(uid) +
+                                          ") is no longer allowed to use dockerbox");
+  }
+  return Caller(who, policy::Visibility::Own);
+}
+
 }  // namespace
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config)
@@ -41,8 +72,30 @@ Handlers::Handlers(asio::any_io_executor executor, const Config& config)
   monitor_ = std::make_unique<monitor::Monitor>(minibox_, monitor::Sealer(key), monitor::MonitorOptions{});
 }
 
-monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const PolicyHolder* policy) {
+monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const PolicyHolder* policy, Gate* gate) {
   monitor::MonitorOptions acts;
+  if (gate != nullptr) {
+    acts.ownerCaller = [&config](std::uint32_t uid, std::uint32_t gid) { return ownerAsCaller(config, uid, gid); };
+    // The record says who it is for (the owner), what (the container) and why; the policy's
+    // judgement of the run itself follows (a denial is this record's outcome).
+    acts.auditUnrequested = [gate](const Caller& owner, const std::string& dockerId,
+                                   const std::string& reason) -> Result<std::uint64_t> {
+      audit::RequestRecord record;
+      record.uid = owner.uid;
+      record.gid = owner.gid;
+      record.groups = owner.groups;
+      record.operation = "containers.start";
+      record.objects = {{"container", dockerId, ""}};
+      record.decision = audit::Decision::Allow;
+      record.reason = reason + " (no client request)";
+      auto seq = gate->log().writeRequest(record);
+      if (!seq) return fail(ErrorKind::Unavailable, "dockerbox could not write its audit log", seq.error().context);
+      return *seq;
+    };
+    acts.auditUnrequestedOutcome = [gate](std::uint64_t seq, const Result<void>& outcome) {
+      gate->close(Ticket{seq}, outcome);
+    };
+  }
   acts.bindStillValid = [](std::string_view hostPath, bool readOnly, const Identity& who) {
     return stillResolvesTo(hostPath, who, readOnly ? MountAccess::ReadOnly : MountAccess::ReadWrite);
   };
@@ -95,9 +148,9 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
 }
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
-                   monitor::Sealer sealer)
+                   monitor::Sealer sealer, Gate* gate)
     : config_(config), minibox_(executor, config.miniboxSocket), registry_(executor, registrySpecOf(config)) {
-  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, monitorOptions(config, policy));
+  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, monitorOptions(config, policy, gate));
 }
 
 void Handlers::attachEngine(asio::local::stream_protocol::socket acts, asio::local::stream_protocol::socket engine) {

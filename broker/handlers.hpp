@@ -31,6 +31,7 @@ namespace dockerbox::broker {
 using ReplyBuilder = ipc::wire::Response::Result::Builder;
 
 class PolicyHolder;  // authz.hpp
+class Gate;          // gate.hpp
 
 class Handlers {
  public:
@@ -41,8 +42,10 @@ class Handlers {
   /// every start is refused); the monitor seals with `sealer`. The engine, a process of its
   /// own (dockerbox-engine, started by the EngineLauncher), is connected by attachEngine();
   /// until then requests answer Unavailable.
+  /// With `gate`, runs that no client asked for (restart policies) are audited there and
+  /// may happen; without one they are refused.
   Handlers(boost::asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
-           monitor::Sealer sealer);
+           monitor::Sealer sealer, Gate* gate = nullptr);
   ~Handlers();
 
   /// Serves the channels of a (new) engine: its acts reach the monitor, requests reach it.
@@ -59,7 +62,7 @@ class Handlers {
   [[nodiscard]] monitor::CallerRegistry& callers() { return callers_; }
 
  private:
-  monitor::MonitorOptions monitorOptions(const Config& config, const PolicyHolder* policy);
+  monitor::MonitorOptions monitorOptions(const Config& config, const PolicyHolder* policy, Gate* gate);
 
   const Config& config_;
   minibox::Client minibox_;

@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
     spdlog::critical("event=startup_failed error=\"seal key: {} {}\"", sealer.error().message, sealer.error().context);
     return 1;
   }
-  Handlers handlers(io.get_executor(), *config, &policy, *sealer);
+  Handlers handlers(io.get_executor(), *config, &policy, *sealer, &gate);
   // The engine (dockerbox-engine, its own user and sandbox) serves every judged request;
   // it is restarted when it dies. Its reconciliation with miniboxd and its event
   // subscription run in the background (retried while miniboxd is away).

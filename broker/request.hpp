@@ -58,6 +58,7 @@ struct HostSpec {
   std::int64_t cpuShares = 0;
   bool autoRemove = false;
   std::string restartPolicy;
+  std::int32_t restartMaxRetries = 0;  // on-failure's limit; 0 = none
   bool readonlyRootfs = false;
   bool oomKillDisable = false;
   bool hasDeviceRequests = false;

@@ -25,7 +25,7 @@ struct ActCall {
   # Chosen by the engine, unique while the act is in flight; echoed in every reply.
   request @1 :UInt64;
   # The client request this act serves (the monitor's number for it); 0 for the acts that
-  # need no caller (list, listImages, probe, subscribeEvents, canConfine).
+  # need no caller (list, listImages, probe, subscribeEvents, canConfine, restartRun).
 
   act :union {
     list @2 :Void;
@@ -52,6 +52,11 @@ struct ActCall {
     signal @23 :SignalRun;           # replies `done` once the signal is sent
     createVolume @24 :Text;          # a volume name; replies `volumeCreated`
     removeVolume @25 :Text;          # a volume name; replies `done`
+    restartRun @26 :SealedRecord;
+    # Request 0: a run the container's own restart policy asks for (docker run --restart),
+    # for the sealed owner. The monitor runs it only when the sealed config has a restart
+    # policy, for an owner still admitted to the socket, judged again under the policy in
+    # force now, with its own audit record. Replies as `run`.
   }
 }
 

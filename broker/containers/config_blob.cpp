@@ -99,6 +99,9 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     c.nanoCpus = host.getNanoCpus();
     c.cpuShares = host.getCpuShares();
     c.autoRemove = host.getAutoRemove();
+    c.restartPolicy = str(host.getRestartPolicy());
+    if (c.restartPolicy == "no") c.restartPolicy.clear();
+    c.restartMaxRetries = host.getRestartMaxRetries();
     c.privileged = host.getPrivileged();
     for (auto m : host.getMounts()) {
       const auto type = m.getType();

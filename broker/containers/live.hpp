@@ -10,7 +10,9 @@
 #include "broker/containers/notifier.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -91,6 +93,12 @@ struct LiveContainer {
   /// A restart is stopping the container: its exit must not trigger AutoRemove (Docker
   /// keeps a restarted --rm container).
   bool restarting = false;
+  /// The restart policy's (engine/containers/service_restart.cpp): the back-off before the
+  /// next restart, and the pending restart while the container is Restarting (bumping the
+  /// generation and cancelling the timer calls it off).
+  std::chrono::milliseconds restartDelay{0};
+  std::uint64_t restartGeneration = 0;
+  std::shared_ptr<boost::asio::steady_timer> restartTimer;
   std::vector<OutputTap*> taps;
 
   /// A chunk time strictly after every earlier one of this container (wall clock based).

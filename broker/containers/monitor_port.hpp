@@ -116,6 +116,10 @@ class MonitorPort {
   /// policy refused it, it cannot be confined, miniboxd refused it).
   virtual boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
                                                            RunHandlers handlers) = 0;
+  /// Starts the container again for its sealed owner because its restart policy says so
+  /// (no client asked): as run(), for an owner still admitted to the socket and judged again
+  /// under the policy in force now, and only when the sealed config has a restart policy.
+  virtual boost::asio::awaitable<Result<std::int32_t>> restartRun(SealedRecord container, RunHandlers handlers) = 0;
   /// Judges an exec in the container's current run (`miniboxId`), to be confined the way
   /// that run was; returns a ticket for runExec, or why it may not run.
   virtual boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,

@@ -35,9 +35,6 @@ std::string unsupportedHostSetting(const ContainerSpec& spec) {
   if (!h.cgroupParent.empty()) return "set a cgroup parent: miniboxd places containers itself";
   if (!h.runtime.empty() && h.runtime != "runc") return "use runtime " + h.runtime + ": miniboxd has only its own";
   if (h.oomKillDisable) return "disable the OOM killer: miniboxd has no such setting";
-  if (!h.restartPolicy.empty() && h.restartPolicy != "no") {
-    return "apply restart policy \"" + h.restartPolicy + "\": restart policies are not implemented";
-  }
   if (!h.volumesFrom.empty()) return "share another container's volumes (--volumes-from) yet";
   if (!h.extraHosts.empty()) return "add host entries (--add-host): miniboxd has no /etc/hosts settings";
   if (!h.dns.empty()) return "set DNS servers (--dns): miniboxd has no DNS settings";
@@ -118,6 +115,28 @@ std::string anonymousVolumeName(std::string_view dockerId, std::string_view cont
   return sha256Hex(input);
 }
 
+namespace {
+
+/// Docker's rules for HostConfig.RestartPolicy (and its messages).
+Result<void> checkRestartPolicy(const HostSpec& h) {
+  const std::string& name = h.restartPolicy;
+  const bool none = name.empty() || name == "no";
+  if (!none && name != "always" && name != "unless-stopped" && name != "on-failure") {
+    return fail(ErrorKind::BadRequest, "invalid restart policy: unknown policy '" + name +
+                                           "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+  }
+  if (h.restartMaxRetries < 0) {
+    return fail(ErrorKind::BadRequest, "invalid restart policy: maximum retry count cannot be negative");
+  }
+  if (h.restartMaxRetries != 0 && name != "on-failure") {
+    return fail(ErrorKind::BadRequest, "invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  }
+  if (!none && h.autoRemove) return fail(ErrorKind::BadRequest, "can't create 'AutoRemove' container with restart policy");
+  return {};
+}
+
+}  // namespace
+
 RunConfig runConfigOf(const ContainerSpec& spec) {
   RunConfig c;
   c.image = spec.image;
@@ -133,6 +152,8 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   c.nanoCpus = spec.host.nanoCpus;
   c.cpuShares = spec.host.cpuShares;
   c.autoRemove = spec.host.autoRemove;
+  c.restartPolicy = spec.host.restartPolicy == "no" ? "" : spec.host.restartPolicy;
+  c.restartMaxRetries = spec.host.restartMaxRetries;
   c.privileged = spec.host.privileged;
   for (const auto& m : spec.host.mounts) {
     const bool readOnly = m.access == MountAccess::ReadOnly;
@@ -166,6 +187,7 @@ Result<minibox::NetworkMode> networkModeOf(std::string_view mode) {
 }
 
 Result<void> checkCreatable(const ContainerSpec& spec) {
+  if (auto valid = checkRestartPolicy(spec.host); !valid) return valid;
   if (!spec.host.portBindings.empty() || spec.host.publishAllPorts) {
     return unsupported("publish ports (-p/-P): miniboxd has no port publishing");
   }

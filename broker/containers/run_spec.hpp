@@ -82,6 +82,8 @@ struct RunConfig {
   std::int64_t nanoCpus = 0;
   std::int64_t cpuShares = 0;
   bool autoRemove = false;
+  std::string restartPolicy;  // "" / "no", "always", "unless-stopped", "on-failure" (checked at create)
+  std::int32_t restartMaxRetries = 0;  // on-failure: restarts at most this many times; 0 = no limit
   bool privileged = false;
   std::vector<BindSpec> binds;
   std::vector<VolumeMount> volumes;
@@ -103,10 +105,10 @@ inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/loca
 
 [[nodiscard]] RunConfig runConfigOf(const ContainerSpec& spec);
 
-/// Refuses, at create time, what miniboxd cannot do: published ports (501), named volumes,
-/// tmpfs and other non-bind mounts (501), restart policies, capabilities, devices, user
-/// switching and the other HostConfig settings miniboxd has no field for (501), and unknown
-/// networks (404 `network <x> not found`). Everything accepted here is applied at start.
+/// Refuses, at create time, what dockerbox cannot do: published ports, volume drivers and
+/// other mount types, devices and the other HostConfig settings it has nothing for (501),
+/// an invalid restart policy (400, Docker's messages), and unknown networks (404 `network
+/// <x> not found`). Everything accepted here is applied at start.
 [[nodiscard]] Result<void> checkCreatable(const ContainerSpec& spec);
 
 /// "", "default", "bridge" -> Bridge; "host" -> Host; "none" -> None. Others: 404 (unknown

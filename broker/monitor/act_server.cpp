@@ -116,6 +116,18 @@ minibox::OutputHandler outputReplies(std::shared_ptr<ActServer::Shared> shared, 
   };
 }
 
+/// A run's `created` and `output` interim replies of act `id`.
+containers::RunHandlers runReplies(std::shared_ptr<ActServer::Shared> shared, std::shared_ptr<ActServer::Act> act,
+                                   std::uint64_t id) {
+  containers::RunHandlers handlers;
+  handlers.onCreated = [shared, act, id](std::string miniboxId) -> asio::awaitable<void> {
+    std::function<void(Reply)> fill = [&miniboxId](Reply r) { r.setCreated(miniboxId); };
+    (void)co_await sendInterim(shared, act, id, std::move(fill));
+  };
+  handlers.onOutput = outputReplies(shared, act, id);
+  return handlers;
+}
+
 }  // namespace
 
 ActServer::ActServer(asio::any_io_executor executor, asio::local::stream_protocol::socket socket,
@@ -316,15 +328,19 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
       }
       case wire::ActCall::Act::RUN: {
         if (!needCaller()) co_return;
-        containers::RunHandlers handlers;
-        handlers.onCreated = [shared, act, id](std::string miniboxId) -> asio::awaitable<void> {
-          std::function<void(Reply)> fill = [&miniboxId](Reply r) { r.setCreated(miniboxId); };
-          (void)co_await sendInterim(shared, act, id, std::move(fill));
-        };
-        handlers.onOutput = outputReplies(shared, act, id);
+        containers::RunHandlers handlers = runReplies(shared, act, id);
         // Coroutine arguments are named values (g++ 12 and temporaries, see service_exec.cpp).
         SealedRecord record = sealedRecordOf(act_.getRun());
         auto exit = co_await monitor.run(*who, std::move(record), std::move(handlers));
+        if (!exit) { failWith(exit.error()); co_return; }
+        finish([&](Reply r) { r.setExitCode(*exit); });
+        co_return;
+      }
+      case wire::ActCall::Act::RESTART_RUN: {
+        // No caller: the monitor runs it for the sealed owner, if the seal says it may.
+        containers::RunHandlers handlers = runReplies(shared, act, id);
+        SealedRecord record = sealedRecordOf(act_.getRestartRun());
+        auto exit = co_await monitor.restartRun(std::move(record), std::move(handlers));
         if (!exit) { failWith(exit.error()); co_return; }
         finish([&](Reply r) { r.setExitCode(*exit); });
         co_return;

@@ -49,6 +49,16 @@ struct MonitorOptions {
   std::string ioDir;
   /// Where volumes live (volumes.hpp), normally `<state dir>/volumes`. Empty: no volumes.
   std::string volumesDir;
+  /// The owner of a container as a caller, for a run its restart policy asks for: the
+  /// identity from the password and group databases now, refused when the owner is no
+  /// longer admitted to the socket. Unset: restart policies never start anything.
+  std::function<Result<Caller>(std::uint32_t uid, std::uint32_t gid)> ownerCaller;
+  /// Records a run no client asked for (a restart policy's) in the audit log before it is
+  /// attempted (P6), returning the record's number, and its outcome after. Unset: such
+  /// runs are refused.
+  std::function<Result<std::uint64_t>(const Caller& owner, const std::string& dockerId, const std::string& reason)>
+      auditUnrequested;
+  std::function<void(std::uint64_t seq, const Result<void>& outcome)> auditUnrequestedOutcome;
 };
 
 class Monitor final : public containers::MonitorPort {
@@ -75,6 +85,8 @@ class Monitor final : public containers::MonitorPort {
       bool loginOnly) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, containers::SealedRecord container,
                                                    containers::RunHandlers handlers) override;
+  boost::asio::awaitable<Result<std::int32_t>> restartRun(containers::SealedRecord container,
+                                                          containers::RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,
                                                             std::string miniboxId,
                                                             containers::SealedRecord exec) override;

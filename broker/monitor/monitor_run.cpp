@@ -160,6 +160,47 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
   co_return cannotConfine();
 }
 
+asio::awaitable<Result<std::int32_t>> Monitor::restartRun(SealedRecord container, containers::RunHandlers handlers) {
+  // Nobody asked: the sealed config is the owner's standing request. The engine chooses
+  // when (it could restart too often, or not at all), never what or for whom.
+  if (!options_.ownerCaller || !options_.auditUnrequested || !options_.auditUnrequestedOutcome) {
+    co_return fail(ErrorKind::Forbidden, "denied: restart policies are not enabled here");
+  }
+  // The seal first: a record the monitor did not seal earns no audit record, only a refusal.
+  const Caller asRecorded(Identity{container.ownerUid, container.ownerGid, 0, {}, std::nullopt},
+                          policy::Visibility::Own);
+  if (auto checked = checkRecord(asRecorded, SealKind::Container, container); !checked) co_return checked.error();
+  auto config = containers::readRunConfig(container.config);
+  if (!config) co_return config.error();
+  if (config->restartPolicy.empty() || config->restartPolicy == "no") {
+    co_return fail(ErrorKind::Forbidden, "denied: container " + container.id + " has no restart policy");
+  }
+  const std::string dockerId = container.id;
+  auto owner = options_.ownerCaller(container.ownerUid, container.ownerGid);
+  auto seq = options_.auditUnrequested(owner ? *owner : asRecorded, dockerId, "restart policy " + config->restartPolicy);
+  if (!seq) co_return seq.error();
+  const std::uint64_t ticket = *seq;
+  if (!owner) {
+    options_.auditUnrequestedOutcome(ticket, Result<void>(owner.error()));
+    co_return owner.error();
+  }
+  bool recorded = false;
+  containers::RunHandlers wrapped;
+  wrapped.onOutput = handlers.onOutput;
+  wrapped.onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
+    recorded = true;
+    options_.auditUnrequestedOutcome(ticket, Result<void>());
+    co_await handlers.onCreated(std::move(miniboxId));
+  };
+  auto exit = co_await run(*owner, std::move(container), std::move(wrapped));
+  if (!recorded) {
+    options_.auditUnrequestedOutcome(ticket, exit ? Result<void>(fail(ErrorKind::Internal, "the run ended before the "
+                                                                                           "container was created"))
+                                                  : Result<void>(exit.error()));
+  }
+  co_return exit;
+}
+
 Result<std::shared_ptr<RunIo>> Monitor::heldIo(const Caller& who, const SealedRecord& container) const {
   if (auto checked = checkRecord(who, SealKind::Container, container); !checked) return checked.error();
   auto found = runs_.find(container.id);

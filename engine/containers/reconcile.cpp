@@ -52,6 +52,8 @@ asio::awaitable<Result<void>> ContainerService::reconcile() {
   for (const auto& c : *candidates) {
     auto live = live_.get(c.dockerId);
     if (live->link == RunLink::Held || live->link == RunLink::Starting) continue;
+    // Waiting for its restart policy: no process to find (restartAtStartUp starts it).
+    if (c.state == state::ContainerState::Restarting && live->link == RunLink::None) continue;
     const minibox::ContainerInfo* info = nullptr;
     for (const auto& candidate : *listed) {
       if (c.miniboxId && candidate.id == *c.miniboxId && alive(candidate.state)) info = &candidate;
@@ -68,6 +70,7 @@ asio::awaitable<Result<void>> ContainerService::reconcile() {
     if (!paused && c.state != state::ContainerState::Running) (void)state_.setUnpaused(c.dockerId);
     spdlog::info("event=reconcile_adopted id={} minibox_id={}", c.dockerId, info->id);
   }
+  if (reconcilePasses_ == 0) restartAtStartUp();
   ++reconcilePasses_;
   co_return Result<void>();
 }
@@ -111,7 +114,8 @@ void ContainerService::onMiniboxEvent(const minibox::ContainerEvent& event) {
   // A held Run reports its own exit (with the output before it); only adopted containers
   // (and ones reconciliation has not reached yet) learn theirs here.
   if (live->link == RunLink::Held || live->link == RunLink::Starting) return;
-  if (!isActive(c.state)) return;
+  // Not running, or between two runs of its restart policy (this is the last run's end).
+  if (!isActive(c.state) || c.state == state::ContainerState::Restarting) return;
   const bool oom = event.kind == minibox::EventKind::OomKilled;
   // An OOM kill is SIGKILL: 137, as Docker reports it.
   const int code = oom ? 137 : minibox::dockerExitCode(event.exitCode.value_or(-1));

@@ -289,6 +289,16 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::run(const Caller& who, Seal
                                                          RunHandlers handlers) {
   auto call = begin(who.requestId);
   toWire(container, call->root.getAct().initRun());
+  co_return co_await runReplies(*call, std::move(handlers));
+}
+
+asio::awaitable<Result<std::int32_t>> RemoteMonitor::restartRun(SealedRecord container, RunHandlers handlers) {
+  auto call = begin(0);
+  toWire(container, call->root.getAct().initRestartRun());
+  co_return co_await runReplies(*call, std::move(handlers));
+}
+
+asio::awaitable<Result<std::int32_t>> RemoteMonitor::runReplies(Call& call, RunHandlers handlers) {
   InterimHandler interim = [&handlers](Reply reply) -> asio::awaitable<Result<void>> {
     // Arguments are named values moved in: g++ 12 bitwise-copies a coroutine argument
     // materialized from a temporary (see service_exec.cpp).
@@ -299,7 +309,7 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::run(const Caller& who, Seal
     }
     co_return co_await deliverOutput(reply, handlers.onOutput, "run");
   };
-  auto reply = co_await roundTrip(*call, interim);
+  auto reply = co_await roundTrip(call, interim);
   if (!reply) co_return reply.error();
   if (!reply->get().isExitCode()) co_return unexpected("run");
   co_return reply->get().getExitCode();

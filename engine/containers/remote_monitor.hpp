@@ -49,6 +49,7 @@ class RemoteMonitor final : public MonitorPort {
                                                              bool loginOnly) override;
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
                                                    RunHandlers handlers) override;
+  boost::asio::awaitable<Result<std::int32_t>> restartRun(SealedRecord container, RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,
                                                             std::string miniboxId, SealedRecord exec) override;
   boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
@@ -95,6 +96,8 @@ class RemoteMonitor final : public MonitorPort {
   /// stop, pause or resume of the container's run `miniboxId`.
   boost::asio::awaitable<Result<void>> onRun(const Caller& who, ipc::acts::ActCall::Act::Which which,
                                              SealedRecord container, std::string miniboxId);
+  /// Sends a run or restartRun and hands its interim replies to `handlers`.
+  boost::asio::awaitable<Result<std::int32_t>> runReplies(Call& call, RunHandlers handlers);
   /// Sends the call and waits for its final reply; an `error` reply becomes an Error.
   boost::asio::awaitable<Result<Final>> roundTrip(Call& call, const InterimHandler& onInterim = {});
   /// Sends a call that gets no reply.

@@ -133,14 +133,31 @@ class ContainerService {
 
   // service_run.cpp
   boost::asio::awaitable<Result<void>> startRun(const Caller& who, const state::Container& container);
+  /// Starts a run and waits until it is created or has failed. `byPolicy`: the container's
+  /// restart policy asks, not `who` (the monitor's restartRun act, for the sealed owner).
+  boost::asio::awaitable<Result<void>> launchRun(const Caller& who, const state::Container& container,
+                                                 std::shared_ptr<LiveContainer> live, bool byPolicy);
   /// miniboxd v0.19 only: waits (bounded) until the container it just reported created has a
   /// process, so that a start returns a running container as Docker's does.
   boost::asio::awaitable<void> awaitSpawned(const std::string& miniboxId);
   boost::asio::awaitable<void> runContainer(Caller who, state::Container container,
-                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter);
-  /// Records an exit (state, event `die`, waiters, taps) and applies AutoRemove. Synchronous,
-  /// so no other coroutine observes a half-recorded exit.
+                                            std::shared_ptr<LiveContainer> live, std::shared_ptr<StartWaiter> waiter,
+                                            bool byPolicy);
+  /// Records an exit (state, event `die`, waiters, taps) and applies the restart policy or
+  /// AutoRemove. Synchronous, so no other coroutine observes a half-recorded exit.
   void containerExited(const std::string& dockerId, int exitCode, bool oomKilled, const std::string& error);
+  // service_restart.cpp
+  /// After an exit: whether the container's restart policy starts it again; if so it is
+  /// Restarting now and its restart is scheduled after Docker's back-off.
+  bool scheduleRestart(const state::Container& exited, int exitCode, std::int64_t ranNanos, LiveContainer& live);
+  boost::asio::awaitable<void> restartAfter(std::shared_ptr<LiveContainer> live, std::uint64_t generation,
+                                            std::chrono::milliseconds delay);
+  /// A client stops the container: a restart its policy had planned will not happen.
+  void cancelRestart(LiveContainer& live);
+  /// Once, when the engine has reconciled after it started: containers whose policy is
+  /// `always`, or `unless-stopped` and not stopped by a client, are started again (Docker
+  /// does so when its daemon starts); so are those that were waiting to restart.
+  void restartAtStartUp();
   // service_lifecycle.cpp
   /// Docker's stop: `signal`, then SIGKILL once `graceSeconds` have passed without an exit
   /// (negative: no limit; 0, or signal SIGKILL: at once); returns once the container exited.

@@ -77,9 +77,16 @@ asio::awaitable<Result<void>> ContainerService::stopAndWait(const Caller& stoppe
     if (woke == WakeReason::Cancelled) co_return fail(ErrorKind::Unavailable, "the client went away");
     if (woke == WakeReason::TimedOut) co_return fail(ErrorKind::Unavailable, "the container is still starting");
   }
+  // A client stops it: its restart policy leaves it stopped from now on (Docker's
+  // HasBeenManuallyStopped; a client's start clears it).
+  (void)state_.setManuallyStopped(container.dockerId, true);
   auto c = state_.getContainer(container.dockerId);
   if (!c) co_return c.error();
   if (!isActive(c->state)) co_return Result<void>();  // it exited meanwhile
+  if (c->state == state::ContainerState::Restarting && live->link == RunLink::None) {
+    cancelRestart(*live);  // between two runs: nothing to signal
+    co_return Result<void>();
+  }
   bus_.publish(containerEvent(*c, "kill", {{"signal", std::to_string(signal)}}));
   const std::uint64_t exitsBefore = live->exits;
   if (!c->miniboxId) {
@@ -152,7 +159,8 @@ asio::awaitable<Result<void>> ContainerService::handleKillContainer(const Caller
   if (!c) co_return c.error();
   if (!isActive(c->state)) co_return notRunning(c->dockerId);
   if (op.signal == SIGSTOP) co_return cannotDeliver(op.signal);
-  if (op.signal == SIGKILL) {
+  (void)state_.setManuallyStopped(c->dockerId, true);  // as dockerd's kill, whatever the signal
+  if (op.signal == SIGKILL || c->state == state::ContainerState::Restarting) {
     // As dockerd: the container is gone when `kill` returns.
     if (auto stopped = co_await stopAndWait(who, *c, SIGKILL, 0); !stopped) co_return stopped.error();
     out.setOk();
@@ -280,6 +288,8 @@ void ContainerService::removeRecord(const state::Container& c) {
   bus_.publish(containerEvent(c, "destroy"));
   auto live = live_.get(c.dockerId);
   live->removed = true;
+  ++live->restartGeneration;
+  if (live->restartTimer) live->restartTimer->cancel();
   live->endRun(nowNanos());
   live_.erase(c.dockerId);
 }
@@ -294,10 +304,11 @@ asio::awaitable<Result<void>> ContainerService::handleRemoveContainer(const Call
   if (isActive(c->state) || live_.get(c->dockerId)->link == RunLink::Starting) {
     if (!op.force) {
       const bool paused = c->state == state::ContainerState::Paused;
+      const char* what = c->state == state::ContainerState::Restarting ? "restarting" : "running";
       co_return fail(ErrorKind::Conflict,
                      paused ? "You cannot remove a paused container " + c->dockerId +
                                   ". Unpause and then stop the container before attempting removal or force remove"
-                            : "You cannot remove a running container " + c->dockerId +
+                            : "You cannot remove a " + std::string(what) + " container " + c->dockerId +
                                   ". Stop the container before attempting removal or force remove");
     }
     if (auto stopped = co_await stopAndWait(who, *c, SIGKILL, 0); !stopped) co_return stopped.error();

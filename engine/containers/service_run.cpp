@@ -54,11 +54,19 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
   if (c.state == state::ContainerState::Removing) {
     co_return fail(ErrorKind::Conflict, "removal of container " + c.dockerId + " is already in progress");
   }
+  // A client's start begins the restart policy afresh, as Docker's does.
+  if (auto reset = state_.resetRestarts(c.dockerId); !reset) co_return reset.error();
+  live->restartDelay = std::chrono::milliseconds{0};
+  co_return co_await launchRun(who, c, live, false);
+}
+
+asio::awaitable<Result<void>> ContainerService::launchRun(const Caller& who, const state::Container& c,
+                                                          std::shared_ptr<LiveContainer> live, bool byPolicy) {
   live->link = RunLink::Starting;
   auto waiter = std::make_shared<StartWaiter>(executor_);
   // The run is not part of this request: it lives as long as the container, even when the
   // client that started it goes away. The monitor judges it (the policy again, confinement).
-  asio::co_spawn(executor_, runContainer(who, c, live, waiter), logFailure("container run"));
+  asio::co_spawn(executor_, runContainer(who, c, live, waiter, byPolicy), logFailure("container run"));
   while (!waiter->outcome) {
     if (co_await waiter->notifier.wait() == WakeReason::Cancelled) {
       co_return fail(ErrorKind::Unavailable, "the client went away while the container was starting");
@@ -69,11 +77,11 @@ asio::awaitable<Result<void>> ContainerService::startRun(const Caller& who, cons
 
 asio::awaitable<void> ContainerService::runContainer(Caller who, state::Container container,
                                                      std::shared_ptr<LiveContainer> live,
-                                                     std::shared_ptr<StartWaiter> waiter) {
+                                                     std::shared_ptr<StartWaiter> waiter, bool byPolicy) {
   const std::string dockerId = container.dockerId;
   bool created = false;
   auto finishStart = [&waiter](Result<void> outcome) {
-    waiter->outcome = std::move(outcome);
+    waiter->outcome.emplace(std::move(outcome));
     waiter->notifier.notifyAll();
   };
   RunHandlers handlers;
@@ -108,7 +116,11 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
   Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
   try {
     SealedRecord record = sealedOf(container);  // named: g++ 12, see service_exec.cpp
-    exit = co_await monitor_.run(who, std::move(record), std::move(handlers));
+    if (byPolicy) {
+      exit = co_await monitor_.restartRun(std::move(record), std::move(handlers));
+    } else {
+      exit = co_await monitor_.run(who, std::move(record), std::move(handlers));
+    }
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
   }
@@ -168,6 +180,11 @@ void ContainerService::containerExited(const std::string& dockerId, int exitCode
   }
   spdlog::info("event=container_exited id={} exit_code={}", dockerId, exitCode);
   live->endRun(now);
+  if (before && !live->restarting && !live->removed) {
+    auto after = state_.getContainer(dockerId);
+    const std::int64_t ran = before->startedAt > 0 ? now - before->startedAt : 0;
+    if (after && scheduleRestart(*after, exitCode, ran, *live)) return;
+  }
   if (before && before->autoRemove && !live->restarting) {
     if (auto after = state_.getContainer(dockerId)) removeRecord(*after);
   }

@@ -73,6 +73,7 @@ Result<std::vector<Container>> readContainerRows(Db& db, Stmt& stmt) {
     c.autoRemove = stmt.int64(16) != 0;
     c.tty = stmt.int64(17) != 0;
     c.seal = stmt.text(18);
+    c.manuallyStopped = stmt.int64(19) != 0;
     out.push_back(std::move(c));
   }
   // Labels after the main query is done, one indexed lookup per container: simple, and a

@@ -16,7 +16,7 @@ namespace dockerbox::broker::state {
 #define DOCKERBOX_CONTAINER_COLUMNS                                                    \
   "SELECT docker_id, minibox_id, name, image, image_ref, creator_uid, creator_gid, "   \
   "config, state, exit_code, oom_killed, error, created_at, started_at, finished_at, " \
-  "restart_count, auto_remove, tty, seal FROM containers "
+  "restart_count, auto_remove, tty, seal, manually_stopped FROM containers "
 
 inline constexpr char kSelectContainerById[] = DOCKERBOX_CONTAINER_COLUMNS "WHERE docker_id = ?1";
 inline constexpr char kSelectContainerByName[] = DOCKERBOX_CONTAINER_COLUMNS "WHERE name = ?1";

@@ -67,6 +67,9 @@ struct Container {
   bool autoRemove = false;
   bool tty = false;
   std::string seal;  ///< empty for records of schema version 1 (never sealed)
+  /// Docker's HasBeenManuallyStopped: stopped or killed by a client since its last start by
+  /// a client (an `unless-stopped` policy then leaves it stopped when dockerbox starts).
+  bool manuallyStopped = false;
 };
 
 /// How a container stopped.

@@ -129,6 +129,13 @@ CREATE TABLE volume_labels (
 PRAGMA user_version = 4;
 )sql";
 
+// Version 5: restart policies (issue 11). Docker's HasBeenManuallyStopped: a container its
+// user stopped is not started again by an `unless-stopped` policy when dockerbox starts.
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE containers ADD COLUMN manually_stopped INTEGER NOT NULL DEFAULT 0 CHECK (manually_stopped IN (0, 1));
+PRAGMA user_version = 5;
+)sql";
+
 struct Migration {
   int version;  // the user_version the script leaves behind
   Sql script;
@@ -140,6 +147,7 @@ constexpr Migration kMigrations[] = {
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 

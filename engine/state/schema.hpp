@@ -9,7 +9,7 @@
 namespace dockerbox::broker::state {
 
 /// The schema version this build writes (`PRAGMA user_version`).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 /// `PRAGMA application_id` of a dockerbox state database ("DBOX"), so a stray SQLite file
 /// at the same path is refused rather than migrated.

@@ -83,6 +83,13 @@ class StateStore {
   [[nodiscard]] Result<void> setUnpaused(std::string_view dockerId);
   /// Restarting and restartCount + 1.
   [[nodiscard]] Result<void> setRestarting(std::string_view dockerId);
+  /// A restart its policy had planned will not happen: Restarting becomes Exited again
+  /// (with the last run's status). Nothing changes in any other state.
+  [[nodiscard]] Result<void> cancelRestart(std::string_view dockerId);
+  /// Docker's HasBeenManuallyStopped (records.hpp).
+  [[nodiscard]] Result<void> setManuallyStopped(std::string_view dockerId, bool stopped);
+  /// A client starts the container: restart count 0 and not manually stopped, as Docker.
+  [[nodiscard]] Result<void> resetRestarts(std::string_view dockerId);
   /// Exited with the given status. The minibox id is kept for late events.
   [[nodiscard]] Result<void> setExited(std::string_view dockerId, const ExitStatus& status);
   [[nodiscard]] Result<void> setRemoving(std::string_view dockerId);

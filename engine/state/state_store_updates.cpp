@@ -51,6 +51,23 @@ Result<void> StateStore::setRestarting(std::string_view dockerId) {
       dockerId);
 }
 
+Result<void> StateStore::cancelRestart(std::string_view dockerId) {
+  std::lock_guard lock(mutex_);
+  return db_.exec("UPDATE containers SET state = 'exited' WHERE docker_id = ?1 AND state = 'restarting'", dockerId);
+}
+
+Result<void> StateStore::setManuallyStopped(std::string_view dockerId, bool stopped) {
+  std::lock_guard lock(mutex_);
+  if (stopped) return updateOneLocked("UPDATE containers SET manually_stopped = 1 WHERE docker_id = ?1", dockerId);
+  return updateOneLocked("UPDATE containers SET manually_stopped = 0 WHERE docker_id = ?1", dockerId);
+}
+
+Result<void> StateStore::resetRestarts(std::string_view dockerId) {
+  std::lock_guard lock(mutex_);
+  return updateOneLocked("UPDATE containers SET restart_count = 0, manually_stopped = 0 WHERE docker_id = ?1",
+                         dockerId);
+}
+
 Result<void> StateStore::setRemoving(std::string_view dockerId) {
   std::lock_guard lock(mutex_);
   return updateOneLocked("UPDATE containers SET state = 'removing' WHERE docker_id = ?1", dockerId);

@@ -20,6 +20,7 @@ services:
     image: alpine
     command: sleep 300
     network_mode: bridge
+    restart: on-failure
     labels:
       tier: front
   job:
@@ -108,6 +109,9 @@ class Compose(unittest.TestCase):
         labels = self.stack.docker("inspect", "-f", "{{index .Config.Labels \"com.docker.compose.service\"}}",
                                    "demo_web_1", user=self.member, check=True)
         self.assertEqual(labels.stdout.strip(), "web")
+        policy = self.stack.docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "demo_web_1",
+                                   user=self.member, check=True)
+        self.assertEqual(policy.stdout.strip(), "on-failure")
         down = self.compose("demo", PROJECT, "down")
         self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
         left = self.stack.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=demo",

@@ -1,9 +1,14 @@
-"""Issue 11, item 5 (first part): signals. `docker kill -s SIG` delivers SIG to the program
+"""Issue 11, item 5: signals and restart policies. Signals: `docker kill -s SIG` delivers SIG to the program
 (through dockerbox-init, which passes every signal it gets on), and `docker stop` is Docker's:
 the StopSignal (`--signal`, `--stop-signal`, SIGTERM), then SIGKILL once `-t` seconds (the
 container's StopTimeout, 10) have passed. Driven with the real docker CLI as a socket-group
 member against the simulator's miniboxd process model; the container says what it got.
+Restart policies (`--restart`): dockerbox starts the container again for its owner, and
+says so in the audit log, as dockerd's restart manager would, also after dockerboxd restarts.
 """
+import json
+import os
+import pwd
 import select
 import subprocess
 import time
@@ -16,11 +21,12 @@ TRAPPER = ('trap "echo got-hup" HUP; trap "echo got-term; exit 0" TERM; trap "ec
            'echo ready; while :; do sleep 300 & wait $!; done')
 
 
-class LogFollower:
-    """`docker logs -f` of a container, read line by line until a pattern, each wait bounded."""
+class LineFollower:
+    """A docker command's output (`logs -f`, `events`), read line by line until a pattern,
+    each wait bounded."""
 
-    def __init__(self, stack, member, name):
-        argv, env = stack.docker_command("logs", "-f", name, user=member)
+    def __init__(self, stack, member, *args):
+        argv, env = stack.docker_command(*args, user=member)
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines = []
         self.buffer = b""
@@ -28,15 +34,21 @@ class LogFollower:
 
     def expect(self, line):
         while line not in self.lines:
+            self.expect_more(line)
+
+    def expect_more(self, waiting_for="more output"):
+        """Reads until at least one more line has come."""
+        before = len(self.lines)
+        while len(self.lines) == before:
             left = self.deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"timed out waiting for {line!r}; got {self.lines!r}")
+                raise AssertionError(f"timed out waiting for {waiting_for!r}; got {self.lines!r}")
             ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if not ready:
                 continue
             chunk = self.proc.stdout.read1(65536)
             if not chunk:
-                raise AssertionError(f"the logs ended before {line!r}; got {self.lines!r}")
+                raise AssertionError(f"the output ended before {waiting_for!r}; got {self.lines!r}")
             self.buffer += chunk
             *complete, self.buffer = self.buffer.split(b"\n")
             self.lines += [c.decode(errors="replace") for c in complete]
@@ -46,6 +58,13 @@ class LogFollower:
             self.proc.kill()
         self.proc.wait()
         self.proc.stdout.close()
+
+
+class LogFollower(LineFollower):
+    """`docker logs -f` of a container."""
+
+    def __init__(self, stack, member, name):
+        super().__init__(stack, member, "logs", "-f", name)
 
 
 class Signals(MemberStack, unittest.TestCase):
@@ -112,6 +131,93 @@ class Signals(MemberStack, unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("docker pause", proc.stderr)
         self.assertEqual(self.state(name), "running 0")
+
+
+class RestartPolicies(MemberStack, unittest.TestCase):
+    GROUP = "rst"
+
+    def follow_events(self, name, since=None):
+        args = ["events", "--filter", "container=" + name, "--format", "{{.Action}}"]
+        if since is not None:
+            args += ["--since", str(since)]
+        follower = LineFollower(self.stack, self.member, *args)
+        self.addCleanup(follower.close)
+        return follower
+
+    def expect_actions(self, follower, action, count):
+        while follower.lines.count(action) < count:
+            follower.expect_more()
+
+    def inspect(self, name):
+        return json.loads(self.docker("inspect", name, check=True).stdout)[0]
+
+    def audit_records(self):
+        records = []
+        for name in os.listdir(self.stack.dir):
+            if name == "audit.log" or name.startswith("audit.log."):
+                with open(os.path.join(self.stack.dir, name)) as f:
+                    records += [json.loads(line) for line in f]
+        return records
+
+    def test_on_failure_restarts_up_to_its_limit(self):
+        name = "dbx-rst-fail"
+        self.addCleanup(self.docker, "rm", "-f", name)
+        events = self.follow_events(name)
+        cid = self.docker("run", "-d", "--name", name, "--restart", "on-failure:2", "alpine", "sh", "-c",
+                          "echo run; exit 3", check=True).stdout.strip()
+        self.expect_actions(events, "die", 3)
+        state = self.inspect(name)
+        self.assertEqual((state["State"]["Status"], state["State"]["ExitCode"], state["RestartCount"]),
+                         ("exited", 3, 2))
+        self.assertEqual(state["HostConfig"]["RestartPolicy"], {"Name": "on-failure", "MaximumRetryCount": 2})
+        self.assertEqual(events.lines.count("start"), 3)
+        self.assertEqual(self.docker("logs", name, check=True).stdout, "run\n" * 3)
+        # Each restart is on the record: for the owner, by the restart policy, with its outcome.
+        member_uid = pwd.getpwnam(self.member).pw_uid
+        restarts = [r for r in self.audit_records() if r.get("operation") == "containers.start"
+                    and "restart policy" in r.get("reason", "") and cid in json.dumps(r.get("objects", []))]
+        self.assertEqual(len(restarts), 2, restarts)
+        self.assertTrue(all(r["uid"] == member_uid and r["decision"] == "allow" for r in restarts), restarts)
+
+    def test_always_restarts_until_stopped(self):
+        name = "dbx-rst-always"
+        self.addCleanup(self.docker, "rm", "-f", name)
+        events = self.follow_events(name)
+        self.docker("run", "-d", "--name", name, "--restart", "always", "alpine", "sh", "-c", "echo tick; exit 0",
+                    check=True)
+        self.expect_actions(events, "start", 3)
+        self.docker("stop", "-t", "1", name, check=True)
+        state = self.inspect(name)
+        self.assertEqual(state["State"]["Status"], "exited")
+        self.assertGreaterEqual(state["RestartCount"], 2)
+        # A restart in flight when the stop came ended too: `rm` needs no force.
+        self.docker("rm", name, check=True)
+
+    def test_invalid_policies_are_refused_as_docker_does(self):
+        for options, message in ((["--restart", "sometimes"], "invalid restart policy"),
+                                 (["--restart", "always", "--rm"], "")):
+            proc = self.docker("run", "-d", *options, "alpine", "true")
+            self.assertNotEqual(proc.returncode, 0, options)
+            self.assertIn(message, proc.stderr)
+
+    def test_always_and_unless_stopped_after_dockerboxd_restarts(self):
+        names = {"always": "dbx-rst-boot-a", "unless-stopped": "dbx-rst-boot-u"}
+        for policy, name in names.items():
+            self.addCleanup(self.docker, "rm", "-f", name)
+            self.docker("run", "-d", "--name", name, "--restart", policy, "alpine", "sleep", "300", check=True)
+            self.docker("stop", "-t", "1", name, check=True)
+        # A running unless-stopped container is adopted as it runs (nothing to restart).
+        running = "dbx-rst-boot-r"
+        self.addCleanup(self.docker, "rm", "-f", running)
+        self.docker("run", "-d", "--name", running, "--restart", "unless-stopped", "alpine", "sleep", "300",
+                    check=True)
+        since = f"{time.time():.3f}"  # after every start so far
+        self.stack.kill9_and_restart_broker()
+        events = self.follow_events(names["always"], since=since)
+        self.expect_actions(events, "start", 1)
+        self.assertTrue(self.inspect(names["always"])["State"]["Running"])
+        self.assertEqual(self.inspect(names["unless-stopped"])["State"]["Status"], "exited")
+        self.assertTrue(self.inspect(running)["State"]["Running"])
 
 
 if __name__ == "__main__":

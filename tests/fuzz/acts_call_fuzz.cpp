@@ -59,6 +59,10 @@ class StubPort final : public containers::MonitorPort {
     co_await handlers.onOutput(minibox::OutputStream::Stdout, std::move(bytes));
     co_return 0;
   }
+  asio::awaitable<Result<std::int32_t>> restartRun(containers::SealedRecord record,
+                                                   containers::RunHandlers handlers) override {
+    co_return co_await run(Caller{}, std::move(record), std::move(handlers));
+  }
   asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller&, containers::SealedRecord, std::string,
                                                      containers::SealedRecord) override {
     co_return 1;

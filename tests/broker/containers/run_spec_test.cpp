@@ -142,7 +142,36 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
     s.host.privileged = true;
     EXPECT_TRUE(refused([&](ContainerSpec& p) { p = s; }));
   }
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.restartPolicy = "always"; }));
+  {
+    // Restart policies as Docker checks them; the engine applies them (service_restart.cpp).
+    ContainerSpec s = spec;
+    for (const char* name : {"always", "unless-stopped", "on-failure", "no", ""}) {
+      s.host.restartPolicy = name;
+      EXPECT_TRUE(checkCreatable(s)) << name;
+    }
+    auto badRequest = [](const ContainerSpec& c) {
+      auto checked = checkCreatable(c);
+      return !checked && checked.error().kind == ErrorKind::BadRequest;
+    };
+    s.host.restartMaxRetries = 3;  // on-failure's alone
+    EXPECT_TRUE(badRequest(s));
+    s.host.restartPolicy = "always";
+    EXPECT_TRUE(badRequest(s));
+    s.host.restartPolicy = "on-failure";
+    EXPECT_EQ(runConfigOf(s).restartMaxRetries, 3);
+    EXPECT_EQ(runConfigOf(s).restartPolicy, "on-failure");
+    s.host.restartMaxRetries = -1;
+    EXPECT_TRUE(badRequest(s));
+    s.host.restartMaxRetries = 0;
+    s.host.restartPolicy = "sometimes";
+    EXPECT_TRUE(badRequest(s));
+    s.host.restartPolicy = "always";
+    s.host.autoRemove = true;
+    EXPECT_TRUE(badRequest(s));
+    s.host.restartPolicy = "no";
+    EXPECT_TRUE(checkCreatable(s));
+    EXPECT_EQ(runConfigOf(s).restartPolicy, "");
+  }
   EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.securityOpt = {"seccomp=/tmp/profile.json"}; }));
   // dockerbox-init applies these, except to --privileged containers, which run without it.
   for (auto change : std::vector<void (*)(ContainerSpec&)>{

@@ -39,6 +39,20 @@ void ServiceTest::open() {
   acts.rejudge = [](const Caller&, const state::Blob&) {
     return Result<Grants>(Grants{policy::Privileged::Allowed, policy::RootUser::Allowed});
   };
+  // Restart policies: the owner as the monitor finds them (handlers.cpp asks the group
+  // database and the socket's admission), and the audit record kept here.
+  acts.ownerCaller = [this](std::uint32_t uid, std::uint32_t gid) -> Result<Caller> {
+    if (!ownerAdmitted_) return fail(ErrorKind::Forbidden, "denied: the container's owner is no longer allowed");
+    return Caller(Identity{uid, gid, 0, {}, std::nullopt}, policy::Visibility::Own);
+  };
+  acts.auditUnrequested = [this](const Caller& owner, const std::string& id,
+                                 const std::string& reason) -> Result<std::uint64_t> {
+    unrequested_.push_back(std::to_string(owner.uid) + " " + id + " " + reason);
+    return unrequested_.size();
+  };
+  acts.auditUnrequestedOutcome = [this](std::uint64_t, const Result<void>& outcome) {
+    unrequestedOutcomes_.push_back(outcome ? "ok" : outcome.error().message);
+  };
   // One key for the whole test, as one per state directory in production.
   monitor::Sealer::Key key{};
   key.fill(0x5a);
@@ -101,6 +115,8 @@ CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
   auto host = c.initHost();
   host.setNetworkMode(spec.network);
   host.setAutoRemove(spec.autoRemove);
+  host.setRestartPolicy(spec.restartPolicy);
+  host.setRestartMaxRetries(spec.restartMaxRetries);
   if (spec.publish) {
     auto port = host.initPortBindings(1)[0];
     port.setContainerPort("80/tcp");

@@ -91,6 +91,8 @@ struct Spec {
   bool publish = false;
   bool namedVolume = false;
   std::vector<std::pair<std::string, std::string>> volumes;  // (name or "" for anonymous, target)
+  std::string restartPolicy;
+  std::int32_t restartMaxRetries = 0;
 };
 
 class ServiceTest : public ::testing::Test {
@@ -182,6 +184,12 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<monitor::ActServer> actServer_;
   std::unique_ptr<RemoteMonitor> remote_;
   std::unique_ptr<ContainerService> service_;
+  /// What the monitor recorded of runs no client asked for ("uid id reason"), and their
+  /// outcomes ("ok" or the error), in order.
+  std::vector<std::string> unrequested_;
+  std::vector<std::string> unrequestedOutcomes_;
+  /// Whether the owner of a container is still allowed (ownerCaller).
+  bool ownerAdmitted_ = true;
   /// A rule that may run unconfined: the simulator here cannot take dockerbox-init (see open()).
   Caller who_{Identity{1000, 1000, 1, {}, std::nullopt}, policy::Visibility::Own,
               Grants{policy::Privileged::Allowed, policy::RootUser::Allowed}};
