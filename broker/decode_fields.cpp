@@ -314,6 +314,34 @@ Result<HostSpec> hostConfig(wire::HostConfig::Reader in) {
   return h;
 }
 
+/// Docker's checks of Config.Healthcheck (validateHealthCheck), and the test's form.
+Result<HealthcheckSpec> healthcheck(wire::Healthcheck::Reader in) {
+  HealthcheckSpec h;
+  DOCKERBOX_TRY_ASSIGN(h.test, textList(in.getTest(), kMaxArgs, kMaxArgBytes, "Healthcheck.Test"));
+  if (!h.test.empty()) {
+    const std::string& kind = h.test.front();
+    const bool wellFormed = (kind == "NONE" && h.test.size() == 1) || (kind == "CMD" && h.test.size() >= 2) ||
+                            (kind == "CMD-SHELL" && h.test.size() == 2);
+    if (!wellFormed) {
+      return invalid("invalid Healthcheck.Test: it must be [\"NONE\"], [\"CMD\", args...] or "
+                     "[\"CMD-SHELL\", command]");
+    }
+  }
+  constexpr std::int64_t kMinimum = 1'000'000;  // 1ms, Docker's MinimumDuration
+  const std::pair<std::int64_t, const char*> durations[] = {{in.getInterval(), "Interval"},
+                                                            {in.getTimeout(), "Timeout"},
+                                                            {in.getStartPeriod(), "StartPeriod"},
+                                                            {in.getStartInterval(), "StartInterval"}};
+  for (const auto& [value, field] : durations) {
+    if (value != 0 && value < kMinimum) {
+      return invalid(std::string(field) + " in Healthcheck cannot be less than 1ms");
+    }
+  }
+  if (in.getRetries() < 0) return invalid("Retries in Healthcheck cannot be negative");
+  return HealthcheckSpec{std::move(h.test), in.getInterval(), in.getTimeout(), in.getStartPeriod(),
+                         in.getStartInterval(), in.getRetries()};
+}
+
 }  // namespace
 
 Result<CreateContainerOp> createContainer(wire::ContainerConfig::Reader in) {
@@ -337,6 +365,7 @@ Result<CreateContainerOp> createContainer(wire::ContainerConfig::Reader in) {
   s.openStdin = in.getOpenStdin();
   s.stdinOnce = in.getStdinOnce();
   DOCKERBOX_TRY_ASSIGN(s.host, hostConfig(in.getHost()));
+  if (in.getHasHealthcheck()) DOCKERBOX_TRY_ASSIGN(s.healthcheck, healthcheck(in.getHealthcheck()));
   // Keep a canonical copy of exactly what was validated, written by us: it is what
   // inspect shows and what restart re-runs, never the worker's original bytes.
   capnp::MallocMessageBuilder copy;

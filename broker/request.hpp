@@ -75,6 +75,14 @@ struct HostSpec {
   std::optional<bool> init;         // nullopt: not given. Shown by inspect, changes nothing
 };
 
+/// Config.Healthcheck as the decoder accepted it. Durations in nanoseconds; 0: the image's
+/// or Docker's default.
+struct HealthcheckSpec {
+  std::vector<std::string> test;  // [] (the image's), ["NONE"], ["CMD", argv...], ["CMD-SHELL", command]
+  std::int64_t interval = 0, timeout = 0, startPeriod = 0, startInterval = 0;
+  std::int32_t retries = 0;
+};
+
 struct ContainerSpec {
   std::string name;  // empty: generated
   std::string image;
@@ -85,6 +93,7 @@ struct ContainerSpec {
   std::string workingDir, user, hostname;
   bool tty = false, openStdin = false, stdinOnce = false;
   HostSpec host;
+  std::optional<HealthcheckSpec> healthcheck;  // nullopt: none given (the image's applies)
 };
 
 struct VersionOp {};

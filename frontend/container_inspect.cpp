@@ -37,11 +37,25 @@ std::optional<ContainerState> stateOf(wire::ContainerState state) {
   return std::nullopt;
 }
 
+/// State.Health, as dockerd shows it (Start and End in RFC 3339 with nanoseconds).
+json::object renderHealth(wire::Health::Reader health) {
+  json::array log;
+  for (auto r : health.getLog()) {
+    log.push_back(json::object{{"Start", rfc3339Nano(r.getStartNanos())},
+                               {"End", rfc3339Nano(r.getEndNanos())},
+                               {"ExitCode", r.getExitCode()},
+                               {"Output", wireText(r.getOutput())}});
+  }
+  return json::object{{"Status", wireText(health.getStatus())},
+                      {"FailingStreak", health.getFailingStreak()},
+                      {"Log", std::move(log)}};
+}
+
 json::object renderState(wire::ContainerInspectReply::Reader reply, ContainerState state) {
   auto summary = reply.getSummary();
   // dockerd reports a paused container as Running too (container/state.go).
   bool running = state == ContainerState::Running || state == ContainerState::Paused;
-  return json::object{
+  json::object out{
       {"Status", toApiString(state)},
       {"Running", running},
       {"Paused", state == ContainerState::Paused},
@@ -54,6 +68,8 @@ json::object renderState(wire::ContainerInspectReply::Reader reply, ContainerSta
       {"StartedAt", timeOrZero(summary.getStartedAt())},
       {"FinishedAt", timeOrZero(summary.getFinishedAt())},
   };
+  if (reply.hasHealth() && reply.getHealth().getStatus().size() != 0) out["Health"] = renderHealth(reply.getHealth());
+  return out;
 }
 
 /// Config.Hostname as dockerd stores it at create: the client's, else the short id. With
@@ -93,6 +109,17 @@ json::object renderConfig(wire::ContainerInspectReply::Reader reply) {
   if (!exposed.empty()) out["ExposedPorts"] = std::move(exposed);
   if (config.getStopSignal().size() != 0) out["StopSignal"] = wireText(config.getStopSignal());
   if (config.getStopTimeout() >= 0) out["StopTimeout"] = config.getStopTimeout();
+  if (config.getHasHealthcheck()) {
+    auto h = config.getHealthcheck();
+    json::object health{{"Test", textArray(h.getTest())}};
+    // Go's omitempty: zero durations and retries are left out.
+    if (h.getInterval() != 0) health["Interval"] = h.getInterval();
+    if (h.getTimeout() != 0) health["Timeout"] = h.getTimeout();
+    if (h.getStartPeriod() != 0) health["StartPeriod"] = h.getStartPeriod();
+    if (h.getStartInterval() != 0) health["StartInterval"] = h.getStartInterval();
+    if (h.getRetries() != 0) health["Retries"] = h.getRetries();
+    out["Healthcheck"] = std::move(health);
+  }
   return out;
 }
 

@@ -121,7 +121,8 @@ HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
     if (container.getHasExitCode()) times.exitCode = container.getExitCode();
     std::string image = wireText(container.getImage());
     std::string imageId = wireText(container.getImageId());
-    if (!options.filter.matches({id, &names, *state, times.exitCode, &labels, image, imageId})) continue;
+    const std::string health = wireText(container.getHealth());
+    if (!options.filter.matches({id, &names, *state, times.exitCode, &labels, image, imageId, health})) continue;
 
     json::object labelObject;
     for (auto& [key, value] : labels) labelObject[key] = value;
@@ -133,6 +134,11 @@ HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
     if (std::string network = networkName(networkMode); !network.empty()) networks[network] = json::object{};
     // ContainerSummary (engine-api-v1.50.yaml); `docker ps` prints Id[:12], Image,
     // Command, Created, Status, Ports and Names[0] (client-flows.md 7.4).
+    std::string status = containerStatusText(*state, times, context.nowUnixSeconds);
+    // dockerd's State.String(): "Up 3 minutes (healthy)", "(health: starting)".
+    if (!health.empty() && *state == ContainerState::Running) {
+      status += health == "starting" ? " (health: starting)" : " (" + health + ")";
+    }
     items.push_back(json::object{
         {"Id", id},
         {"Names", std::move(nameArray)},
@@ -143,7 +149,7 @@ HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
         {"Ports", json::array{}},
         {"Labels", std::move(labelObject)},
         {"State", toApiString(*state)},
-        {"Status", containerStatusText(*state, times, context.nowUnixSeconds)},
+        {"Status", std::move(status)},
         {"HostConfig", json::object{{"NetworkMode", networkMode}}},
         {"NetworkSettings", json::object{{"Networks", std::move(networks)}}},
         {"Mounts", json::array{}},

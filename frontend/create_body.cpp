@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <cctype>
 
 namespace dockerbox::frontend {
@@ -28,7 +29,6 @@ Result<void> refuseUnsupportedConfig(const JsonFields& config) {
     std::string_view why;
   };
   static constexpr std::array kFields{
-      Unsupported{"Healthcheck", "miniboxd runs no health checks"},
       Unsupported{"MacAddress", "miniboxd assigns no MAC addresses"},
       Unsupported{"Shell", "there is no image build here"},
   };
@@ -181,6 +181,31 @@ Result<void> parseCreateBody(std::string_view body, wire::ContainerConfig::Build
     return fail(ErrorKind::BadRequest, "invalid StopTimeout: " + std::to_string(stopTimeout));
   }
   out.setStopTimeout(static_cast<std::int32_t>(stopTimeout));
+
+  // Healthcheck is *HealthConfig: null or absent, the image's.
+  if (const json::value* health = config->find("Healthcheck"); health != nullptr && !health->is_null()) {
+    auto fields = config->getStruct("Healthcheck");
+    if (!fields) return fields.error();
+    auto h = out.initHealthcheck();
+    out.setHasHealthcheck(true);
+    std::optional<std::vector<std::string>> test;
+    DOCKERBOX_TRY_ASSIGN(test, fields->getStringList("Test"));
+    if (test) setTextList(h.initTest(static_cast<unsigned>(test->size())), *test);
+    std::int64_t value = 0;
+    DOCKERBOX_TRY_ASSIGN(value, fields->getInt("Interval"));
+    h.setInterval(value);
+    DOCKERBOX_TRY_ASSIGN(value, fields->getInt("Timeout"));
+    h.setTimeout(value);
+    DOCKERBOX_TRY_ASSIGN(value, fields->getInt("StartPeriod"));
+    h.setStartPeriod(value);
+    DOCKERBOX_TRY_ASSIGN(value, fields->getInt("StartInterval"));
+    h.setStartInterval(value);
+    DOCKERBOX_TRY_ASSIGN(value, fields->getInt("Retries"));
+    if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {
+      return fail(ErrorKind::BadRequest, "invalid Healthcheck.Retries: " + std::to_string(value));
+    }
+    h.setRetries(static_cast<std::int32_t>(value));
+  }
 
   std::vector<std::string> exposed;
   DOCKERBOX_TRY_ASSIGN(exposed, config->getKeySet("ExposedPorts"));

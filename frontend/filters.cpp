@@ -22,8 +22,9 @@ Error invalidFilter(std::string detail = {}) {
 constexpr std::array kDockerPsKeys{"ancestor", "before", "exited", "health", "id",
                                    "isolation", "is-task", "label", "name", "network",
                                    "publish", "since", "status", "volume", "expose"};
-constexpr std::array kSupportedPsKeys{"ancestor", "before", "exited", "id", "label",
-                                      "name",     "since",  "status"};
+constexpr std::array kSupportedPsKeys{"ancestor", "before", "exited", "health", "id",
+                                      "label",    "name",   "since",  "status"};
+constexpr std::array kHealthValues{"starting", "healthy", "unhealthy", "none"};
 constexpr std::array kStates{"created", "restarting", "running", "removing",
                              "paused", "exited", "dead"};
 
@@ -135,6 +136,9 @@ Result<ContainerFilter> ContainerFilter::make(const FilterArgs& args) {
     for (const auto& value : values) {
       if (key == "status" && !contains(kStates, value)) return invalidFilter("status=" + value);
       if (key == "exited" && !parseInt(value)) return invalidFilter("exited=" + value);
+      if (key == "health" && !contains(kHealthValues, value)) {
+        return fail(ErrorKind::BadRequest, "Unrecognised filter value for health: " + value);
+      }
       if ((key == "id" || key == "name") && !matchSimplePattern(value, "")) {
         return fail(ErrorKind::BadRequest,
                     "filter " + key + ": only literal patterns with '.', '^' and '$' are "
@@ -167,6 +171,9 @@ bool ContainerFilter::matches(const ContainerFacts& facts) const {
     } else if (key == "exited") {
       ok = facts.state == ContainerState::Exited && facts.exitCode &&
            any([&](const std::string& v) { return parseInt(v) == facts.exitCode; });
+    } else if (key == "health") {
+      // dockerd's: "none" is a container without a check (here: none running).
+      ok = any([&](const std::string& v) { return v == (facts.health.empty() ? "none" : facts.health); });
     } else if (key == "ancestor") {
       ok = any([&](const std::string& v) { return matchAncestor(v, facts.image, facts.imageId); });
     } else if (key == "before" || key == "since") {

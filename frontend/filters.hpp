@@ -32,10 +32,11 @@ struct ContainerFacts {
   const std::vector<std::pair<std::string, std::string>>* labels = nullptr;
   std::string_view image;    // as the client named it at create
   std::string_view imageId;  // "sha256:<64 hex>" or empty
+  std::string_view health;   // "", "starting", "healthy", "unhealthy" (while running)
 };
 
 /// The container filters dockerbox applies itself: id, name, status, label (k and k=v),
-/// exited, ancestor, and before/since (which need the whole list: see beforeRef()). Other
+/// exited, ancestor, health, and before/since (which need the whole list: see beforeRef()). Other
 /// keys dockerd knows are refused with "filter <key> is not supported yet"; unknown keys
 /// with dockerd's "invalid filter '<key>'".
 class ContainerFilter {

@@ -298,6 +298,15 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
                         : key == "stderr"  ? config_.stderrPath
                                            : config_.unmountPath;
     path = std::string(value);
+  } else if (key == "timeout") {
+    std::uint64_t ms = 0;
+    const bool digits = !value.empty() && value.size() <= 10 &&
+                        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) {
+      for (char c : value) ms = ms * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (!digits || ms == 0 || ms > kMaxTimeoutMs) return bad("init args: bad value for timeout");
+    config_.timeoutMs = static_cast<std::uint32_t>(ms);
   } else {
     return bad("init args: unknown key " + std::string(key));
   }
@@ -318,6 +327,9 @@ Result<void> checkCommand(const std::vector<std::string>& argv) {
 Result<void> checkTerminalRecords(const InitConfig& config) {
   if (config.mode == Mode::Exec && !config.unmountPath.empty()) {
     return bad("init args: unmount is for mode=run only");
+  }
+  if (config.timeoutMs != 0 && (config.mode != Mode::Exec || config.tty == Tty::Yes)) {
+    return bad("init args: timeout is for mode=exec without a tty only");
   }
   if (config.mode != Mode::Run && !config.tmpfs.empty()) return bad("init args: tmpfs is for mode=run only");
   for (const auto& fill : config.fillPaths) {
@@ -405,6 +417,7 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
   if (!config.stdoutPath.empty()) out.push_back("stdout=" + config.stdoutPath);
   if (!config.stderrPath.empty()) out.push_back("stderr=" + config.stderrPath);
   if (!config.unmountPath.empty()) out.push_back("unmount=" + config.unmountPath);
+  if (config.timeoutMs != 0) out.push_back("timeout=" + std::to_string(config.timeoutMs));
   out.emplace_back(kEndOfRecords);
   out.insert(out.end(), config.argv.begin(), config.argv.end());
 

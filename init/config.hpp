@@ -17,8 +17,10 @@
 // decimal or "unlimited", repeated), rlimit-raise (refuse|allow), env ("K=V", repeated),
 // tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), stdout
 // and stderr (paths of FIFOs; never with tty=yes), unmount (path of a mount to detach; Run
-// only). The paths have no ".", ".." or empty components and are never "/"; the FIFOs' are
-// absolute with mode=run and relative (to the run's directory pid 1 holds, kHeldIoDirFd)
+// only), timeout (milliseconds, 1..kMaxTimeoutMs; Exec without a tty only), fill (a
+// writable bind's path; Run only), tmpfs ("<options>:<abs path>"; Run only). The paths
+// have no ".", ".." or empty components and are never "/"; the FIFOs' are absolute with
+// mode=run and relative (to the run's directory pid 1 holds, kHeldIoDirFd)
 // with mode=exec.
 // Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
 #pragma once
@@ -149,7 +151,13 @@ struct InitConfig {
   std::string stderrPath;
   /// "" for none; else the mount (the FIFOs' directory) detached after they are opened.
   std::string unmountPath;
+  /// Exec without a tty only (a health check's): the init stays as the program's reaper and
+  /// kills its process group with SIGKILL after this many milliseconds; 0: never.
+  std::uint32_t timeoutMs = 0;
 };
+
+/// The longest `timeout` record (about 24 days).
+inline constexpr std::uint32_t kMaxTimeoutMs = 2'147'483'647;
 
 /// The records for `config`, to follow the init's path in the command miniboxd runs.
 /// Fails (BadRequest) on what the parser would refuse: NUL bytes, relative paths, an

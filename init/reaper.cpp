@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cerrno>
+#include <ctime>
 #include <string_view>
 
 namespace dockerbox::init {
@@ -68,11 +69,41 @@ int takeSignal(pid_t child, int sig) {
   return -1;
 }
 
-int reapUntilExit(pid_t child, const sigset_t& signals) {
+int reapUntilExit(pid_t child, const sigset_t& signals, std::uint32_t timeoutMs) {
+  timespec deadline{};
+  bool armed = timeoutMs != 0;
+  if (armed) {
+    (void)::clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += static_cast<time_t>(timeoutMs / 1000);
+    deadline.tv_nsec += static_cast<long>(timeoutMs % 1000) * 1'000'000L;
+    if (deadline.tv_nsec >= 1'000'000'000L) {
+      deadline.tv_nsec -= 1'000'000'000L;
+      ++deadline.tv_sec;
+    }
+  }
   for (;;) {
     siginfo_t info{};
-    int sig = ::sigwaitinfo(&signals, &info);
-    if (sig < 0) continue;  // EINTR; sigwaitinfo has no other failure for a valid set
+    int sig = -1;
+    if (armed) {
+      timespec now{};
+      (void)::clock_gettime(CLOCK_MONOTONIC, &now);
+      timespec left{deadline.tv_sec - now.tv_sec, deadline.tv_nsec - now.tv_nsec};
+      if (left.tv_nsec < 0) {
+        left.tv_nsec += 1'000'000'000L;
+        --left.tv_sec;
+      }
+      if (left.tv_sec < 0) {
+        // Out of time: the program and whatever it started in its session (it leads one).
+        (void)::kill(-child, SIGKILL);
+        (void)::kill(child, SIGKILL);
+        armed = false;
+        continue;
+      }
+      sig = ::sigtimedwait(&signals, &info, &left);
+    } else {
+      sig = ::sigwaitinfo(&signals, &info);
+    }
+    if (sig < 0) continue;  // EINTR, or EAGAIN at the deadline (checked above)
     if (int status = takeSignal(child, sig); status >= 0) return status;
   }
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <cstdint>
 
 namespace dockerbox::init {
 
@@ -21,7 +22,8 @@ namespace dockerbox::init {
 
 /// Forwards every signal in `signals` (all blocked by the caller before the fork) to
 /// `child`, reaps every zombie of the namespace, and returns the child's exit status as
-/// Docker reports it (the exit code, or 128 + the signal that killed it).
-[[nodiscard]] int reapUntilExit(pid_t child, const sigset_t& signals);
+/// Docker reports it (the exit code, or 128 + the signal that killed it). With `timeoutMs`
+/// (not 0), the child's process group gets SIGKILL once that many milliseconds have passed.
+[[nodiscard]] int reapUntilExit(pid_t child, const sigset_t& signals, std::uint32_t timeoutMs = 0);
 
 }  // namespace dockerbox::init

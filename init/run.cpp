@@ -138,6 +138,7 @@ Result<UniqueFd> relaySignals(const InitConfig& config, const sigset_t& signals)
 /// The program forked onto `io`, with this process staying as its reaper (and, with a
 /// pty, its relay): pid 1 of a Run, or an exec's init with tty=yes.
 int forkProgram(const InitConfig& config, ContainerIo&& io, RelayEnd end) {
+  // A timeout is for an exec without a pty (config.cpp), so it is the plain reaper's.
   // Signals are blocked before the fork so that none sent in between is lost: this
   // process collects them (sigwaitinfo, or the relay's signalfd) and the child unblocks
   // them before its exec.
@@ -170,7 +171,7 @@ int forkProgram(const InitConfig& config, ContainerIo&& io, RelayEnd end) {
   }
   if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
   if (relayed) return relayUntilExit(child, signals->get(), all, io, RelayOwner{self, end});
-  return reapUntilExit(child, all);
+  return reapUntilExit(child, all, config.timeoutMs);
 }
 
 int runContainer(const InitConfig& config) {
@@ -199,7 +200,10 @@ int runContainer(const InitConfig& config) {
 int runExec(const InitConfig& config) {
   auto io = openExecIo(config);
   if (!io) return report(io.error());
-  if (config.tty == Tty::Yes) return forkProgram(config, std::move(*io), RelayEnd::LeaveOthers);
+  // With a pty the init stays as its relay; with a timeout, as the program's reaper.
+  if (config.tty == Tty::Yes || config.timeoutMs != 0) {
+    return forkProgram(config, std::move(*io), RelayEnd::LeaveOthers);
+  }
   if (auto ok = attachProgramIo(std::move(*io)); !ok) return report(ok.error());
   return report(execProgramAsUser(config));
 }

@@ -15,6 +15,7 @@
 
 using Cxx = import "/capnp/c++.capnp";
 using Registry = import "registry.capnp";
+using Dockerbox = import "dockerbox.capnp";
 $Cxx.namespace("dockerbox::ipc::acts");
 
 # ---------------------------------------------------------------------------
@@ -25,7 +26,8 @@ struct ActCall {
   # Chosen by the engine, unique while the act is in flight; echoed in every reply.
   request @1 :UInt64;
   # The client request this act serves (the monitor's number for it); 0 for the acts that
-  # need no caller (list, listImages, probe, subscribeEvents, canConfine, restartRun).
+  # need no caller (list, listImages, probe, subscribeEvents, canConfine, restartRun,
+  # healthCheck).
 
   act :union {
     list @2 :Void;
@@ -57,6 +59,11 @@ struct ActCall {
     # for the sealed owner. The monitor runs it only when the sealed config has a restart
     # policy, for an owner still admitted to the socket, judged again under the policy in
     # force now, with its own audit record. Replies as `run`.
+    healthCheck @27 :OnRun;
+    # Request 0: one run of the health check in the container's sealed config, in its
+    # current run, confined as an exec of its owner (judged as its creator now), ended by
+    # dockerbox-init at the check's timeout. At most one per container at a time. Streams
+    # `output`, ends with `exitCode`.
   }
 }
 
@@ -125,6 +132,8 @@ struct ImageDefaults {
   labelValues @9 :List(Text);
   exposedPorts @10 :List(Text);
   volumes @11 :List(Text);      # the image's Volumes: anonymous volumes where no mount covers the path
+  healthcheck @12 :Dockerbox.Healthcheck;  # the image's; meaningful when hasHealthcheck
+  hasHealthcheck @13 :Bool;
 }
 
 struct SealExec {

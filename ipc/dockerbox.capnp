@@ -216,6 +216,34 @@ struct ContainerConfig {
   stopSignal @19 :Text;
   stopTimeout @20 :Int32;        # -1 = unset
   host @21 :HostConfig;
+  healthcheck @22 :Healthcheck;  # meaningful only when hasHealthcheck
+  hasHealthcheck @23 :Bool;      # false: Healthcheck was null or absent (the image's applies)
+}
+
+# Config.Healthcheck. Durations in nanoseconds, 0 = the image's or Docker's default
+# (interval 30 s, timeout 30 s, start period 0, start interval 5 s, 3 retries). The broker
+# checks the test's form and the bounds again.
+struct Healthcheck {
+  test @0 :List(Text);      # [] (the image's), ["NONE"], ["CMD", argv...], ["CMD-SHELL", command]
+  interval @1 :Int64;
+  timeout @2 :Int64;
+  startPeriod @3 :Int64;
+  startInterval @4 :Int64;
+  retries @5 :Int32;
+}
+
+# State.Health: what the engine learned from the container's health checks.
+struct Health {
+  status @0 :Text;          # "starting", "healthy", "unhealthy"
+  failingStreak @1 :Int32;
+  log @2 :List(HealthResult);  # the last five, oldest first
+}
+
+struct HealthResult {
+  startNanos @0 :Int64;
+  endNanos @1 :Int64;
+  exitCode @2 :Int32;       # -1: the check could not run or exceeded its timeout
+  output @3 :Text;          # at most 4096 bytes, valid UTF-8
 }
 
 enum MountType {
@@ -416,6 +444,7 @@ struct ContainerInspectReply {
   args @7 :List(Text);
   miniboxId @8 :Text;          # the current miniboxd id (16 hex), empty when not running
   execIds @9 :List(Text);      # the container's execs the caller can see, oldest first
+  health @10 :Health;          # meaningful only when summary.health is not empty
 }
 
 struct WaitResultReply {
@@ -512,6 +541,7 @@ struct ContainerSummary {
   labels @11 :List(KeyValue);
   networkMode @12 :Text;   # HostConfig.NetworkMode as created
   tty @13 :Bool;
+  health @14 :Text;        # "", "starting", "healthy", "unhealthy" (ps: "Up 3 minutes (healthy)")
 }
 
 struct ContainerListReply {

@@ -1,5 +1,6 @@
 // Input: frames from the other side of the acts channel (see act_wire.hpp).
 #include "broker/containers/act_wire.hpp"
+#include "broker/containers/config_blob.hpp"
 #include "broker/task.hpp"
 
 #include "ipc/framing.hpp"
@@ -171,6 +172,10 @@ void toWire(const ImageDefaults& image, ipc::acts::ImageDefaults::Builder out) {
   }
   texts([&](unsigned n) { return out.initExposedPorts(n); }, image.exposedPorts);
   texts([&](unsigned n) { return out.initVolumes(n); }, image.volumes);
+  if (image.healthcheck) {
+    out.setHasHealthcheck(true);
+    writeHealthcheck(*image.healthcheck, out.initHealthcheck());
+  }
 }
 
 Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
@@ -187,6 +192,7 @@ Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
   for (unsigned i = 0; i < keys.size(); ++i) out.labels.emplace_back(keys[i].cStr(), values[i].cStr());
   out.exposedPorts = textsOf(in.getExposedPorts());
   out.volumes = textsOf(in.getVolumes());
+  if (in.getHasHealthcheck()) out.healthcheck = readHealthcheck(in.getHealthcheck());
   return out;
 }
 

@@ -130,6 +130,7 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     for (auto u : host.getUlimits()) c.ulimits.push_back({str(u.getName()), u.getSoft(), u.getHard()});
     c.stopSignal = str(in.getStopSignal());
     c.stopTimeout = in.getStopTimeout();
+    if (in.getHasHealthcheck()) c.healthcheck = readHealthcheck(in.getHealthcheck());
     return c;
   });
 }
@@ -152,6 +153,26 @@ void fillTexts(Init init, const std::vector<std::string>& values) {
 }
 
 }  // namespace
+
+HealthcheckSpec readHealthcheck(wire::Healthcheck::Reader in) {
+  HealthcheckSpec h;
+  h.test = strings(in.getTest());
+  h.interval = in.getInterval();
+  h.timeout = in.getTimeout();
+  h.startPeriod = in.getStartPeriod();
+  h.startInterval = in.getStartInterval();
+  h.retries = in.getRetries();
+  return h;
+}
+
+void writeHealthcheck(const HealthcheckSpec& h, wire::Healthcheck::Builder out) {
+  fillTexts([&](unsigned n) { return out.initTest(n); }, h.test);
+  out.setInterval(h.interval);
+  out.setTimeout(h.timeout);
+  out.setStartPeriod(h.startPeriod);
+  out.setStartInterval(h.startInterval);
+  out.setRetries(h.retries);
+}
 
 Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDefaults& image) {
   return withRoot<wire::ContainerConfig>(judged, [&](wire::ContainerConfig::Reader in) -> Result<state::Blob> {
@@ -229,6 +250,20 @@ Result<state::Blob> mergeImageDefaults(const state::Blob& judged, const ImageDef
     if (in.getWorkingDir().size() == 0 && !image.workingDir.empty()) out.setWorkingDir(image.workingDir);
     if (in.getUser().size() == 0 && !image.user.empty()) out.setUser(image.user);
     if (in.getStopSignal().size() == 0 && !image.stopSignal.empty()) out.setStopSignal(image.stopSignal);
+    if (image.healthcheck) {
+      HealthcheckSpec merged = *image.healthcheck;
+      if (in.getHasHealthcheck()) {
+        const HealthcheckSpec asked = readHealthcheck(in.getHealthcheck());
+        if (!asked.test.empty()) merged.test = asked.test;
+        if (asked.interval != 0) merged.interval = asked.interval;
+        if (asked.timeout != 0) merged.timeout = asked.timeout;
+        if (asked.startPeriod != 0) merged.startPeriod = asked.startPeriod;
+        if (asked.startInterval != 0) merged.startInterval = asked.startInterval;
+        if (asked.retries != 0) merged.retries = asked.retries;
+      }
+      writeHealthcheck(merged, out.initHealthcheck());
+      out.setHasHealthcheck(true);
+    }
     return toBlob(message);
   });
 }

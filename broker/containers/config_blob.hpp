@@ -45,13 +45,20 @@ struct ImageDefaults {
   std::vector<std::pair<std::string, std::string>> labels;
   std::vector<std::string> exposedPorts;
   std::vector<std::string> volumes;  // absolute paths; anonymous volumes where nothing is mounted
+  std::optional<HealthcheckSpec> healthcheck;
 };
+
+/// Config.Healthcheck to and from its wire form (unchecked: the decoder checks a client's).
+[[nodiscard]] HealthcheckSpec readHealthcheck(ipc::wire::Healthcheck::Reader in);
+void writeHealthcheck(const HealthcheckSpec& health, ipc::wire::Healthcheck::Builder out);
 
 /// Docker's merge of an image's defaults into a create config (moby daemon/commit.go
 /// `merge`): without an Entrypoint the image's Cmd applies when Cmd is empty and the image's
 /// Entrypoint when Entrypoint is null; `[""]` clears the Entrypoint and takes neither; Env
 /// entries of the image whose name the create does not set are appended; Labels and
 /// ExposedPorts are added where absent; WorkingDir, User and StopSignal fill in when empty;
+/// the image's Healthcheck applies when the create has none, field by field where a field
+/// of the create's is empty or 0;
 /// each of the image's Volumes that no mount of the create covers becomes an anonymous volume.
 /// Both the engine (what it stores) and the monitor (what it seals, after judging it) run
 /// this, on the create config the policy judged, so their results are the same bytes.

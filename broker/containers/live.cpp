@@ -55,6 +55,11 @@ std::shared_ptr<LiveContainer> LiveRegistry::get(const std::string& dockerId) {
   return entry;
 }
 
+std::shared_ptr<LiveContainer> LiveRegistry::find(const std::string& dockerId) const {
+  auto found = entries_.find(dockerId);
+  return found == entries_.end() ? nullptr : found->second;
+}
+
 void LiveRegistry::erase(const std::string& dockerId) { entries_.erase(dockerId); }
 
 }  // namespace dockerbox::broker::containers

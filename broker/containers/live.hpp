@@ -78,6 +78,23 @@ enum class RunLink {
 /// fails closed if the run had none).
 enum class RunConfinement { Unknown, Init, Unconfined };
 
+/// One health check's result (State.Health.Log).
+struct HealthResult {
+  std::int64_t startNanos = 0;
+  std::int64_t endNanos = 0;
+  int exitCode = 0;    // -1: it did not run, or it exceeded its timeout
+  std::string output;  // at most kHealthOutputBytes, valid UTF-8
+};
+
+/// State.Health, kept in memory by the engine (engine/containers/service_health.cpp).
+struct HealthState {
+  std::string status;  // "" (no check ran since the engine started), "starting", "healthy", "unhealthy"
+  int failingStreak = 0;
+  std::deque<HealthResult> log;  // the last kHealthLogEntries, oldest first
+};
+inline constexpr std::size_t kHealthLogEntries = 5;
+inline constexpr std::size_t kHealthOutputBytes = 4096;
+
 struct LiveContainer {
   LiveContainer(boost::asio::any_io_executor executor, std::string id)
       : dockerId(std::move(id)), changed(std::move(executor)) {}
@@ -99,6 +116,11 @@ struct LiveContainer {
   std::chrono::milliseconds restartDelay{0};
   std::uint64_t restartGeneration = 0;
   std::shared_ptr<boost::asio::steady_timer> restartTimer;
+  /// Health checks: the state, and the loop of the current run (bumping the generation and
+  /// cancelling the timer ends it).
+  HealthState health;
+  std::uint64_t healthGeneration = 0;
+  std::shared_ptr<boost::asio::steady_timer> healthTimer;
   std::vector<OutputTap*> taps;
 
   /// A chunk time strictly after every earlier one of this container (wall clock based).
@@ -134,6 +156,8 @@ class LiveRegistry {
  public:
   explicit LiveRegistry(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
   std::shared_ptr<LiveContainer> get(const std::string& dockerId);
+  /// The entry if there is one (nullptr otherwise); makes none.
+  [[nodiscard]] std::shared_ptr<LiveContainer> find(const std::string& dockerId) const;
   void erase(const std::string& dockerId);
 
  private:

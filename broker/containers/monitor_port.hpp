@@ -120,6 +120,13 @@ class MonitorPort {
   /// (no client asked): as run(), for an owner still admitted to the socket and judged again
   /// under the policy in force now, and only when the sealed config has a restart policy.
   virtual boost::asio::awaitable<Result<std::int32_t>> restartRun(SealedRecord container, RunHandlers handlers) = 0;
+  /// Runs the health check of the container's sealed config once in its current run
+  /// (`miniboxId`), for its owner as an exec they could make (judged as its creator now),
+  /// killed by dockerbox-init at the check's timeout; returns the raw exit code. At most one
+  /// per container at a time. No audit record: the check is part of the container the
+  /// policy judged at its start.
+  virtual boost::asio::awaitable<Result<std::int32_t>> healthCheck(SealedRecord container, std::string miniboxId,
+                                                                   minibox::OutputHandler onOutput) = 0;
   /// Judges an exec in the container's current run (`miniboxId`), to be confined the way
   /// that run was; returns a ticket for runExec, or why it may not run.
   virtual boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,

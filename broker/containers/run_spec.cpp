@@ -137,6 +137,27 @@ Result<void> checkRestartPolicy(const HostSpec& h) {
 
 }  // namespace
 
+std::optional<HealthProbe> healthProbeOf(const RunConfig& config) {
+  if (!config.healthcheck) return std::nullopt;
+  const HealthcheckSpec& h = *config.healthcheck;
+  HealthProbe probe;
+  if (h.test.size() >= 2 && h.test.front() == "CMD") {
+    probe.argv.assign(h.test.begin() + 1, h.test.end());
+  } else if (h.test.size() == 2 && h.test.front() == "CMD-SHELL") {
+    probe.argv = {"/bin/sh", "-c", h.test[1]};
+  } else {
+    return std::nullopt;
+  }
+  // Below Docker's 1ms minimum (an image's config is not checked by the decoder): the default.
+  constexpr std::int64_t kMinimum = 1'000'000;
+  if (h.interval >= kMinimum) probe.interval = std::chrono::nanoseconds(h.interval);
+  if (h.timeout >= kMinimum) probe.timeout = std::chrono::nanoseconds(h.timeout);
+  if (h.startPeriod >= kMinimum) probe.startPeriod = std::chrono::nanoseconds(h.startPeriod);
+  if (h.startInterval >= kMinimum) probe.startInterval = std::chrono::nanoseconds(h.startInterval);
+  if (h.retries > 0) probe.retries = h.retries;
+  return probe;
+}
+
 RunConfig runConfigOf(const ContainerSpec& spec) {
   RunConfig c;
   c.image = spec.image;
@@ -154,6 +175,7 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   c.autoRemove = spec.host.autoRemove;
   c.restartPolicy = spec.host.restartPolicy == "no" ? "" : spec.host.restartPolicy;
   c.restartMaxRetries = spec.host.restartMaxRetries;
+  c.healthcheck = spec.healthcheck;
   c.privileged = spec.host.privileged;
   for (const auto& m : spec.host.mounts) {
     const bool readOnly = m.access == MountAccess::ReadOnly;

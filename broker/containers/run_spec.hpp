@@ -25,6 +25,7 @@
 #include "common/result.hpp"
 #include "init/config.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -98,7 +99,19 @@ struct RunConfig {
   std::vector<UlimitSpec> ulimits;
   std::string stopSignal;        // Docker's StopSignal as written ("" = SIGTERM)
   std::int32_t stopTimeout = -1;  // seconds; -1 = unset (Docker's 10)
+  std::optional<HealthcheckSpec> healthcheck;  // merged with the image's
 };
+
+/// A container's health check as it runs: its command and Docker's defaults filled in.
+struct HealthProbe {
+  std::vector<std::string> argv;  // CMD: as given; CMD-SHELL: /bin/sh -c command
+  std::chrono::nanoseconds interval{30'000'000'000}, timeout{30'000'000'000}, startPeriod{0},
+      startInterval{5'000'000'000};
+  std::int32_t retries = 3;
+};
+
+/// The health check a container runs, if any (none, or `NONE`, or a malformed test: none).
+[[nodiscard]] std::optional<HealthProbe> healthProbeOf(const RunConfig& config);
 
 /// The environment miniboxd gives a Run (protocol 7.1); an Exec gets nothing unless we pass it.
 inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -345,6 +345,17 @@ asio::awaitable<void> serve(std::shared_ptr<ActServer::Shared> shared, std::uint
         finish([&](Reply r) { r.setExitCode(*exit); });
         co_return;
       }
+      case wire::ActCall::Act::HEALTH_CHECK: {
+        // No caller: the monitor runs the sealed config's check for the sealed owner.
+        auto in = act_.getHealthCheck();
+        SealedRecord record = sealedRecordOf(in.getContainer());
+        std::string miniboxId = in.getMiniboxId();
+        minibox::OutputHandler onOutput = outputReplies(shared, act, id);
+        auto exit = co_await monitor.healthCheck(std::move(record), std::move(miniboxId), onOutput);
+        if (!exit) { failWith(exit.error()); co_return; }
+        finish([&](Reply r) { r.setExitCode(*exit); });
+        co_return;
+      }
       case wire::ActCall::Act::PREPARE_EXEC: {
         if (!needCaller()) co_return;
         auto in = act_.getPrepareExec();

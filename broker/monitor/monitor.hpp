@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,8 @@ class Monitor final : public containers::MonitorPort {
                                                    containers::RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::int32_t>> restartRun(containers::SealedRecord container,
                                                           containers::RunHandlers handlers) override;
+  boost::asio::awaitable<Result<std::int32_t>> healthCheck(containers::SealedRecord container, std::string miniboxId,
+                                                           minibox::OutputHandler onOutput) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, containers::SealedRecord container,
                                                             std::string miniboxId,
                                                             containers::SealedRecord exec) override;
@@ -151,7 +154,8 @@ class Monitor final : public containers::MonitorPort {
   [[nodiscard]] Result<minibox::ExecSpec> execSpecFor(const Caller& who, const std::string& dockerId,
                                                       const std::string& miniboxId, const containers::RunConfig& config,
                                                       const CreateExecOp& exec, containers::RunConfinement confinement,
-                                                      const containers::ExecIoPlacement& io) const;
+                                                      const containers::ExecIoPlacement& io,
+                                                      std::uint32_t timeoutMs = 0) const;
   [[nodiscard]] Error cannotConfine() const;
   /// The volumes of container `dockerId` for a run: each made if missing (owned by the
   /// container's owner), each one `who` can see; the BindSpecs to mount them from, and their
@@ -173,6 +177,8 @@ class Monitor final : public containers::MonitorPort {
   std::map<std::uint64_t, PreparedExec> execs_;
   /// The FIFOs of prepared and running execs, by exec id (input/resize acts).
   std::map<std::string, std::shared_ptr<RunIo>> execIo_;
+  /// Containers with a health check running (at most one each).
+  std::set<std::string> healthChecks_;
   std::uint64_t nextTicket_ = 1;
   /// miniboxd answered a Run with "bind mounts are not allowed" (HEAD without
   /// MINIBOX_ALLOW_BIND_MOUNTS): no confined run is possible until the broker restarts.

@@ -254,7 +254,7 @@ asio::awaitable<Result<void>> Monitor::resizeTerminal(const Caller& who, SealedR
 Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::string& dockerId,
                                                const std::string& miniboxId, const containers::RunConfig& container,
                                                const CreateExecOp& exec, RunConfinement confinement,
-                                               const containers::ExecIoPlacement& io) const {
+                                               const containers::ExecIoPlacement& io, std::uint32_t timeoutMs) const {
   const bool mayRunUnconfined = who.grants.privileged == policy::Privileged::Allowed;
   // An exec goes the way its container's run went: through dockerbox-init, or (privileged
   // containers, and where miniboxd could not take the init) as miniboxd runs it, as host
@@ -276,6 +276,7 @@ Result<minibox::ExecSpec> Monitor::execSpecFor(const Caller& who, const std::str
   }
   auto init = containers::execConfinement(container, exec, who);
   if (!init) return init.error();
+  init->timeoutMs = timeoutMs;
   return containers::confinedExecSpecOf(miniboxId, container, exec, std::move(*init), io);
 }
 
@@ -313,6 +314,53 @@ asio::awaitable<Result<std::uint64_t>> Monitor::prepareExec(const Caller& who, S
   if (io) execIo_[exec.id] = io;
   execs_.emplace(ticket, PreparedExec{std::move(*spec), exec.id, std::move(io)});
   co_return ticket;
+}
+
+asio::awaitable<Result<std::int32_t>> Monitor::healthCheck(SealedRecord container, std::string miniboxId,
+                                                          minibox::OutputHandler onOutput) {
+  const Caller asRecorded(Identity{container.ownerUid, container.ownerGid, 0, {}, std::nullopt},
+                          policy::Visibility::Own);
+  if (auto checked = checkRecord(asRecorded, SealKind::Container, container); !checked) co_return checked.error();
+  auto config = containers::readRunConfig(container.config);
+  if (!config) co_return config.error();
+  // The command is the sealed config's, never the engine's.
+  auto probe = containers::healthProbeOf(*config);
+  if (!probe) co_return fail(ErrorKind::Forbidden, "denied: container " + container.id + " has no health check");
+  if (!options_.ownerCaller) co_return fail(ErrorKind::Forbidden, "denied: health checks are not enabled here");
+  auto owner = options_.ownerCaller(container.ownerUid, container.ownerGid);
+  if (!owner) co_return owner.error();
+  // The owner is the creator: the rule that judges their container now gives the grants,
+  // as for a run.
+  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
+  auto grants = options_.rejudge(*owner, container.config);
+  if (!grants) co_return grants.error();
+  const Caller judged(*owner, owner->visibility, *grants);
+  auto confinement = co_await currentRun(container.id, miniboxId);
+  if (!confinement) co_return confinement.error();
+  if (healthChecks_.contains(container.id)) {
+    co_return fail(ErrorKind::Conflict, "a health check of container " + container.id + " is already running");
+  }
+  CreateExecOp op;
+  op.container.text = container.id;
+  op.cmd = probe->argv;
+  op.attachStdout = op.attachStderr = true;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(probe->timeout).count();
+  const auto timeoutMs = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, init::kMaxTimeoutMs));
+  auto spec = execSpecFor(judged, container.id, miniboxId, *config, op, *confinement, {}, timeoutMs);
+  if (!spec) co_return spec.error();
+  healthChecks_.insert(container.id);
+  struct Done {
+    std::set<std::string>& running;
+    std::string id;
+    ~Done() { running.erase(id); }
+  } done{healthChecks_, container.id};
+  Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
+  try {
+    exit = co_await minibox_.exec(std::move(*spec), onOutput);
+  } catch (const std::exception& e) {
+    exit = fail(ErrorKind::Internal, "internal error", std::string("health check: ") + e.what());
+  }
+  co_return exit;
 }
 
 void Monitor::dropExec(std::uint64_t ticket) {

@@ -69,6 +69,8 @@ asio::awaitable<Result<void>> ContainerService::reconcile() {
     if (paused && c.state != state::ContainerState::Paused) (void)state_.setPaused(c.dockerId);
     if (!paused && c.state != state::ContainerState::Running) (void)state_.setUnpaused(c.dockerId);
     spdlog::info("event=reconcile_adopted id={} minibox_id={}", c.dockerId, info->id);
+    // Checks already running (a later pass after lost events) go on; after a start they begin.
+    if (live->healthGeneration == 0) startHealthChecks(c, info->id);
   }
   if (reconcilePasses_ == 0) restartAtStartUp();
   ++reconcilePasses_;

@@ -331,10 +331,23 @@ asio::awaitable<Result<std::uint64_t>> RemoteMonitor::prepareExec(const Caller& 
 asio::awaitable<Result<std::int32_t>> RemoteMonitor::runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) {
   auto call = begin(0);
   call->root.getAct().setRunExec(ticket);
+  co_return co_await execReplies(*call, std::move(onOutput));
+}
+
+asio::awaitable<Result<std::int32_t>> RemoteMonitor::healthCheck(SealedRecord container, std::string miniboxId,
+                                                                 minibox::OutputHandler onOutput) {
+  auto call = begin(0);
+  auto act = call->root.getAct().initHealthCheck();
+  toWire(container, act.initContainer());
+  act.setMiniboxId(miniboxId);
+  co_return co_await execReplies(*call, std::move(onOutput));
+}
+
+asio::awaitable<Result<std::int32_t>> RemoteMonitor::execReplies(Call& call, minibox::OutputHandler onOutput) {
   InterimHandler interim = [&onOutput](Reply reply) -> asio::awaitable<Result<void>> {
     co_return co_await deliverOutput(reply, onOutput, "runExec");
   };
-  auto reply = co_await roundTrip(*call, interim);
+  auto reply = co_await roundTrip(call, interim);
   if (!reply) co_return reply.error();
   if (!reply->get().isExitCode()) co_return unexpected("runExec");
   co_return reply->get().getExitCode();

@@ -50,6 +50,8 @@ class RemoteMonitor final : public MonitorPort {
   boost::asio::awaitable<Result<std::int32_t>> run(const Caller& who, SealedRecord container,
                                                    RunHandlers handlers) override;
   boost::asio::awaitable<Result<std::int32_t>> restartRun(SealedRecord container, RunHandlers handlers) override;
+  boost::asio::awaitable<Result<std::int32_t>> healthCheck(SealedRecord container, std::string miniboxId,
+                                                           minibox::OutputHandler onOutput) override;
   boost::asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller& who, SealedRecord container,
                                                             std::string miniboxId, SealedRecord exec) override;
   boost::asio::awaitable<Result<std::int32_t>> runExec(std::uint64_t ticket, minibox::OutputHandler onOutput) override;
@@ -98,6 +100,8 @@ class RemoteMonitor final : public MonitorPort {
                                              SealedRecord container, std::string miniboxId);
   /// Sends a run or restartRun and hands its interim replies to `handlers`.
   boost::asio::awaitable<Result<std::int32_t>> runReplies(Call& call, RunHandlers handlers);
+  /// Sends a runExec or healthCheck and hands its output to `onOutput`.
+  boost::asio::awaitable<Result<std::int32_t>> execReplies(Call& call, minibox::OutputHandler onOutput);
   /// Sends the call and waits for its final reply; an `error` reply becomes an Error.
   boost::asio::awaitable<Result<Final>> roundTrip(Call& call, const InterimHandler& onInterim = {});
   /// Sends a call that gets no reply.

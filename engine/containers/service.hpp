@@ -158,6 +158,15 @@ class ContainerService {
   /// `always`, or `unless-stopped` and not stopped by a client, are started again (Docker
   /// does so when its daemon starts); so are those that were waiting to restart.
   void restartAtStartUp();
+  // service_health.cpp
+  /// Starts the health checks of the container's current run (`miniboxId`), if its config
+  /// has one: State.Health begins at "starting".
+  void startHealthChecks(const state::Container& container, const std::string& miniboxId);
+  /// Ends the checks of the run that ended (the last status stays, as Docker's).
+  void stopHealthChecks(LiveContainer& live);
+  boost::asio::awaitable<void> healthLoop(std::shared_ptr<LiveContainer> live, std::uint64_t generation,
+                                          SealedRecord record, std::string miniboxId, HealthProbe probe);
+  void fillHealth(const LiveContainer& live, ipc::wire::Health::Builder out) const;
   // service_lifecycle.cpp
   /// Docker's stop: `signal`, then SIGKILL once `graceSeconds` have passed without an exit
   /// (negative: no limit; 0, or signal SIGKILL: at once); returns once the container exited.

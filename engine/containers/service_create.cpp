@@ -62,6 +62,10 @@ void ContainerService::fillSummary(const state::Container& c, wire::ContainerSum
     labels[i].setValue(c.labels[i].value);
   }
   out.setTty(c.tty);
+  // As Docker's: the health shows while the container runs.
+  if (c.state == state::ContainerState::Running) {
+    if (auto live = live_.find(c.dockerId)) out.setHealth(live->health.status);
+  }
 }
 
 asio::awaitable<Result<void>> ContainerService::handleCreateContainer(const Caller& who, const CreateContainerOp& op,
@@ -159,6 +163,10 @@ asio::awaitable<Result<void>> ContainerService::handleInspectContainer(const Cal
   reply.setOomKilled(c.oomKilled);
   reply.setError(c.error);
   reply.setRestartCount(static_cast<std::int32_t>(c.restartCount));
+  // State.Health stays after the run (Docker's too); summary.health is the running one.
+  if (auto live = live_.find(c.dockerId); live && !live->health.status.empty()) {
+    fillHealth(*live, reply.initHealth());
+  }
   // Path/Args are what the user asked for (Docker's convention), not the /bin/sh wrapper
   // dockerbox may add for miniboxd (run_spec.hpp).
   if (auto config = readRunConfig(c.config)) {

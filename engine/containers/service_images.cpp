@@ -100,6 +100,11 @@ std::optional<ImageDefaults> imageDefaultsOf(const state::ImageRecord& record) {
   d.labels = config->labels;
   d.exposedPorts = config->exposedPorts;
   d.volumes = config->volumes;
+  if (config->healthcheck) {
+    const auto& h = *config->healthcheck;
+    d.healthcheck = HealthcheckSpec{h.test, h.interval, h.timeout, h.startPeriod, h.startInterval,
+                                    static_cast<std::int32_t>(std::clamp<std::int64_t>(h.retries, 0, 1'000'000))};
+  }
   return d;
 }
 

@@ -290,6 +290,7 @@ void ContainerService::removeRecord(const state::Container& c) {
   live->removed = true;
   ++live->restartGeneration;
   if (live->restartTimer) live->restartTimer->cancel();
+  stopHealthChecks(*live);
   live->endRun(nowNanos());
   live_.erase(c.dockerId);
 }

@@ -96,7 +96,10 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
     if (auto running = state_.setRunning(dockerId, miniboxId, nowNanos()); !running) {
       spdlog::error("event=state_write_failed op=setRunning id={} error=\"{}\"", dockerId, running.error().context);
     }
-    if (auto c = state_.getContainer(dockerId)) bus_.publish(containerEvent(*c, "start"));
+    if (auto c = state_.getContainer(dockerId)) {
+      bus_.publish(containerEvent(*c, "start"));
+      startHealthChecks(*c, miniboxId);
+    }
     live->changed.notifyAll();
     finishStart(Result<void>());
     co_return;
@@ -166,6 +169,7 @@ void ContainerService::containerExited(const std::string& dockerId, int exitCode
   const std::int64_t now = nowNanos();
   live->link = RunLink::None;
   live->miniboxId.clear();
+  stopHealthChecks(*live);
   ++live->exits;
   live->lastExitCode = exitCode;
   auto before = state_.getContainer(dockerId);

@@ -1,4 +1,5 @@
-"""Compose through dockerbox: Debian's docker-compose 1.29 brings a project up, lists it,
+"""Compose through dockerbox: Debian's docker-compose 1.29 brings a project up (with `restart:`
+and `healthcheck:`), lists it,
 shows a service's logs and takes it down again, as a member of the socket group under the
 shipped policy. Services need `network_mode` (bridge, none): miniboxd has no user-defined
 networks, so the default project network is refused with a clear 501, which is checked too."""
@@ -21,6 +22,10 @@ services:
     command: sleep 300
     network_mode: bridge
     restart: on-failure
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      retries: 2
     labels:
       tier: front
   job:
@@ -112,6 +117,9 @@ class Compose(unittest.TestCase):
         policy = self.stack.docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "demo_web_1",
                                    user=self.member, check=True)
         self.assertEqual(policy.stdout.strip(), "on-failure")
+        check = self.stack.docker("inspect", "-f", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}}",
+                                  "demo_web_1", user=self.member, check=True)
+        self.assertEqual(check.stdout.strip(), '["CMD","true"] 2')
         down = self.compose("demo", PROJECT, "down")
         self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
         left = self.stack.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=demo",

@@ -69,7 +69,8 @@ class InspectSchema(unittest.TestCase):
           "-e", "EMPTY=", "alpine", "sh", "-c", "exit 0", check=True)
         d("run", "-d", "--name", "s-running", "--label", "tier=back", "-e", "X=1", "-w", "/tmp",
           "--stop-signal", "SIGINT", "--stop-timeout", "5", "--expose", "8080", "--memory", "64m",
-          "--cpu-shares", "512", "--cpus", "0.5", "--restart", "no", "alpine", "sleep", "300", check=True)
+          "--cpu-shares", "512", "--cpus", "0.5", "--restart", "no", "--health-cmd", "echo ok",
+          "--health-interval", "50ms", "alpine", "sleep", "300", check=True)
         d("run", "-d", "--name", "s-paused", "--entrypoint", "sleep", "-t", "alpine", "300", check=True)
         d("pause", "s-paused", check=True)
         exited = d("run", "--name", "s-exited", "alpine", "sh", "-c", "echo bye; exit 3")

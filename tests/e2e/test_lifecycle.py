@@ -220,5 +220,66 @@ class RestartPolicies(MemberStack, unittest.TestCase):
         self.assertTrue(self.inspect(running)["State"]["Running"])
 
 
+class HealthChecks(MemberStack, unittest.TestCase):
+    GROUP = "hlt"
+
+    def run_checked(self, name, *options, command=("sleep", "300")):
+        self.addCleanup(self.docker, "rm", "-f", name)
+        events = LineFollower(self.stack, self.member, "events", "--filter", "container=" + name, "--format",
+                              "{{.Action}}")
+        self.addCleanup(events.close)
+        self.docker("run", "-d", "--name", name, *options, "alpine", *command, check=True)
+        return events
+
+    def health(self, name):
+        return json.loads(self.docker("inspect", "-f", "{{json .State.Health}}", name, check=True).stdout)
+
+    def test_a_passing_check_makes_the_container_healthy(self):
+        name = "dbx-hlt-ok"
+        events = self.run_checked(name, "--health-cmd", "echo fine; id -u", "--health-interval", "200ms",
+                                  "--user", "1234:1234")
+        events.expect("health_status: healthy")
+        health = self.health(name)
+        self.assertEqual(health["Status"], "healthy")
+        self.assertEqual(health["FailingStreak"], 0)
+        # The check ran inside the container, confined as the container's user.
+        self.assertEqual(health["Log"][-1]["ExitCode"], 0)
+        self.assertEqual(health["Log"][-1]["Output"], "fine\n1234\n")
+        status = self.docker("ps", "--filter", "name=" + name, "--format", "{{.Status}}", check=True).stdout
+        self.assertRegex(status.strip(), r"^Up .* \(healthy\)$")
+        config = json.loads(self.docker("inspect", "-f", "{{json .Config.Healthcheck}}", name, check=True).stdout)
+        self.assertEqual(config["Test"], ["CMD-SHELL", "echo fine; id -u"])
+        self.assertEqual(config["Interval"], 200_000_000)
+
+    def test_failures_make_it_unhealthy(self):
+        name = "dbx-hlt-bad"
+        events = self.run_checked(name, "--health-cmd", "exit 3", "--health-interval", "200ms",
+                                  "--health-retries", "2")
+        events.expect("health_status: unhealthy")
+        health = self.health(name)
+        self.assertEqual(health["Status"], "unhealthy")
+        self.assertGreaterEqual(health["FailingStreak"], 2)
+        self.assertEqual(health["Log"][-1]["ExitCode"], 3)
+        self.assertNotIn("healthy", [line for line in events.lines if line == "health_status: healthy"])
+
+    def test_a_check_past_its_timeout_is_killed(self):
+        name = "dbx-hlt-slow"
+        events = self.run_checked(name, "--health-cmd", "sleep 77", "--health-interval", "200ms",
+                                  "--health-timeout", "300ms", "--health-retries", "3")
+        events.expect("health_status: unhealthy")
+        health = self.health(name)
+        self.assertEqual(health["Log"][-1]["ExitCode"], -1)
+        self.assertEqual(health["Log"][-1]["Output"], "Health check exceeded timeout (300ms)")
+        # dockerbox-init killed each one: at most the one running now is left.
+        procs = self.docker("exec", name, "ps", "-o", "args", check=True).stdout.splitlines()
+        self.assertLessEqual(sum(1 for p in procs if p.strip() == "sleep 77"), 1, procs)
+
+    def test_no_healthcheck_runs_nothing(self):
+        name = "dbx-hlt-none"
+        self.run_checked(name, "--no-healthcheck")
+        self.assertEqual(self.docker("inspect", "-f", "{{json .State.Health}}", name, check=True).stdout.strip(),
+                         "null")
+
+
 if __name__ == "__main__":
     unittest.main()

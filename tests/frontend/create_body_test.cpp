@@ -232,13 +232,29 @@ TEST(CreateBody, SettingsMiniboxdCannotHonourAreRefusedUnlessDefault) {
            R"({"Image":"a","HostConfig":{"OomScoreAdj":100}})",
            R"({"Image":"a","HostConfig":{"MaskedPaths":[]}})",
            R"({"Image":"a","HostConfig":{"MemorySwappiness":10}})",
-           R"({"Image":"a","Healthcheck":{"Test":["CMD","true"]}})",
+           R"({"Image":"a","MacAddress":"02:42:ac:11:00:02"})",
        }) {
     Parsed p(body);
     EXPECT_EQ(p.kind(), ErrorKind::NotImplemented) << body;
     EXPECT_NE(p.error().find("is not supported by dockerbox"), std::string::npos) << p.error();
   }
   EXPECT_TRUE(Parsed(R"({"Image":"a","HostConfig":{"Init":false,"CpuQuota":0,"Ulimits":[],"MemorySwappiness":-1}})").result);
+}
+
+TEST(CreateBody, AHealthcheckArrivesTyped) {
+  // What `docker run --health-cmd 'curl -f x' --health-interval 2s --health-retries 4` sends.
+  Parsed p(R"({"Image":"a","Healthcheck":{"Test":["CMD-SHELL","curl -f x"],"Interval":2000000000,
+    "Timeout":0,"StartPeriod":0,"Retries":4}})");
+  ASSERT_TRUE(p.result) << p.error();
+  ASSERT_TRUE(p.config().getHasHealthcheck());
+  auto h = p.config().getHealthcheck();
+  EXPECT_EQ(texts(h.getTest()), (std::vector<std::string>{"CMD-SHELL", "curl -f x"}));
+  EXPECT_EQ(h.getInterval(), 2000000000);
+  EXPECT_EQ(h.getRetries(), 4);
+  EXPECT_FALSE(Parsed(R"({"Image":"a","Healthcheck":null})").config().getHasHealthcheck());
+  EXPECT_FALSE(Parsed(R"({"Image":"a"})").config().getHasHealthcheck());
+  EXPECT_EQ(Parsed(R"({"Image":"a","Healthcheck":{"Retries":4294967296}})").kind(), ErrorKind::BadRequest);
+  EXPECT_EQ(Parsed(R"({"Image":"a","Healthcheck":{"Test":"CMD true"}})").kind(), ErrorKind::BadRequest);
 }
 
 TEST(CreateBody, SecuritySettingsArriveTyped) {

@@ -50,7 +50,8 @@ struct Item {
   std::vector<std::pair<std::string, std::string>> labels;
   std::string image = "alpine";
   std::string imageId = "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb";
-  ContainerFacts facts() const { return {id, &names, state, exitCode, &labels, image, imageId}; }
+  std::string health = "";
+  ContainerFacts facts() const { return {id, &names, state, exitCode, &labels, image, imageId, health}; }
 };
 
 TEST(ContainerFilter, AppliesIdNameStatusLabelAndExited) {
@@ -76,6 +77,12 @@ TEST(ContainerFilter, AppliesIdNameStatusLabelAndExited) {
   EXPECT_FALSE(matches(R"({"exited":["3"]})", web));
   EXPECT_TRUE(matches(R"({"label":{"app=y":true},"status":{"exited":true}})", job));
   EXPECT_TRUE(matches(R"({})", job));
+  Item checked = web;
+  checked.health = "healthy";
+  EXPECT_TRUE(matches(R"({"health":["healthy","starting"]})", checked));
+  EXPECT_FALSE(matches(R"({"health":["unhealthy"]})", checked));
+  EXPECT_TRUE(matches(R"({"health":["none"]})", web));
+  EXPECT_FALSE(matches(R"({"health":["none"]})", checked));
 }
 
 TEST(ContainerFilter, AncestorMatchesTheImageByReferenceOrId) {
@@ -120,6 +127,7 @@ TEST(ContainerFilter, RefusesWhatItCannotApply) {
   };
   EXPECT_EQ(refused(R"({"status":["sleeping"]})"), "invalid filter 'status=sleeping'");
   EXPECT_EQ(refused(R"({"exited":["x"]})"), "invalid filter 'exited=x'");
+  EXPECT_EQ(refused(R"({"health":["ok"]})"), "Unrecognised filter value for health: ok");
   EXPECT_EQ(refused(R"({"volume":["v"]})"), "filter volume is not supported yet");
   EXPECT_EQ(refused(R"({"bogus":["v"]})"), "invalid filter 'bogus'");
   EXPECT_NE(refused(R"j({"name":["(a|b)"]})j").find("only literal patterns"), std::string::npos);

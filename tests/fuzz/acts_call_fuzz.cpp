@@ -63,6 +63,10 @@ class StubPort final : public containers::MonitorPort {
                                                    containers::RunHandlers handlers) override {
     co_return co_await run(Caller{}, std::move(record), std::move(handlers));
   }
+  asio::awaitable<Result<std::int32_t>> healthCheck(containers::SealedRecord, std::string,
+                                                    minibox::OutputHandler onOutput) override {
+    co_return co_await runExec(1, std::move(onOutput));
+  }
   asio::awaitable<Result<std::uint64_t>> prepareExec(const Caller&, containers::SealedRecord, std::string,
                                                      containers::SealedRecord) override {
     co_return 1;

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::string> names{"/web"};
   std::vector<std::pair<std::string, std::string>> labels{{"app", "x"}, {"com.docker.compose.project", "proj"}};
   ContainerFacts facts{"0123456789abcdef", &names, ContainerState::Exited, 3, &labels, "alpine",
-                       "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb"};
+                       "sha256:137ea5060ab618bcac080904085c7f556184f0eb2cfde8cda1d36259fa6176fb", "healthy"};
   (void)filter->matches(facts);
   (void)filter->beforeRef();
   (void)filter->sinceRef();

@@ -211,6 +211,30 @@ TEST(InitConfig, ExecFifosAreRelativeAndNeverUnmounted) {
   }
 }
 
+TEST(InitConfig, AnExecTimeoutRoundTripsForAnExecWithoutATtyOnly) {
+  InitConfig c;
+  c.mode = Mode::Exec;
+  c.argv = {"/bin/sh", "-c", "exit 0"};
+  c.timeoutMs = 30000;
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_NE(std::find(encoded->begin(), encoded->end(), "timeout=30000"), encoded->end());
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->timeoutMs, 30000U);
+  InitConfig run = c;
+  run.mode = Mode::Run;
+  EXPECT_FALSE(encodeInitArgs(run));
+  InitConfig terminal = c;
+  terminal.tty = Tty::Yes;
+  EXPECT_FALSE(encodeInitArgs(terminal));
+  for (const char* bad : {"timeout=0", "timeout=", "timeout=-5", "timeout=1e3", "timeout=2147483648",
+                          "timeout=99999999999", "timeout= 5"}) {
+    EXPECT_FALSE(parse({"dockerbox-init/1", "mode=exec", bad, "--", "sh"})) << bad;
+  }
+  EXPECT_FALSE(parse({"dockerbox-init/1", "mode=exec", "timeout=5", "timeout=6", "--", "sh"}));
+}
+
 TEST(InitConfig, DefaultsRoundTripAndMatchTheStruct) {
   InitConfig c;
   c.argv = {"sh"};

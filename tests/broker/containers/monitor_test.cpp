@@ -294,6 +294,49 @@ TEST(ImageDefaults, TheImagesVolumesBecomeAnonymousVolumesWhereNothingIsMounted)
   EXPECT_EQ(run->volumes[1].containerPath, "/cache");
 }
 
+TEST(ImageDefaults, TheImagesHealthcheckFillsWhatTheCreateLeavesEmpty) {
+  auto blobWith = [](std::optional<HealthcheckSpec> given) {
+    capnp::MallocMessageBuilder message;
+    auto c = message.initRoot<wire::ContainerConfig>();
+    c.setImage("alpine");
+    if (given) {
+      c.setHasHealthcheck(true);
+      writeHealthcheck(*given, c.initHealthcheck());
+    }
+    auto words = capnp::messageToFlatArray(message);
+    return state::Blob(words.asBytes().begin(), words.asBytes().end());
+  };
+  ImageDefaults image;
+  image.healthcheck = HealthcheckSpec{{"CMD", "/check"}, 5'000'000'000, 2'000'000'000, 0, 0, 7};
+  auto merge = [&](std::optional<HealthcheckSpec> given) {
+    auto merged = mergeImageDefaults(blobWith(std::move(given)), image);
+    EXPECT_TRUE(merged);
+    auto run = readRunConfig(*merged);
+    EXPECT_TRUE(run && run->healthcheck);
+    return *run->healthcheck;
+  };
+  auto all = merge(std::nullopt);
+  EXPECT_EQ(all.test, (std::vector<std::string>{"CMD", "/check"}));
+  EXPECT_EQ(all.retries, 7);
+  // Field by field: the create's test and interval, the image's timeout and retries.
+  auto mixed = merge(HealthcheckSpec{{"CMD-SHELL", "true"}, 1'000'000'000, 0, 0, 0, 0});
+  EXPECT_EQ(mixed.test, (std::vector<std::string>{"CMD-SHELL", "true"}));
+  EXPECT_EQ(mixed.interval, 1'000'000'000);
+  EXPECT_EQ(mixed.timeout, 2'000'000'000);
+  EXPECT_EQ(mixed.retries, 7);
+  // --no-healthcheck: NONE wins, and nothing runs.
+  auto none = merge(HealthcheckSpec{{"NONE"}, 0, 0, 0, 0, 0});
+  RunConfig config;
+  config.healthcheck = none;
+  EXPECT_FALSE(healthProbeOf(config));
+  config.healthcheck = mixed;
+  auto probe = healthProbeOf(config);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->argv, (std::vector<std::string>{"/bin/sh", "-c", "true"}));
+  EXPECT_EQ(probe->retries, 7);
+  EXPECT_EQ(probe->startInterval, std::chrono::seconds(5));  // Docker's default
+}
+
 }  // namespace
 }  // namespace dockerbox::broker::containers::testing
 

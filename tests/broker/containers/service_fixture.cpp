@@ -92,9 +92,7 @@ bool ServiceTest::runUntil(const std::function<bool()>& condition, std::chrono::
   return true;
 }
 
-CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
-  capnp::MallocMessageBuilder message;
-  auto c = message.initRoot<wire::ContainerConfig>();
+void ServiceTest::fillConfig(const Spec& spec, wire::ContainerConfig::Builder c) {
   c.setName(spec.name);
   c.setImage(spec.image);
   if (spec.cmd) {
@@ -115,6 +113,12 @@ CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
   auto host = c.initHost();
   host.setNetworkMode(spec.network);
   host.setAutoRemove(spec.autoRemove);
+  if (!spec.healthTest.empty()) {
+    c.setHasHealthcheck(true);
+    writeHealthcheck(HealthcheckSpec{spec.healthTest, spec.healthInterval, spec.healthTimeout, spec.healthStartPeriod,
+                                     0, spec.healthRetries},
+                     c.initHealthcheck());
+  }
   host.setRestartPolicy(spec.restartPolicy);
   host.setRestartMaxRetries(spec.restartMaxRetries);
   if (spec.publish) {
@@ -130,6 +134,12 @@ CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
     mounts[i].setSource(volumes[i].first);
     mounts[i].setTarget(volumes[i].second);
   }
+}
+
+CreateContainerOp ServiceTest::createOp(const Spec& spec) const {
+  capnp::MallocMessageBuilder message;
+  auto c = message.initRoot<wire::ContainerConfig>();
+  fillConfig(spec, c);
   auto op = decode::createContainer(c.asReader());
   EXPECT_TRUE(op) << op.error().message;
   return op ? std::move(*op) : CreateContainerOp{};

@@ -93,6 +93,9 @@ struct Spec {
   std::vector<std::pair<std::string, std::string>> volumes;  // (name or "" for anonymous, target)
   std::string restartPolicy;
   std::int32_t restartMaxRetries = 0;
+  std::vector<std::string> healthTest;  // empty: no Healthcheck
+  std::int64_t healthInterval = 0, healthTimeout = 0, healthStartPeriod = 0;
+  std::int32_t healthRetries = 0;
 };
 
 class ServiceTest : public ::testing::Test {
@@ -163,6 +166,8 @@ class ServiceTest : public ::testing::Test {
   /// Runs the io_context until `condition` holds; false after `limit`.
   bool runUntil(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s);
 
+  /// A create request's config as the frontend would send it.
+  static void fillConfig(const Spec& spec, wire::ContainerConfig::Builder out);
   [[nodiscard]] CreateContainerOp createOp(const Spec& spec) const;
   /// Creates a container and returns its id (the test fails otherwise).
   std::string create(const Spec& spec);
