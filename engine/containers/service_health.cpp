@@ -100,6 +100,8 @@ asio::awaitable<void> ContainerService::healthLoop(std::shared_ptr<LiveContainer
     HealthResult result;
     result.startNanos = nowNanos();
     const auto began = std::chrono::steady_clock::now();
+    // As dockerd: a failure counts unless the check began within the start period.
+    const bool beganInStartPeriod = began - runStarted < probe.startPeriod;
     std::string output;
     minibox::OutputHandler onOutput = [&output](minibox::OutputStream,
                                                 std::vector<std::uint8_t> data) -> asio::awaitable<void> {
@@ -129,7 +131,7 @@ asio::awaitable<void> ContainerService::healthLoop(std::shared_ptr<LiveContainer
     if (result.exitCode == 0) {
       health.failingStreak = 0;
       health.status = "healthy";
-    } else if (!(health.status == "starting" && inStartPeriod)) {
+    } else if (!(health.status == "starting" && beganInStartPeriod)) {
       ++health.failingStreak;
       if (health.failingStreak >= probe.retries) health.status = "unhealthy";
     }

@@ -70,6 +70,21 @@ TEST_F(HealthTest, FailuresInARowMakeItUnhealthy) {
   ASSERT_TRUE(removed->ok()) << removed->error();
 }
 
+TEST_F(HealthTest, FailuresInTheStartPeriodDoNotCount) {
+  std::string id = create({.name = "slow", .cmd = std::vector<std::string>{"sleep", "300"},
+                           .healthTest = {"CMD-SHELL", "exit 1"}, .healthInterval = 20 * kMs,
+                           .healthStartPeriod = 600'000 * kMs, .healthStartInterval = 20 * kMs,
+                           .healthRetries = 1});
+  ASSERT_TRUE(start(id));
+  ASSERT_TRUE(runUntil([&] { return inspect(id)->reply().getContainerInspect().getHealth().getLog().size() >= 2; }));
+  auto h = inspect(id)->reply().getContainerInspect().getHealth();
+  EXPECT_EQ(std::string(h.getStatus().cStr()), "starting");
+  EXPECT_EQ(h.getFailingStreak(), 0);
+  EXPECT_EQ(h.getLog()[0].getExitCode(), 1);
+  auto removed = call(&S::handleRemoveContainer, RemoveContainerOp{{id}, true, false});
+  ASSERT_TRUE(removed->ok()) << removed->error();
+}
+
 TEST_F(HealthTest, NoneAndAbsentChecksRunNothing) {
   std::string none = create({.name = "none", .cmd = std::vector<std::string>{"sleep", "300"},
                              .healthTest = {"NONE"}, .healthInterval = 10 * kMs});

@@ -116,7 +116,7 @@ void ServiceTest::fillConfig(const Spec& spec, wire::ContainerConfig::Builder c)
   if (!spec.healthTest.empty()) {
     c.setHasHealthcheck(true);
     writeHealthcheck(HealthcheckSpec{spec.healthTest, spec.healthInterval, spec.healthTimeout, spec.healthStartPeriod,
-                                     0, spec.healthRetries},
+                                     spec.healthStartInterval, spec.healthRetries},
                      c.initHealthcheck());
   }
   host.setRestartPolicy(spec.restartPolicy);

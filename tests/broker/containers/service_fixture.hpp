@@ -94,7 +94,7 @@ struct Spec {
   std::string restartPolicy;
   std::int32_t restartMaxRetries = 0;
   std::vector<std::string> healthTest;  // empty: no Healthcheck
-  std::int64_t healthInterval = 0, healthTimeout = 0, healthStartPeriod = 0;
+  std::int64_t healthInterval = 0, healthTimeout = 0, healthStartPeriod = 0, healthStartInterval = 0;
   std::int32_t healthRetries = 0;
 };
 
