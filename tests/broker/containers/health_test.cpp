@@ -77,7 +77,8 @@ TEST_F(HealthTest, FailuresInTheStartPeriodDoNotCount) {
                            .healthRetries = 1});
   ASSERT_TRUE(start(id));
   ASSERT_TRUE(runUntil([&] { return inspect(id)->reply().getContainerInspect().getHealth().getLog().size() >= 2; }));
-  auto h = inspect(id)->reply().getContainerInspect().getHealth();
+  auto c = inspect(id);  // the reply lives as long as its call
+  auto h = c->reply().getContainerInspect().getHealth();
   EXPECT_EQ(std::string(h.getStatus().cStr()), "starting");
   EXPECT_EQ(h.getFailingStreak(), 0);
   EXPECT_EQ(h.getLog()[0].getExitCode(), 1);
