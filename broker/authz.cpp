@@ -312,4 +312,27 @@ Result<void> applyAuthorization(const Authorization& authz, CreateContainerOp& o
   return {};
 }
 
+std::vector<gid_t> loginGroups(const char* name, gid_t gid) {
+  constexpr int kMaxGroups = 65536;  // NGROUPS_MAX
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(count));
+  // -1 with `count` set to the number needed; a few rounds cover groups added meanwhile.
+  for (int round = 0; round < 4 && ::getgrouplist(name, gid, groups.data(), &count) < 0; ++round) {
+    if (count <= static_cast<int>(groups.size()) || count > kMaxGroups) break;
+    groups.resize(static_cast<std::size_t>(count));
+  }
+  groups.resize(static_cast<std::size_t>(std::clamp(count, 0, static_cast<int>(groups.size()))));
+  return groups;
+}
+
+Result<Identity> loginIdentity(uid_t uid, gid_t gid) {
+  auto account = lookupUser(uid);
+  if (!account) return account.error();
+  Identity who;
+  who.uid = uid;
+  who.gid = gid;
+  if (*account) who.groups = loginGroups((*account)->name.c_str(), gid);
+  return who;
+}
+
 }  // namespace dockerbox::broker

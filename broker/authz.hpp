@@ -119,6 +119,14 @@ struct Authorization {
 /// are answered as missing (404). False for a denied request.
 [[nodiscard]] bool canSee(const Authorization& authz, const Identity& who, const policy::Owner& owner);
 
+/// The groups a login of account `name` gets (getgrouplist: `gid` and every group listing
+/// the name), at most the kernel's NGROUPS_MAX.
+[[nodiscard]] std::vector<gid_t> loginGroups(const char* name, gid_t gid);
+
+/// `uid` as a login would be now: `gid` and the groups of its account in the password and
+/// group databases (only `gid` when it has no account); an error when the lookup failed.
+[[nodiscard]] Result<Identity> loginIdentity(uid_t uid, gid_t gid);
+
 /// Applies an allowed create's facts to the spec the handler runs: the resolved host path
 /// replaces each bind source (and volume device), and the rule's default Memory/NanoCpus
 /// fill limits the client left unset.

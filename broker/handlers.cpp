@@ -11,8 +11,6 @@
 #include "broker/ids.hpp"
 
 #include <openssl/rand.h>
-#include <grp.h>
-#include <pwd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -39,28 +37,14 @@ RegistrySpec registrySpecOf(const Config& config) {
 /// the group database (an owner without a password entry keeps only the recorded group),
 /// refused when no longer admitted to the socket.
 Result<Caller> ownerAsCaller(const Config& config, std::uint32_t uid, std::uint32_t gid) {
-  Identity who;
-  who.uid = uid;
-  who.gid = gid;
-  passwd entry{};
-  passwd* found = nullptr;
-  std::vector<char> buffer(16384);
-  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
-    int count = 64;
-    std::vector<gid_t> groups(static_cast<std::size_t>(count));
-    if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0 && count > 64 && count <= 65536) {
-      groups.resize(static_cast<std::size_t>(count));
-      if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0) count = 0;
-    }
-    groups.resize(static_cast<std::size_t>(std::max(count, 0)));
-    std::erase(groups, gid);
-    who.groups = std::move(groups);
-  }
-  if (admit(who, config.socketGroup) != Admission::Admitted) {
+  auto who = loginIdentity(uid, gid);
+  if (!who) return who.error();
+  std::erase(who->groups, gid);  // supplementary ones, as SO_PEERGROUPS gives them
+  if (admit(*who, config.socketGroup) != Admission::Admitted) {
     return fail(ErrorKind::Forbidden, "denied: the container's owner (uid " + std::to_string(uid) +
                                           ") is no longer allowed to use dockerbox");
   }
-  return Caller(who, policy::Visibility::Own);
+  return Caller(*who, policy::Visibility::Own);
 }
 
 }  // namespace

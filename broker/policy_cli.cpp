@@ -31,9 +31,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;  // invalid file (check-policy), denied (explain)
 constexpr int kExitUsage = 2;
 
-// getgrouplist's answer is capped like the kernel's NGROUPS_MAX.
-constexpr int kMaxGroups = 65536;
-
 std::string defaultPolicyPath() {
   const char* env = std::getenv("DOCKERBOX_POLICY");  // NOLINT(concurrency-mt-unsafe): single-threaded CLI
   return env != nullptr && *env != '\0' ? env : "/etc/dockerbox/policy.toml";
@@ -87,15 +84,7 @@ Result<Identity> identityOf(const std::string& user) {
   Identity who;
   who.uid = entry.pw_uid;
   who.gid = entry.pw_gid;
-  int count = 64;
-  std::vector<gid_t> groups(static_cast<std::size_t>(count));
-  // -1 with `count` set to the number needed; a few rounds cover groups added meanwhile.
-  for (int round = 0; round < 4 && ::getgrouplist(entry.pw_name, entry.pw_gid, groups.data(), &count) < 0; ++round) {
-    if (count <= static_cast<int>(groups.size()) || count > kMaxGroups) break;
-    groups.resize(static_cast<std::size_t>(count));
-  }
-  groups.resize(static_cast<std::size_t>(std::clamp(count, 0, kMaxGroups)));
-  who.groups = std::move(groups);
+  who.groups = loginGroups(entry.pw_name, entry.pw_gid);
   return who;
 }
 

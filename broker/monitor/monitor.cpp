@@ -87,14 +87,20 @@ Result<void> Monitor::checkRecord(const Caller& who, SealKind kind, const Sealed
   return {};
 }
 
-Result<Caller> Monitor::judgeAsCreator(const Caller& who, const SealedRecord& container) const {
+Result<Caller> Monitor::judgeAsOwner(const Caller& who, const SealedRecord& container) const {
   if (!options_.rejudge) return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
-  auto asCreator = options_.rejudge(who, container.config);
+  auto grants = options_.rejudge(who, container.config);
+  if (!grants) return grants.error();
+  return Caller(who, who.visibility, *grants);
+}
+
+Result<Caller> Monitor::judgeAsCreator(const Caller& who, const SealedRecord& container) const {
+  auto asCreator = judgeAsOwner(who, container);
   if (!asCreator) {
     return fail(ErrorKind::Forbidden, asCreator.error().message + " (an exec needs the rights to create its container)",
                 asCreator.error().context);
   }
-  return Caller(who, who.visibility, narrower(who.grants, *asCreator));
+  return Caller(who, who.visibility, narrower(who.grants, asCreator->grants));
 }
 
 bool Monitor::isRunName(std::string_view name, std::string_view dockerId) {

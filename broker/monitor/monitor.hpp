@@ -144,6 +144,9 @@ class Monitor final : public containers::MonitorPort {
   /// have created. The container's config is judged for `who` (its binds probed as them), as
   /// a start is; `who` with the narrower of those grants and the exec request's, or why not.
   [[nodiscard]] Result<Caller> judgeAsCreator(const Caller& who, const containers::SealedRecord& container) const;
+  /// `who` with the grants of the rule that judges the container's sealed config as their
+  /// create under the policy in force now (a run's, a health check's); the denial otherwise.
+  [[nodiscard]] Result<Caller> judgeAsOwner(const Caller& who, const containers::SealedRecord& container) const;
   /// `miniboxId` is the current run of `dockerId`: one this monitor holds, or one miniboxd
   /// lists under a name this monitor gave it. Returns how that run is confined.
   boost::asio::awaitable<Result<containers::RunConfinement>> currentRun(const std::string& dockerId,

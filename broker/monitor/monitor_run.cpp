@@ -95,12 +95,11 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
   if (auto checked = checkRecord(who, SealKind::Container, container); !checked) co_return checked.error();
   const std::string dockerId = container.id;
   if (runs_.contains(dockerId)) co_return fail(ErrorKind::NotModified, "container " + dockerId + " is already started");
-  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
-  auto grants = options_.rejudge(who, container.config);
-  if (!grants) co_return grants.error();
   // The confinement comes from the rule that judged the sealed config just now, never from
   // anything the service says.
-  const Caller judged(who, who.visibility, *grants);
+  auto judgedNow = judgeAsOwner(who, container);
+  if (!judgedNow) co_return judgedNow.error();
+  const Caller judged = std::move(*judgedNow);
   auto config = containers::readRunConfig(container.config);
   if (!config) co_return config.error();
   // A refused bind mount is learned from miniboxd's answer; a caller whose rule allows
@@ -331,10 +330,8 @@ asio::awaitable<Result<std::int32_t>> Monitor::healthCheck(SealedRecord containe
   if (!owner) co_return owner.error();
   // The owner is the creator: the rule that judges their container now gives the grants,
   // as for a run.
-  if (!options_.rejudge) co_return fail(ErrorKind::Forbidden, "denied by policy: no policy to judge the container with");
-  auto grants = options_.rejudge(*owner, container.config);
-  if (!grants) co_return grants.error();
-  const Caller judged(*owner, owner->visibility, *grants);
+  auto judged = judgeAsOwner(*owner, container);
+  if (!judged) co_return judged.error();
   auto confinement = co_await currentRun(container.id, miniboxId);
   if (!confinement) co_return confinement.error();
   if (healthChecks_.contains(container.id)) {
@@ -346,7 +343,7 @@ asio::awaitable<Result<std::int32_t>> Monitor::healthCheck(SealedRecord containe
   op.attachStdout = op.attachStderr = true;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(probe->timeout).count();
   const auto timeoutMs = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, init::kMaxTimeoutMs));
-  auto spec = execSpecFor(judged, container.id, miniboxId, *config, op, *confinement, {}, timeoutMs);
+  auto spec = execSpecFor(*judged, container.id, miniboxId, *config, op, *confinement, {}, timeoutMs);
   if (!spec) co_return spec.error();
   healthChecks_.insert(container.id);
   struct Done {
