@@ -159,9 +159,63 @@ class Checker {
     deny(reason, "resolved " + quoted(resolved) + " matches no bind_sources pattern" + notes);
   }
 
+  // A host socket the broker would bind for the container. The address and the port are
+  // judged separately, and both refusals are reported. `privileged` grants neither.
+  void port(const PortPublish& publish) {
+    // A host range (-p 8000-9000:80) reaches the policy as one binding per port: the
+    // client's message and the audit record name the first few refusals and count the rest.
+    auto refuse = [this](std::string reason) {
+      if (++portRefusals_ <= kMaxPortRefusalsShown) deny(std::move(reason));
+    };
+    const bool knownProtocol = publish.protocol == "tcp" || publish.protocol == "udp";
+    const auto address = normaliseIpAddress(publish.hostIp);
+    const std::string host = !address          ? quoted(publish.hostIp)
+                             : isIpv6(*address) ? "[" + *address + "]"
+                                                : *address;
+    const std::string what =
+        "publishing port " + std::to_string(publish.containerPort) + "/" +
+        (knownProtocol ? publish.protocol : quoted(publish.protocol)) + " on " + host + ":" +
+        std::to_string(publish.hostPort) + " is not allowed";
+    // Fail closed on what the policy cannot judge: the lists say nothing about other
+    // protocols, and a text that is not an address cannot be compared with them.
+    if (!knownProtocol) refuse(what + " (only tcp and udp can be published)");
+    if (!address) {
+      refuse(what + " (the host address is not an IP address)");
+    } else if (!contains(rule_.publishAddresses, "*") &&
+               !contains(rule_.publishAddresses, *address)) {
+      refuse(what + " (publish_addresses)");
+    }
+    if (publish.hostPort == 0) {
+      // The kernel picks a random port from its ephemeral range (32768-60999 by default,
+      // never a port below 1024 unless an administrator lowered net.ipv4.ip_local_port_range),
+      // so any rule that allows publishing at all allows it.
+      if (rule_.publishPorts.empty())
+        refuse("host port 0 (random) is not allowed (publish_ports: none)");
+      return;
+    }
+    for (const auto& range : rule_.publishPorts) {
+      if (range.contains(publish.hostPort)) return;
+    }
+    std::string ranges;
+    for (const auto& range : rule_.publishPorts)
+      ranges += (ranges.empty() ? "" : ", ") + range.toString();
+    refuse("host port " + std::to_string(publish.hostPort) + " is not allowed (publish_ports: " +
+           (ranges.empty() ? "none" : ranges) + ")");
+  }
+
+  // After every port(): says how many refusals were not spelled out.
+  void portsDone() {
+    if (portRefusals_ <= kMaxPortRefusalsShown) return;
+    const std::size_t more = portRefusals_ - kMaxPortRefusalsShown;
+    deny("and " + std::to_string(more) + " more published port " +
+         (more == 1 ? "refusal" : "refusals"));
+  }
+
   ConstraintResult take() { return std::move(result_); }
 
  private:
+  static constexpr std::size_t kMaxPortRefusalsShown = 8;
+  std::size_t portRefusals_ = 0;
   const Rule& rule_;
   const Subject& subject_;
   ConstraintResult result_;
@@ -188,6 +242,8 @@ ConstraintResult checkConstraints(const Rule& rule, const Subject& subject,
     check.image(spec.image);
     check.resources(spec);
     for (const auto& bind : spec.binds) check.bind(bind);
+    for (const auto& publish : spec.ports) check.port(publish);
+    check.portsDone();
   }
   if (request.exec) {
     if (request.exec->privileged && rule.privileged != Privileged::Allowed) {

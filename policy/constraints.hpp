@@ -1,5 +1,6 @@
 // The constraints of the rule that decides a request (see the semantics in policy.hpp):
-// privilege-raising fields, root user, network, images, resources and mounts.
+// privilege-raising fields, root user, network, images, resources, mounts and published
+// ports.
 #pragma once
 
 #include "policy/policy.hpp"

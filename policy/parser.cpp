@@ -177,6 +177,8 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
   const toml::node* defaultMemoryNode = nullptr;
   const toml::node* defaultCpusNode = nullptr;
   bool networkModesGiven = false;
+  bool publishAddressesGiven = false;
+  bool publishPortsGiven = false;
   auto flag = [&](const toml::node& node, std::string_view what, auto yes, auto no) {
     auto b = boolean(node, what);
     return b && *b ? yes : no;
@@ -242,6 +244,28 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
                    if (isNormalisedAbsolutePath(d) && d != "/") return std::nullopt;
                    return "must be a normalised absolute path such as /dev/fuse";
                  });
+    } else if (k == "publish_addresses") {
+      publishAddressesGiven = true;
+      stringList(node, "publish_addresses entry", rule.publishAddresses,
+                 [](const std::string& a) -> std::optional<std::string> {
+                   if (a == "*") return std::nullopt;
+                   auto normalised = normaliseIpAddress(a);
+                   if (normalised) return std::nullopt;
+                   return normalised.error().message;
+                 });
+      for (auto& a : rule.publishAddresses) {
+        if (a != "*") a = normaliseIpAddress(a).value();
+      }
+    } else if (k == "publish_ports") {
+      publishPortsGiven = true;
+      std::vector<std::string> ranges;
+      stringList(node, "publish_ports entry", ranges,
+                 [](const std::string& p) -> std::optional<std::string> {
+                   auto range = parsePortRange(p);
+                   if (range) return std::nullopt;
+                   return range.error().message;
+                 });
+      for (const auto& p : ranges) rule.publishPorts.push_back(parsePortRange(p).value());
     } else if (k == "max_memory") {
       rule.maxMemory = size(node, k);
     } else if (k == "default_memory") {
@@ -267,6 +291,8 @@ std::optional<Rule> PolicyBuilder::rule(const toml::table& table) {
     error(table.source(), "rule names no users or groups, so it would match nobody");
   }
   if (!networkModesGiven) rule.networkModes = {"default", "bridge", "none"};
+  if (!publishAddressesGiven) rule.publishAddresses = {"127.0.0.1", "::1"};
+  if (!publishPortsGiven) rule.publishPorts = {PortRange{1024, 65535}};
   // Unset must never mean unlimited when a maximum exists: the default falls back to it.
   rule.defaultMemory = defaultMemory ? defaultMemory : rule.maxMemory;
   rule.defaultNanoCpus = defaultCpus ? defaultCpus : rule.maxNanoCpus;

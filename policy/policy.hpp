@@ -48,9 +48,19 @@
 //   volumes         bool, default true. Named-volume mounts allowed.
 //   capabilities    CapAdd entries allowed without `privileged` ("NET_ADMIN", "ALL").
 //   devices         host device paths allowed without `privileged` (exact match).
+//   publish_addresses  IP addresses a published port may bind, normalised on load
+//                   ("0:0:0:0:0:0:0:1" is "::1"); "*" allows any, 0.0.0.0 and :: included.
+//                   absent: ["127.0.0.1", "::1"]; []: no publishing at all.
+//   publish_ports   host port ranges, "8080" or "1024-65535" (1-65535, low <= high).
+//                   absent: ["1024-65535"]; []: no publishing at all. A random host port
+//                   (0) is allowed whenever the list is not empty: the kernel picks it from
+//                   its ephemeral range. Both lists apply to tcp and udp alike; any other
+//                   protocol, or a host address that is not an IP address, is denied.
+//                   `privileged` grants neither.
 #pragma once
 
 #include "policy/pattern.hpp"
+#include "policy/values.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -109,6 +119,10 @@ struct Rule {
   NamedVolumes volumes = NamedVolumes::Allowed;
   std::vector<std::string> capabilities;  // normalised: upper case, no "CAP_" prefix
   std::vector<std::string> devices;
+  // Host sockets a container may publish (ContainerSpec::ports). Entries are normalised
+  // addresses (normaliseIpAddress) or "*" for any address.
+  std::vector<std::string> publishAddresses;  // parser default: {"127.0.0.1", "::1"}
+  std::vector<PortRange> publishPorts;        // parser default: {1024-65535}
 };
 
 struct Settings {

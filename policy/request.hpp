@@ -47,6 +47,19 @@ struct Bind {
   bool userCanAccess = false;
 };
 
+/// One host binding a container asks for (`-p [ip:]hostPort:containerPort[/proto]`, or one
+/// exposed port under `-P`). The broker binds it itself, as root, so the policy judges the
+/// socket that will really be opened.
+struct PortPublish {
+  std::string protocol;  // "tcp" or "udp"; anything else is denied (fail closed)
+  // The address that will actually be bound, never empty: the broker substitutes its default
+  // ("127.0.0.1") for an empty HostIp. "0.0.0.0" and "::" mean every address. Textual; the
+  // policy normalises it ("0:0:0:0:0:0:0:1" is "::1"). Not an IP address: denied.
+  std::string hostIp;
+  std::uint16_t hostPort = 0;  // 0: a port the kernel picks from its ephemeral range
+  std::uint16_t containerPort = 0;
+};
+
 /// Every privilege-raising or policy-relevant field of Engine API Config/HostConfig.
 struct ContainerSpec {
   std::string image;  // normalised reference: "docker.io/library/alpine:latest"
@@ -70,6 +83,7 @@ struct ContainerSpec {
   std::uint64_t memory = 0;              // bytes; 0 = unset
   std::uint64_t nanoCpus = 0;            // 0 = unset
   std::vector<Bind> binds;               // Binds, Mounts and binding volume driver options
+  std::vector<PortPublish> ports;        // PortBindings (and -P's picks): host sockets to bind
 };
 
 /// exec.create: the fields that raise privilege.

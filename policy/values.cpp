@@ -1,8 +1,12 @@
 #include "policy/values.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace dockerbox::policy {
 
@@ -157,6 +161,57 @@ bool isKnownCapability(std::string_view normalised) {
     if (known == normalised) return true;
   }
   return false;
+}
+
+Checked<std::string> normaliseIpAddress(std::string_view text) {
+  auto bad = [&](std::string why) { return Invalid{std::move(why)}; };
+  // inet_pton reads a C string: a NUL inside would cut the text short. Longer text than the
+  // longest address ("ffff:...:255.255.255.255", 45 characters) is refused before it.
+  if (text.empty()) return bad("empty (write \"127.0.0.1\", \"::1\", ... or \"*\")");
+  if (text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos)
+    return bad("not an IPv4 or IPv6 address");
+  const std::string input(text);
+  char out[INET6_ADDRSTRLEN] = {};
+  if (in_addr v4{}; ::inet_pton(AF_INET, input.c_str(), &v4) == 1) {
+    if (::inet_ntop(AF_INET, &v4, out, sizeof out) == nullptr) return bad("not an IPv4 address");
+    // Invalid is constructible from a string too: say which alternative this is.
+    return Checked<std::string>(boost::system::in_place_value, out);
+  }
+  if (in6_addr v6{}; ::inet_pton(AF_INET6, input.c_str(), &v6) == 1) {
+    if (::inet_ntop(AF_INET6, &v6, out, sizeof out) == nullptr) return bad("not an IPv6 address");
+    return Checked<std::string>(boost::system::in_place_value, out);
+  }
+  return bad("not an IPv4 or IPv6 address");
+}
+
+bool isIpv6(std::string_view normalised) { return normalised.find(':') != std::string_view::npos; }
+
+std::string PortRange::toString() const {
+  if (low == high) return std::to_string(low);
+  return std::to_string(low) + "-" + std::to_string(high);
+}
+
+Checked<PortRange> parsePortRange(std::string_view text) {
+  const std::string expected =
+      "expected a port such as \"8080\" or a range such as \"1024-65535\"";
+  if (text == "*") return Invalid{expected + " (write \"1-65535\" for every port)"};
+  // One decimal port, 1-65535. At most 5 digits, so the value cannot overflow.
+  auto port = [](std::string_view digits) -> std::optional<std::uint32_t> {
+    if (!isDigits(digits) || digits.size() > 5) return std::nullopt;
+    std::uint32_t value = 0;
+    for (char c : digits) value = value * 10 + static_cast<std::uint32_t>(c - '0');
+    return value;
+  };
+  const auto dash = text.find('-');
+  const auto first = port(text.substr(0, dash));
+  const auto second = dash == std::string_view::npos ? first : port(text.substr(dash + 1));
+  if (!first || !second) return Invalid{expected};
+  for (auto value : {*first, *second}) {
+    if (value == 0 || value > 65535)
+      return Invalid{"port " + std::to_string(value) + " is out of range (ports are 1-65535)"};
+  }
+  if (*first > *second) return Invalid{"the first port is above the second"};
+  return PortRange{static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*second)};
 }
 
 ContainerUser classifyUser(std::string_view user) {

@@ -1,5 +1,6 @@
 // Scalar values the policy compares: sizes and CPU counts from the policy file, capability
-// names, and the User spellings a client may send. Pure functions, no I/O.
+// names, the User spellings a client may send, IP addresses and port ranges for published
+// ports. Pure functions, no I/O.
 #pragma once
 
 #include "policy/checked.hpp"
@@ -25,6 +26,33 @@ namespace dockerbox::policy {
 
 /// Whether a normalised capability is a Linux capability name or "ALL".
 [[nodiscard]] bool isKnownCapability(std::string_view normalised);
+
+/// A textual IPv4 or IPv6 address in one canonical spelling, so that equal addresses compare
+/// equal as strings: inet_pton's grammar, printed back by inet_ntop ("0:0:0:0:0:0:0:1" and
+/// "::0001" are "::1", hex is lower case). Refused: host names, short or octal IPv4 forms
+/// ("127.1", "010.0.0.1"), zone ids ("fe80::1%eth0"), brackets, spaces, a port. An IPv4-mapped
+/// address ("::ffff:127.0.0.1") stays IPv6: it is not the same entry as "127.0.0.1".
+[[nodiscard]] Checked<std::string> normaliseIpAddress(std::string_view text);
+
+/// Whether a normalised address is IPv6 (it is written "[addr]:port" in messages).
+[[nodiscard]] bool isIpv6(std::string_view normalised);
+
+/// An inclusive range of host ports from `publish_ports`; "8080" is 8080-8080. Only
+/// parsePortRange() makes valid ones (1 <= low <= high); the default value allows nothing
+/// but port 0, which is never looked up in a range.
+struct PortRange {
+  std::uint16_t low = 0;
+  std::uint16_t high = 0;
+
+  [[nodiscard]] bool contains(std::uint16_t port) const { return port >= low && port <= high; }
+  /// "8080" or "1024-65535": the policy file's own spelling.
+  [[nodiscard]] std::string toString() const;
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+/// "8080" or "1024-65535": decimal ports 1-65535, the first not above the second. No spaces,
+/// signs or "*" (write "1-65535").
+[[nodiscard]] Checked<PortRange> parsePortRange(std::string_view text);
 
 /// How a container or exec `User` ("uid[:gid]" or "name[:group]") runs.
 enum class ContainerUser {

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace dockerbox::policy::test {
 namespace {
@@ -80,6 +83,44 @@ TEST(DefaultPolicy, MembersAreConfined) {
     ContainerSpec spec;
     set(spec);
     EXPECT_FALSE(evaluate(p, alice(), create(spec)).allowed());
+  }
+}
+
+TEST(DefaultPolicy, MembersPublishUnprivilegedPortsOnLoopbackOnly) {
+  const Policy& p = defaultPolicy();
+  const Rule& members = p.rules()[1];
+  EXPECT_EQ(members.name, "members");
+  EXPECT_EQ(members.publishAddresses, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_EQ(members.publishPorts, (std::vector<PortRange>{{1024, 65535}}));
+  auto publishing = [](std::string hostIp, std::uint16_t hostPort, std::string protocol = "tcp") {
+    ContainerSpec spec;
+    spec.ports = {PortPublish{std::move(protocol), std::move(hostIp), hostPort, 80}};
+    return create(spec);
+  };
+  EXPECT_TRUE(evaluate(p, alice(), publishing("127.0.0.1", 8080)).allowed());
+  EXPECT_TRUE(evaluate(p, alice(), publishing("::1", 8080)).allowed());
+  EXPECT_TRUE(evaluate(p, alice(), publishing("127.0.0.1", 0)).allowed());  // random port
+  EXPECT_TRUE(evaluate(p, alice(), publishing("127.0.0.1", 8080, "udp")).allowed());
+  auto d = evaluate(p, alice(), publishing("0.0.0.0", 8080));
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(denialMessage(d),
+            "denied by policy rule members: publishing port 80/tcp on 0.0.0.0:8080 is not allowed "
+            "(publish_addresses)");
+  EXPECT_FALSE(evaluate(p, alice(), publishing("::", 8080)).allowed());
+  d = evaluate(p, alice(), publishing("127.0.0.1", 80));
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(denialMessage(d),
+            "denied by policy rule members: host port 80 is not allowed (publish_ports: "
+            "1024-65535)");
+  EXPECT_FALSE(evaluate(p, alice(), publishing("127.0.0.1", 80, "udp")).allowed());
+
+  // root's rule spells out every address and port; `privileged` alone would not.
+  const Rule& rootRule = p.rules()[0];
+  EXPECT_EQ(rootRule.publishAddresses, (std::vector<std::string>{"*"}));
+  EXPECT_EQ(rootRule.publishPorts, (std::vector<PortRange>{{1, 65535}}));
+  for (const char* address : {"0.0.0.0", "::", "127.0.0.1", "192.168.1.10"}) {
+    EXPECT_TRUE(evaluate(p, root(), publishing(address, 80)).allowed()) << address;
+    EXPECT_TRUE(evaluate(p, root(), publishing(address, 1, "udp")).allowed()) << address;
   }
 }
 

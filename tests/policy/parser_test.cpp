@@ -42,6 +42,8 @@ bind_read_only = true
 volumes = false
 capabilities = ["cap_net_bind_service", "CHOWN"]
 devices = ["/dev/fuse"]
+publish_addresses = ["0:0:0:0:0:0:0:1", "192.168.1.10"]
+publish_ports = ["8080", "30000-30100"]
 )");
   ASSERT_EQ(policy.rules().size(), 1U);
   const Rule& r = policy.rules()[0];
@@ -71,6 +73,8 @@ devices = ["/dev/fuse"]
   EXPECT_EQ(r.volumes, NamedVolumes::Denied);
   EXPECT_EQ(r.capabilities, (std::vector<std::string>{"NET_BIND_SERVICE", "CHOWN"}));
   EXPECT_EQ(r.devices, (std::vector<std::string>{"/dev/fuse"}));
+  EXPECT_EQ(r.publishAddresses, (std::vector<std::string>{"::1", "192.168.1.10"}));
+  EXPECT_EQ(r.publishPorts, (std::vector<PortRange>{{8080, 8080}, {30000, 30100}}));
 }
 
 TEST(ParsePolicy, Defaults) {
@@ -92,6 +96,8 @@ TEST(ParsePolicy, Defaults) {
   EXPECT_EQ(r.volumes, NamedVolumes::Allowed);
   EXPECT_TRUE(r.capabilities.empty());
   EXPECT_TRUE(r.devices.empty());
+  EXPECT_EQ(r.publishAddresses, (std::vector<std::string>{"127.0.0.1", "::1"}));  // loopback
+  EXPECT_EQ(r.publishPorts, (std::vector<PortRange>{{1024, 65535}}));
 }
 
 TEST(ParsePolicy, KnownOperationsComeFromTheCaller) {
@@ -169,6 +175,11 @@ const ErrorCase kErrors[] = {
      5, 15, "not a Linux capability"},
     {"bad_device", "[[rule]]\nname='r'\nusers=['a']\nallow=['*']\ndevices=['/dev/../sda']", 5, 10,
      "normalised"},
+    {"bad_publish_address",
+     "[[rule]]\nname='r'\nusers=['a']\nallow=['*']\npublish_addresses=['::1', '0.0.0.0.0']", 5,
+     27, "publish_addresses entry '0.0.0.0.0': not an IPv4 or IPv6 address"},
+    {"bad_publish_port", "[[rule]]\nname='r'\nusers=['a']\nallow=['*']\npublish_ports=['80-8']",
+     5, 16, "publish_ports entry '80-8': the first port is above the second"},
     {"bool_wrong_type", "[[rule]]\nname='r'\nusers=['a']\nallow=['*']\nprivileged='yes'", 5, 12,
      "true or false"},
     {"bad_rule_visibility", "[[rule]]\nname='r'\nusers=['a']\nallow=['*']\nvisibility='mine'", 5,

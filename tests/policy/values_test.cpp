@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
 
 namespace dockerbox::policy {
 namespace {
@@ -65,6 +67,67 @@ TEST(Capabilities, NormaliseAndKnow) {
   EXPECT_TRUE(isKnownCapability("ALL"));
   EXPECT_FALSE(isKnownCapability("SYS_ADMINX"));
   EXPECT_FALSE(isKnownCapability(""));
+}
+
+TEST(NormaliseIpAddress, OneSpellingPerAddress) {
+  struct Case {
+    const char* text;
+    const char* normalised;
+  };
+  const Case cases[] = {
+      {"127.0.0.1", "127.0.0.1"},
+      {"0.0.0.0", "0.0.0.0"},
+      {"255.255.255.255", "255.255.255.255"},
+      {"::1", "::1"},
+      {"0:0:0:0:0:0:0:1", "::1"},
+      {"0000:0000:0000:0000:0000:0000:0000:0001", "::1"},
+      {"::", "::"},
+      {"0:0:0:0:0:0:0:0", "::"},
+      {"FE80::1", "fe80::1"},
+      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+      {"::ffff:127.0.0.1", "::ffff:127.0.0.1"},  // stays IPv6
+      {"::FFFF:7f00:1", "::ffff:127.0.0.1"},
+  };
+  for (const auto& c : cases) {
+    auto got = normaliseIpAddress(c.text);
+    ASSERT_TRUE(got) << c.text << ": " << got.error().message;
+    EXPECT_EQ(*got, c.normalised) << c.text;
+  }
+  EXPECT_TRUE(isIpv6("::1"));
+  EXPECT_TRUE(isIpv6("::ffff:127.0.0.1"));
+  EXPECT_FALSE(isIpv6("127.0.0.1"));
+}
+
+TEST(NormaliseIpAddress, Refuses) {
+  for (const char* text :
+       {"", "*", "localhost", "127.1", "127.0.0", "127.0.0.1.1", "127.0.0.256", "010.0.0.1",
+        "0x7f.0.0.1", " 127.0.0.1", "127.0.0.1 ", "[::1]", "::1%lo", "fe80::1%eth0", ":::",
+        "1::2::3", "127.0.0.1:80", "12345::", "1:2:3:4:5:6:7:8:9"}) {
+    EXPECT_FALSE(normaliseIpAddress(text)) << text;
+  }
+  EXPECT_FALSE(normaliseIpAddress(std::string_view("127.0.0.1\0garbage", 17)));
+  EXPECT_FALSE(normaliseIpAddress(std::string(100000, '1')));
+}
+
+TEST(ParsePortRange, Accepts) {
+  EXPECT_EQ(*parsePortRange("8080"), (PortRange{8080, 8080}));
+  EXPECT_EQ(*parsePortRange("1-65535"), (PortRange{1, 65535}));
+  EXPECT_EQ(*parsePortRange("1024-65535"), (PortRange{1024, 65535}));
+  EXPECT_EQ(*parsePortRange("443-443"), (PortRange{443, 443}));
+  EXPECT_EQ(*parsePortRange("00080"), (PortRange{80, 80}));
+  EXPECT_EQ(PortRange({80, 80}).toString(), "80");
+  EXPECT_EQ(PortRange({1024, 65535}).toString(), "1024-65535");
+  EXPECT_TRUE(PortRange({1024, 2048}).contains(1024));
+  EXPECT_TRUE(PortRange({1024, 2048}).contains(2048));
+  EXPECT_FALSE(PortRange({1024, 2048}).contains(1023));
+  EXPECT_FALSE(PortRange({1024, 2048}).contains(2049));
+}
+
+TEST(ParsePortRange, Refuses) {
+  for (const char* text : {"", "0", "65536", "0-80", "80-65536", "2-1", "*", "-", "-80", "80-",
+                           "1-2-3", " 80", "80 ", "1 - 2", "+80", "8o", "000000080", "http"}) {
+    EXPECT_FALSE(parsePortRange(text)) << text;
+  }
 }
 
 TEST(ClassifyUser, EverySpellingOfRootIsRoot) {
