@@ -298,6 +298,12 @@ Result<void> RecordParser::applySingle(std::string_view key, std::string_view va
                         : key == "stderr"  ? config_.stderrPath
                                            : config_.unmountPath;
     path = std::string(value);
+  } else if (key == "ports") {
+    // Only a Run has one, so only the absolute kind; inside `unmount`: checked at the end.
+    if (!isCleanAbsolutePath(value)) {
+      return bad("init args: ports must be a clean absolute path, not /");
+    }
+    config_.portsPath = std::string(value);
   } else if (key == "timeout") {
     std::uint64_t ms = 0;
     const bool digits = !value.empty() && value.size() <= 10 &&
@@ -323,7 +329,8 @@ Result<void> checkCommand(const std::vector<std::string>& argv) {
 
 /// Rules between records, which may come in any order: a Run's FIFOs are at absolute
 /// paths in its mount, an Exec's beneath the directory pid 1 holds (only a Run unmounts),
-/// and window sizes are only meaningful for a pty.
+/// the port channel's listener is in a Run's mount, and window sizes are only meaningful
+/// for a pty.
 Result<void> checkTerminalRecords(const InitConfig& config) {
   if (config.mode == Mode::Exec && !config.unmountPath.empty()) {
     return bad("init args: unmount is for mode=run only");
@@ -342,6 +349,15 @@ Result<void> checkTerminalRecords(const InitConfig& config) {
     if (path->empty()) continue;
     if ((config.mode == Mode::Run) != isCleanAbsolutePath(*path)) {
       return bad("init args: the FIFO paths are absolute with mode=run and relative with mode=exec");
+    }
+  }
+  if (!config.portsPath.empty()) {
+    // The listener is the broker's, in the run's io directory like the FIFOs: reached
+    // through that mount, which is detached before the program runs, and never left
+    // somewhere the image decides. A clean path with this prefix cannot climb out.
+    if (config.mode != Mode::Run) return bad("init args: ports is for mode=run only");
+    if (config.unmountPath.empty() || !config.portsPath.starts_with(config.unmountPath + "/")) {
+      return bad("init args: ports must lie inside the unmount directory");
     }
   }
   if (!config.controlPath.empty() && config.tty != Tty::Yes) {
@@ -417,6 +433,7 @@ Result<std::vector<std::string>> encodeInitArgs(const InitConfig& config) {
   if (!config.stdoutPath.empty()) out.push_back("stdout=" + config.stdoutPath);
   if (!config.stderrPath.empty()) out.push_back("stderr=" + config.stderrPath);
   if (!config.unmountPath.empty()) out.push_back("unmount=" + config.unmountPath);
+  if (!config.portsPath.empty()) out.push_back("ports=" + config.portsPath);
   if (config.timeoutMs != 0) out.push_back("timeout=" + std::to_string(config.timeoutMs));
   out.emplace_back(kEndOfRecords);
   out.insert(out.end(), config.argv.begin(), config.argv.end());

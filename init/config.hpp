@@ -18,10 +18,11 @@
 // tty (yes|no), stdin (path of a FIFO), control (path of a FIFO; only with tty=yes), stdout
 // and stderr (paths of FIFOs; never with tty=yes), unmount (path of a mount to detach; Run
 // only), timeout (milliseconds, 1..kMaxTimeoutMs; Exec without a tty only), fill (a
-// writable bind's path; Run only), tmpfs ("<options>:<abs path>"; Run only). The paths
-// have no ".", ".." or empty components and are never "/"; the FIFOs' are absolute with
-// mode=run and relative (to the run's directory pid 1 holds, kHeldIoDirFd)
-// with mode=exec.
+// writable bind's path; Run only), tmpfs ("<options>:<abs path>"; Run only), ports (the
+// port channel's listener: an absolute path inside the unmount directory; Run only). The
+// paths have no ".", ".." or empty components and are never "/"; the FIFOs' are absolute
+// with mode=run and relative (to the run's directory pid 1 holds, kHeldIoDirFd) with
+// mode=exec.
 // Unknown keys, a repeated non-list key, a missing "--" or an empty command are errors.
 #pragma once
 
@@ -151,6 +152,11 @@ struct InitConfig {
   std::string stderrPath;
   /// "" for none; else the mount (the FIFOs' directory) detached after they are opened.
   std::string unmountPath;
+  /// Run with published ports only; "" for none. A listening Unix stream socket the broker
+  /// made beneath unmountPath before the Run: pid 1 connects to it before the mount is
+  /// detached and serves the port proxy's requests for sockets of the container's network
+  /// namespace over that connection (port_channel.hpp).
+  std::string portsPath;
   /// Exec without a tty only (a health check's): the init stays as the program's reaper and
   /// kills its process group with SIGKILL after this many milliseconds; 0: never.
   std::uint32_t timeoutMs = 0;

@@ -4,6 +4,7 @@
 #include "init/container_io.hpp"
 
 #include "init/mounts.hpp"
+#include "init/port_channel.hpp"
 #include "init/sys_error.hpp"
 
 #include <fcntl.h>
@@ -149,12 +150,16 @@ Result<UniqueFd> openHeldIoDir() {
 
 }  // namespace
 
-// The order, and why: the FIFOs are opened while their mount is there, and the mount
-// goes before anything of the user's can run (the fork comes later), so the program
-// never sees the broker's FIFOs; the pty comes last, when the window size can be read.
+// The order, and why: the FIFOs and the port channel's listener are reached while their
+// mount is there, and the mount goes before anything of the user's can run (the fork
+// comes later), so the program never sees the broker's FIFOs or its listener; the pty
+// comes last, when the window size can be read.
 Result<ContainerIo> openContainerIo(const InitConfig& config) {
   ContainerIo io;
   if (auto ok = openFifos(AT_FDCWD, config, io); !ok) return ok.error();
+  if (!config.portsPath.empty()) {
+    DOCKERBOX_TRY_ASSIGN(io.portChannel, connectPortChannel(config.portsPath));
+  }
   if (!config.unmountPath.empty()) {
     DOCKERBOX_TRY_ASSIGN(io.heldIoDir, holdIoDir(config.unmountPath));
     if (auto ok = detachMount(config.unmountPath); !ok) return ok.error();

@@ -1,11 +1,12 @@
 // The program's input and terminal (Docker's run -i/-t, exec -i/-t): the broker's FIFOs,
 // bound into the container under config.unmountPath for a Run (an exec's are in a
 // subdirectory of that directory, which pid 1 keeps open), and a pty of the container's
-// own devpts. Runs as host root with every capability: openContainerIo in pid 1 after
-// setUpMounts and before the fork, openExecIo in an exec's init; attachProgramIo and
-// giveTerminalTo in the program's process before its privilege drop. Input: the broker's
+// own devpts; and a Run's port channel (docker run -p), reached in the same directory.
+// Runs as host root with every capability: openContainerIo in pid 1 after setUpMounts and
+// before the fork, openExecIo in an exec's init; attachProgramIo and giveTerminalTo in the
+// program's process before its privilege drop. Input: the broker's
 // paths (trusted); what the init finds at them is checked (a procfs, a root-only
-// directory, a FIFO, the ptmx device) before it is used.
+// directory, a FIFO, the ptmx device, a socket) before it is used.
 #pragma once
 
 #include "common/result.hpp"
@@ -36,12 +37,16 @@ struct ContainerIo {
   /// Run with FIFOs: their directory, at kHeldIoDirFd in pid 1 for its execs. The child
   /// closes it (with the rest of this struct) before the program runs.
   UniqueFd heldIoDir;
+  /// Run with published ports (config.portsPath): pid 1's connection to the broker's
+  /// listener, non-blocking, which it serves after the fork (port_channel.hpp). Never the
+  /// program's: the child closes it with the rest of this struct.
+  UniqueFd portChannel;
 };
 
 /// What `config` asks for, in this order: the FIFOs are opened (each must be one), the
-/// mount at config.unmountPath is detached, and with tty=yes a pty is opened and given
-/// the window size already waiting in the control FIFO. Any failure is fatal to the
-/// container: nothing of the user's may run.
+/// port channel is connected, the mount at config.unmountPath is detached, and with
+/// tty=yes a pty is opened and given the window size already waiting in the control FIFO.
+/// Any failure is fatal to the container: nothing of the user's may run.
 [[nodiscard]] Result<ContainerIo> openContainerIo(const InitConfig& config);
 
 /// An exec's: the FIFOs `config` names (relative paths), beneath the run's directory that

@@ -33,4 +33,10 @@ inline constexpr std::size_t kRelayChunkSize = 65536;
 /// Window-size records taken from the control FIFO in one read; only the last counts.
 inline constexpr std::size_t kWindowSizeRecordsPerRead = 64;
 
+/// Port-channel requests pid 1 reads and answers in one turn (port_channel.hpp) before it
+/// looks at its signals again: a proxy that asks without pause slows the reaper down but
+/// cannot stop it. Each answer is one socket() and one sendmsg(), so a turn is short; the
+/// replies of one turn fit in the channel's send buffer many times over.
+inline constexpr std::size_t kPortRequestsPerTurn = 32;
+
 }  // namespace dockerbox::init

@@ -171,7 +171,7 @@ Result<void> checkState(const ProcessState& actual, const ProcessState& expected
 // The reaper stays uid 0 (it must outlive and signal a child of any uid) but keeps only
 // CAP_KILL. Same order as dropPrivileges, for the same reasons; its own state is checked
 // before the seccomp filter, which may not allow reading /proc.
-Result<void> dropReaperPrivileges(std::optional<int> relayedPtyMaster) {
+Result<void> dropReaperPrivileges(const ReaperFds& fds) {
   constexpr std::uint64_t kKill = 1ULL << CAP_KILL;
   if (auto ok = limitBoundingSet(kKill); !ok) return ok;
   if (auto ok = setIds(0, 0, {}); !ok) return ok;
@@ -184,7 +184,7 @@ Result<void> dropReaperPrivileges(std::optional<int> relayedPtyMaster) {
   expected.noNewPrivs = 1;
   expected.seccompMode = 0;
   if (auto ok = verifyState(expected); !ok) return ok;
-  return loadReaperSeccomp(relayedPtyMaster);
+  return loadReaperSeccomp(fds);
 }
 
 }  // namespace dockerbox::init

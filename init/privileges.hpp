@@ -8,9 +8,9 @@
 #include "init/config.hpp"
 #include "init/passwd.hpp"
 #include "init/proc_status.hpp"
+#include "init/seccomp_profile.hpp"
 
 #include <cstdint>
-#include <optional>
 
 namespace dockerbox::init {
 
@@ -33,8 +33,7 @@ namespace dockerbox::init {
 
 /// The reaper's drop: stays uid 0, keeps only CAP_KILL (to forward signals to a child of
 /// any uid), no_new_privs, then the reaper's seccomp allow-list (widened for the relay of
-/// `relayedPtyMaster` when the container has a terminal; see loadReaperSeccomp).
-[[nodiscard]] Result<void> dropReaperPrivileges(
-    std::optional<int> relayedPtyMaster = std::nullopt);
+/// a pty master and for the port channel, the fds in `fds`; see loadReaperSeccomp).
+[[nodiscard]] Result<void> dropReaperPrivileges(const ReaperFds& fds = {});
 
 }  // namespace dockerbox::init

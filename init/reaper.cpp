@@ -1,5 +1,6 @@
 // Runs as pid 1 of the container after the reaper's privilege drop (uid 0, CAP_KILL only,
-// seccomp). Input: signals from anyone in the container, the status pipe of its child.
+// seccomp). Input: signals from anyone in the container, the status pipe of its child,
+// the port proxy's requests (untrusted; port_channel.cpp reads them).
 #include "init/reaper.hpp"
 
 #include "init/exec_path.hpp"
@@ -62,14 +63,23 @@ int awaitExec(int statusFd, pid_t child) {
   return code == 0 ? kExitNotFound : code;
 }
 
-int takeSignal(pid_t child, int sig) {
-  if (sig == SIGCHLD) return reapZombies(child);
+int takeSignal(pid_t child, TakenSignal signal, PortChannel& ports) {
+  if (signal.number == SIGCHLD) return reapZombies(child);
+  if (signal.number == SIGIO) {
+    ports.noteSigio();
+    // The kernel's SIGIO is about the channel, the only fd pid 1 armed (or one a program
+    // pointed at pid 1 itself): not the program's. Forwarded, it would even end a program
+    // that has no handler, SIGIO's default action, for a notice that merely came late
+    // (queued before the channel was closed).
+    if (signal.code > 0) return -1;
+  }
   // The child may already be gone (ESRCH): its SIGCHLD is then pending.
-  (void)::kill(child, sig);
+  (void)::kill(child, signal.number);
   return -1;
 }
 
-int reapUntilExit(pid_t child, const sigset_t& signals, std::uint32_t timeoutMs) {
+int reapUntilExit(pid_t child, const sigset_t& signals, PortChannel& ports,
+                  std::uint32_t timeoutMs) {
   timespec deadline{};
   bool armed = timeoutMs != 0;
   if (armed) {
@@ -82,9 +92,16 @@ int reapUntilExit(pid_t child, const sigset_t& signals, std::uint32_t timeoutMs)
     }
   }
   for (;;) {
+    // One turn of the port channel, then one signal: neither can starve the other. While
+    // the channel may hold more, the wait below only looks (timeout 0), since no new
+    // SIGIO comes for requests that are already there.
+    if (ports.pending()) ports.serve();
     siginfo_t info{};
     int sig = -1;
-    if (armed) {
+    if (ports.pending()) {
+      const timespec noWait{};
+      sig = ::sigtimedwait(&signals, &info, &noWait);
+    } else if (armed) {
       timespec now{};
       (void)::clock_gettime(CLOCK_MONOTONIC, &now);
       timespec left{deadline.tv_sec - now.tv_sec, deadline.tv_nsec - now.tv_nsec};
@@ -103,8 +120,8 @@ int reapUntilExit(pid_t child, const sigset_t& signals, std::uint32_t timeoutMs)
     } else {
       sig = ::sigwaitinfo(&signals, &info);
     }
-    if (sig < 0) continue;  // EINTR, or EAGAIN at the deadline (checked above)
-    if (int status = takeSignal(child, sig); status >= 0) return status;
+    if (sig < 0) continue;  // EINTR, or EAGAIN at the deadline (checked above) or at once
+    if (int status = takeSignal(child, {sig, info.si_code}, ports); status >= 0) return status;
   }
 }
 

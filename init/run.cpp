@@ -4,8 +4,10 @@
 #include "init/config.hpp"
 #include "init/container_io.hpp"
 #include "init/exec_path.hpp"
+#include "init/loopback.hpp"
 #include "init/mounts.hpp"
 #include "init/passwd.hpp"
+#include "init/port_channel.hpp"
 #include "init/privileges.hpp"
 #include "init/reaper.hpp"
 #include "init/sys_error.hpp"
@@ -23,7 +25,6 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <optional>
 #include <string>
 
 namespace dockerbox::init {
@@ -163,15 +164,25 @@ int forkProgram(const InitConfig& config, ContainerIo&& io, RelayEnd end) {
   }
   writeEnd.reset();
   closeProgramEnds(io);
-  std::optional<int> relayed;
-  if (io.ptyMaster) relayed = io.ptyMaster.get();
-  if (auto ok = dropReaperPrivileges(relayed); !ok) {
+  // Armed now that every signal is blocked (SIGIO's default action would end pid 1) and
+  // before the drop (the reaper's filter has no fcntl). Requests that came earlier are
+  // answered on the loop's first turn, once pid 1 holds nothing but CAP_KILL: the
+  // sockets the proxy gets are made by the reaper, not by root with every capability.
+  PortChannel ports(std::move(io.portChannel));
+  ReaperFds reaperFds;
+  reaperFds.portChannel = ports.fd();
+  if (io.ptyMaster) reaperFds.relayedPtyMaster = io.ptyMaster.get();
+  Result<void> dropped = ports.arm();
+  if (dropped) dropped = dropReaperPrivileges(reaperFds);
+  if (!dropped) {
     (void)::kill(child, SIGKILL);  // still root with CAP_KILL here; its failure changes nothing
-    return report(ok.error());
+    return report(dropped.error());
   }
   if (int code = awaitExec(readEnd.get(), child); code >= 0) return code;
-  if (relayed) return relayUntilExit(child, signals->get(), all, io, RelayOwner{self, end});
-  return reapUntilExit(child, all, config.timeoutMs);
+  if (reaperFds.relayedPtyMaster) {
+    return relayUntilExit(child, signals->get(), all, io, ports, RelayOwner{self, end});
+  }
+  return reapUntilExit(child, all, ports, config.timeoutMs);
 }
 
 int runContainer(const InitConfig& config) {
@@ -187,6 +198,9 @@ int runContainer(const InitConfig& config) {
                        "sethostname");
     if (!ok) return report(ok.error());
   }
+  // As Docker leaves it, and needed by anything that talks to 127.0.0.1 (the port proxy's
+  // connections to a program listening there included).
+  if (auto ok = bringLoopbackUp(); !ok) return report(ok.error());
   // After the mounts (every one nodev by then) and before the fork: the broker's FIFOs
   // are opened and their mount detached before anything of the user's runs.
   auto io = openContainerIo(config);

@@ -3,11 +3,13 @@
 // The default profile's data lives in seccomp_profile_table.cpp; this file only applies it.
 #include "init/seccomp_profile.hpp"
 
+#include "init/port_channel.hpp"
 #include "init/seccomp_profile_table.hpp"
 #include "init/sys_error.hpp"
 
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -198,6 +200,34 @@ Result<void> allowRelayFds(const Filter& filter, int ptyMaster) {
       "seccomp_rule_add(ioctl TIOCSWINSZ)");
 }
 
+/// With published ports only (port_channel.cpp): the four kinds of socket the proxy may
+/// ask for, each by its exact arguments, and the reply on the channel. The whole 64-bit
+/// argument is compared, so a high bit set beside AF_INET is no match and kills: pid 1
+/// never passes one. sendmsg cannot be checked for what it carries (the fd comes through
+/// a pointer); pid 1 only ever attaches the socket it has just made, and the filter at
+/// least keeps every other fd from sending, and sendmsg from waiting or raising SIGPIPE.
+/// The requests come in through the reaper's read (read(2) on a Unix socket discards any
+/// fd the proxy attaches), so neither recvmsg nor recvfrom is needed; the channel was made
+/// non-blocking and asynchronous before the filter, so neither is fcntl.
+Result<void> allowPortChannel(const Filter& filter, int channel) {
+  for (int domain : {AF_INET, AF_INET6}) {
+    for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+      auto added = checkSeccomp(
+          seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(domain)),
+                           SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(type | SOCK_CLOEXEC)),
+                           SCMP_A2(SCMP_CMP_EQ, 0)),
+          "seccomp_rule_add(socket)");
+      if (!added) return added;
+    }
+  }
+  return checkSeccomp(
+      seccomp_rule_add(filter.get(), SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 2,
+                       SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(channel)),
+                       SCMP_A2(SCMP_CMP_EQ, static_cast<scmp_datum_t>(kPortReplyFlags))),
+      "seccomp_rule_add(sendmsg)");
+}
+
 #if defined(DOCKERBOX_SANITIZER_BUILD)
 /// Sanitizer builds only (style.md §8): ASan's _exit interceptor reads sigaltstack, and
 /// its runtime maps memory and waits on its locks while it reports an error (the report
@@ -248,12 +278,12 @@ Result<void> loadDockerDefaultSeccomp(std::uint64_t capabilities) {
   return load(*filter);
 }
 
-Result<void> loadReaperSeccomp(std::optional<int> relayedPtyMaster) {
+Result<void> loadReaperSeccomp(const ReaperFds& fds) {
   auto filter = newFilter(SCMP_ACT_KILL_PROCESS, {});
   if (!filter) return filter.error();
   std::vector<std::string_view> allowed(std::begin(kReaperCalls), std::end(kReaperCalls));
   allowed.insert(allowed.end(), std::begin(kReaperSanitizerCalls), std::end(kReaperSanitizerCalls));
-  if (relayedPtyMaster) {
+  if (fds.relayedPtyMaster) {
     allowed.insert(allowed.end(), std::begin(kRelayCalls), std::end(kRelayCalls));
   }
   for (std::string_view name : allowed) {
@@ -265,8 +295,11 @@ Result<void> loadReaperSeccomp(std::optional<int> relayedPtyMaster) {
   for (std::string_view name : kReaperStderrCalls) {
     if (auto added = allowOnFd(*filter, name, STDERR_FILENO); !added) return added;
   }
-  if (relayedPtyMaster) {
-    if (auto added = allowRelayFds(*filter, *relayedPtyMaster); !added) return added;
+  if (fds.relayedPtyMaster) {
+    if (auto added = allowRelayFds(*filter, *fds.relayedPtyMaster); !added) return added;
+  }
+  if (fds.portChannel) {
+    if (auto added = allowPortChannel(*filter, *fds.portChannel); !added) return added;
   }
   if (auto prepared = prepareSanitizerForSeccomp(*filter); !prepared) return prepared;
   return load(*filter);

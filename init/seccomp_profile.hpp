@@ -26,6 +26,15 @@ namespace dockerbox::init {
 /// must then not exec the user's program.
 [[nodiscard]] Result<void> loadDockerDefaultSeccomp(std::uint64_t capabilities);
 
+/// The fds the reaper uses beyond its stderr, fixed before its filter is loaded: the
+/// filter names them, so no other fd it could come to hold gets the same calls.
+struct ReaperFds {
+  /// A container with a terminal: the pty master pid 1 relays (tty_relay.hpp).
+  std::optional<int> relayedPtyMaster;
+  /// A Run with published ports: the port channel pid 1 serves (port_channel.hpp).
+  std::optional<int> portChannel;
+};
+
 /// The tiny allow-list of the container's pid-1 reaper after it forked the user's program:
 /// it only waits, forwards signals and exits (wait4, waitid, kill, tgkill, rt_sigtimedwait,
 /// rt_sigprocmask, rt_sigaction, rt_sigreturn, signalfd4, read, write (stderr), close,
@@ -35,10 +44,14 @@ namespace dockerbox::init {
 /// With `relayedPtyMaster` (a container with a terminal, whose pty pid 1 relays) also:
 /// poll, write on fd 1 and on that master fd, and ioctl(that fd, TIOCSWINSZ).
 ///
+/// With `portChannel` (a Run with published ports) also: socket only for AF_INET and
+/// AF_INET6, SOCK_STREAM or SOCK_DGRAM, each with SOCK_CLOEXEC, protocol 0; and sendmsg
+/// only on that fd with MSG_DONTWAIT | MSG_NOSIGNAL. (Its reads are the reaper's read.)
+///
 /// write and writev are allowed on fd 2 only (and write on the two above): flush stdout
 /// before loading this (or leave with _exit), or glibc's exit-time flush of stdout may
 /// kill the reaper. x86_64 only.
-[[nodiscard]] Result<void> loadReaperSeccomp(std::optional<int> relayedPtyMaster = std::nullopt);
+[[nodiscard]] Result<void> loadReaperSeccomp(const ReaperFds& fds = {});
 
 /// How many of the default profile's distinct syscall names (all groups, gated or not)
 /// this libseccomp resolves, overall and to a real call number on each ABI. A name can be

@@ -42,8 +42,9 @@ bool writeAll(int fd, std::span<const char> data) {
 /// only memory it uses, and the seccomp filter leaves no way to get more.
 class Relay {
  public:
-  Relay(pid_t child, int signalFd, ContainerIo& io, pid_t self)
-      : child_(child), self_(self), signals_(signalFd), master_(io.ptyMaster.get()), io_(io) {}
+  Relay(pid_t child, int signalFd, ContainerIo& io, PortChannel& ports, pid_t self)
+      : child_(child), self_(self), signals_(signalFd), master_(io.ptyMaster.get()), io_(io),
+        ports_(ports) {}
 
   /// One poll and what it reported. False when poll itself failed (not for EINTR).
   bool step();
@@ -67,6 +68,7 @@ class Relay {
   int signals_;
   int master_;
   ContainerIo& io_;
+  PortChannel& ports_;
   int status_ = -1;
   bool slaveOpen_ = true;    // false once the master reads EIO: no one holds the slave
   bool outputLost_ = false;  // fd 1 failed: the output is read and dropped from then on
@@ -77,6 +79,9 @@ class Relay {
 };
 
 bool Relay::step() {
+  // As the plain reaper: one turn of the port channel per step, and while it may hold
+  // more the poll only looks (timeout 0), since no new SIGIO comes for what is there.
+  if (ports_.pending()) ports_.serve();
   std::array<pollfd, kSlots> fds{};
   auto masterEvents =
       static_cast<short>((slaveOpen_ ? POLLIN : 0) | (inputPending() ? POLLOUT : 0));
@@ -85,7 +90,7 @@ bool Relay::step() {
   // Input waits while the master has not taken the last read: the FIFO holds the rest.
   fds[kStdin] = {io_.stdinFifo && !inputPending() ? io_.stdinFifo.get() : -1, POLLIN, 0};
   fds[kControl] = {io_.controlFifo ? io_.controlFifo.get() : -1, POLLIN, 0};
-  if (::poll(fds.data(), fds.size(), -1) < 0) return errno == EINTR;
+  if (::poll(fds.data(), fds.size(), ports_.pending() ? 0 : -1) < 0) return errno == EINTR;
   constexpr short kReady = POLLIN | POLLHUP | POLLERR | POLLNVAL;
   if ((fds[kMaster].revents & kReady) != 0 && slaveOpen_) copyOutput();
   // Window sizes before input: a size the client sent before a keystroke is in place when
@@ -108,7 +113,8 @@ void Relay::takeSignals() {
     const auto& info = infos[static_cast<std::size_t>(i)];
     // The relay's own write to a closed stdout: not a signal for the program (emit() copes).
     if (info.ssi_signo == SIGPIPE && static_cast<pid_t>(info.ssi_pid) == self_) continue;
-    if (int status = takeSignal(child_, static_cast<int>(info.ssi_signo)); status >= 0) {
+    const TakenSignal taken{static_cast<int>(info.ssi_signo), info.ssi_code};
+    if (int status = takeSignal(child_, taken, ports_); status >= 0) {
       status_ = status;
     }
   }
@@ -177,12 +183,13 @@ void Relay::drainOutput() {
 
 }  // namespace
 
-int relayUntilExit(pid_t child, int signalFd, const sigset_t& signals, ContainerIo& io, RelayOwner owner) {
-  Relay relay(child, signalFd, io, owner.self);
+int relayUntilExit(pid_t child, int signalFd, const sigset_t& signals, ContainerIo& io,
+                   PortChannel& ports, RelayOwner owner) {
+  Relay relay(child, signalFd, io, ports, owner.self);
   while (relay.childStatus() < 0) {
     // poll cannot fail on these fds but for want of kernel memory; the relay then ends
     // and pid 1 goes on as the plain reaper, which takes the same pending signals.
-    if (!relay.step()) return reapUntilExit(child, signals);
+    if (!relay.step()) return reapUntilExit(child, signals, ports);
   }
   // The program has exited: pid 1 kills what it left behind, as its own exit is about
   // to, so that no background process can keep the terminal busy. kill(-1) from pid 1

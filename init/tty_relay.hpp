@@ -1,12 +1,15 @@
 // What pid 1 of a container with a terminal (tty=yes), or the init of an exec with one,
 // does once the user's program runs:
-// the reaper's work (reaper.hpp) plus the relay between the pty master and the outside.
+// the reaper's work (reaper.hpp, the port channel's service included) plus the relay
+// between the pty master and the outside.
 // Runs as uid 0 with only CAP_KILL, no_new_privs and the reaper's seccomp filter widened
 // for the relay (seccomp_profile.hpp). Input: the terminal's output (untrusted: whatever
-// the program writes, copied as bytes and never interpreted), the broker's FIFOs, signals.
+// the program writes, copied as bytes and never interpreted), the broker's FIFOs, signals,
+// the port proxy's requests (untrusted; port_channel.cpp reads them).
 #pragma once
 
 #include "init/container_io.hpp"
+#include "init/port_channel.hpp"
 
 #include <sys/types.h>
 
@@ -24,13 +27,14 @@ struct RelayOwner {
 };
 
 /// Until `child` exits: forwards every signal read from `signalFd` (a signalfd of
-/// `signals`, all blocked before the fork) and reaps zombies exactly as reapUntilExit,
-/// copies the terminal's output to fd 1 (waiting when fd 1 is full: nothing is dropped),
+/// `signals`, all blocked before the fork), reaps zombies and serves `ports` exactly as
+/// reapUntilExit, copies the terminal's output to fd 1 (waiting when fd 1 is full: nothing
+/// is dropped),
 /// the stdin FIFO's bytes into the master (until its EOF; the master stays open) and the
 /// control FIFO's window sizes onto it. Then (RelayEnd::KillNamespace) kills what is left
 /// in the namespace, copies what the terminal still holds and returns the child's status.
 /// Allocates nothing: the reaper's filter has no brk or mmap.
 [[nodiscard]] int relayUntilExit(pid_t child, int signalFd, const sigset_t& signals,
-                                 ContainerIo& io, RelayOwner owner);
+                                 ContainerIo& io, PortChannel& ports, RelayOwner owner);
 
 }  // namespace dockerbox::init

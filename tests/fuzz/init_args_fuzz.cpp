@@ -35,7 +35,8 @@ bool sameConfig(const dockerbox::init::InitConfig& a, const dockerbox::init::Ini
          a.hostname == b.hostname && a.capabilities == b.capabilities &&
          a.seccomp == b.seccomp && a.rootfs == b.rootfs && a.rlimitRaise == b.rlimitRaise &&
          a.tty == b.tty && a.stdinPath == b.stdinPath && a.controlPath == b.controlPath &&
-         a.stdoutPath == b.stdoutPath && a.stderrPath == b.stderrPath && a.unmountPath == b.unmountPath;
+         a.stdoutPath == b.stdoutPath && a.stderrPath == b.stderrPath && a.unmountPath == b.unmountPath &&
+         a.portsPath == b.portsPath && a.timeoutMs == b.timeoutMs;
 }
 
 }  // namespace

@@ -143,6 +143,67 @@ TEST(InitConfig, StdinWithoutATtyRoundTrips) {
   EXPECT_EQ(parsed->unmountPath, c.unmountPath);
 }
 
+TEST(InitConfig, ThePortChannelRoundTripsForARunInsideItsMount) {
+  InitConfig c;
+  c.argv = {"sh"};
+  c.unmountPath = "/.dockerbox-io";
+  c.portsPath = "/.dockerbox-io/ports";
+  auto encoded = encodeInitArgs(c);
+  ASSERT_TRUE(encoded) << encoded.error().message;
+  EXPECT_NE(std::find(encoded->begin(), encoded->end(), "ports=/.dockerbox-io/ports"),
+            encoded->end());
+  auto parsed = parse(*encoded);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->portsPath, c.portsPath);
+  EXPECT_EQ(parsed->unmountPath, c.unmountPath);
+
+  // Deeper inside the mount is inside it too; with a terminal as without.
+  c.portsPath = "/.dockerbox-io/run/ports";
+  c.tty = Tty::Yes;
+  auto deeper = encodeInitArgs(c);
+  ASSERT_TRUE(deeper) << deeper.error().message;
+  EXPECT_EQ(parse(*deeper)->portsPath, "/.dockerbox-io/run/ports");
+
+  // Records in any order; absent by default.
+  const std::string m(kVersionMarker);
+  auto first = parse({m, "ports=/io/p", "mode=run", "unmount=/io", "--", "sh"});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->portsPath, "/io/p");
+  auto none = parse({m, "mode=run", "unmount=/io", "--", "sh"});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->portsPath, "");
+  c.portsPath.clear();
+  auto encodedWithout = encodeInitArgs(c);
+  ASSERT_TRUE(encodedWithout);
+  for (const auto& record : *encodedWithout) EXPECT_FALSE(record.starts_with("ports=")) << record;
+}
+
+TEST(InitConfig, ThePortChannelIsACleanPathInsideTheRunsMountOnly) {
+  InitConfig run;
+  run.argv = {"sh"};
+  run.unmountPath = "/.dockerbox-io";
+  for (auto change : std::vector<void (*)(InitConfig&)>{
+           [](InitConfig& x) { x.portsPath = "ports"; },                     // relative
+           [](InitConfig& x) { x.portsPath = "/ports"; },                    // outside the mount
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-iox/ports"; },     // a sibling, not inside
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io"; },            // the mount itself
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io/../ports"; },   // climbs out
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io//ports"; },
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io/./ports"; },
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io/ports/"; },
+           [](InitConfig& x) { x.portsPath = std::string("/.dockerbox-io/p\0s", 18); },
+           [](InitConfig& x) { x.portsPath = "/.dockerbox-io/ports"; x.unmountPath.clear(); },
+           [](InitConfig& x) {  // only a Run has published ports
+             x.portsPath = "/.dockerbox-io/ports";
+             x.mode = Mode::Exec;
+             x.unmountPath.clear();
+           }}) {
+    InitConfig c = run;
+    change(c);
+    EXPECT_FALSE(encodeInitArgs(c)) << c.portsPath;
+  }
+}
+
 TEST(InitConfig, StderrIsNeverATerminals) {
   InitConfig c = terminalConfig();
   c.stderrPath = "/.dockerbox-io/stderr";
@@ -352,6 +413,20 @@ TEST(InitConfig, RefusesEveryMalformedList) {
       {"exec stdin climbing", {m, "mode=exec", "stdin=x/../stdin", "--", "sh"}},
       {"exec with unmount", {m, "mode=exec", "unmount=/io", "--", "sh"}},
       {"exec with a relative unmount", {m, "mode=exec", "unmount=io", "--", "sh"}},
+      {"ports without unmount", {m, "ports=/io/ports", "--", "sh"}},
+      {"ports empty", {m, "unmount=/io", "ports=", "--", "sh"}},
+      {"ports root", {m, "unmount=/io", "ports=/", "--", "sh"}},
+      {"ports relative", {m, "unmount=/io", "ports=io/ports", "--", "sh"}},
+      {"ports outside unmount", {m, "unmount=/io", "ports=/tmp/ports", "--", "sh"}},
+      {"ports beside unmount", {m, "unmount=/io", "ports=/iox/ports", "--", "sh"}},
+      {"ports is unmount", {m, "unmount=/io", "ports=/io", "--", "sh"}},
+      {"ports dotdot", {m, "unmount=/io", "ports=/io/../ports", "--", "sh"}},
+      {"ports dot", {m, "unmount=/io", "ports=/io/./ports", "--", "sh"}},
+      {"ports trailing slash", {m, "unmount=/io", "ports=/io/ports/", "--", "sh"}},
+      {"repeated ports", {m, "unmount=/io", "ports=/io/a", "ports=/io/b", "--", "sh"}},
+      {"NUL in ports", {m, "unmount=/io", std::string("ports=/io/a\0b", 13), "--", "sh"}},
+      {"exec with ports", {m, "mode=exec", "ports=/io/ports", "--", "sh"}},
+      {"exec with relative ports", {m, "mode=exec", "ports=x/ports", "--", "sh"}},
   };
   for (const auto& c : cases) {
     auto parsed = parse(c.args);

@@ -2,16 +2,19 @@
 # Runs the static dockerbox-init as pid 1 of a throwaway container built like miniboxd's
 # (protocol §11: new pid/mount/uts/ipc/net namespaces, pivot_root into a busybox root,
 # the host's devtmpfs at /dev, a read-write /proc, a plain bind) and checks from inside
-# what the user's program holds. Needs root, unshare and busybox; exits 77 (skip) without.
+# what the user's program holds, and from outside what pid 1 serves on the port channel
+# (port_probe.py). Needs root, unshare, busybox and python3; exits 77 (skip) without.
 # usage: rootfs_test.sh PATH_TO_DOCKERBOX_INIT
 INIT=$1
-[ "$(id -u)" = 0 ] && command -v unshare >/dev/null && [ -x /bin/busybox ] || exit 77
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ "$(id -u)" = 0 ] && command -v unshare >/dev/null && [ -x /bin/busybox ] &&
+  command -v python3 >/dev/null || exit 77
 T=$(mktemp -d /tmp/dbinit.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
 R=$T/root
 mkdir -p $R/bin $R/etc $R/proc $R/sys $R/dev $R/data $R/tmp $R/home/alice $T/hostdata $T/io
 cp /bin/busybox $R/bin/busybox
-for c in sh id cat cut grep head ls mknod seq stty tail touch tty wc; do ln -s busybox $R/bin/$c; done
+for c in sh id cat cut grep head ls mknod nc seq stty tail touch tty wc; do ln -s busybox $R/bin/$c; done
 printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > $R/etc/passwd
 printf 'root:x:0:root\nstaff:x:50:alice\n' > $R/etc/group
 touch $R/.dockerbox-init
@@ -138,6 +141,44 @@ expect "tty: every line" "^100000 lines, last 100000$" \
 expect "tty: status" "exit=5$" "$out"
 out=$(run mode=run tty=yes -- sh -c 'kill -TERM 1; sleep 5')
 expect "tty: signal forwarded" "exit=143" "$out"
+
+# Published ports (docker run -p): pid 1 brings lo up and connects to the broker's
+# listener in the io directory before the program runs; port_probe.py, standing in for the
+# port proxy outside the container, gets sockets of the container's network namespace over
+# that channel and connects one to a server the program runs there on 127.0.0.1. Without
+# and with a terminal: the reaper's loop and the relay's serve it.
+mkfifo $T/listening
+export IO=1
+# nc listens on [::]:8080 where the kernel has IPv6 (dual-stack), else on 0.0.0.0:8080.
+serve_port='cat /sys/class/net/lo/flags
+  echo hello-through-the-port-channel | nc -l -p 8080 &
+  i=0; until grep -qE ":1F90 0+:0000 0A" /proc/net/tcp /proc/net/tcp6; do
+    i=$((i + 1)); [ $i -lt 100000 ] || exit 9
+  done
+  echo > /data/ready; wait $!; echo program-done'
+for tty in no yes; do
+  rm -f $T/io/ports
+  python3 "$HERE/port_probe.py" $T/io/ports $T/listening $T/hostdata/ready 8080 > $T/probe 2>&1 &
+  probe=$!
+  timeout 60 sh -c 'read x < $T/listening' || { echo "FAIL: ports, tty=$tty: no listener"; fails=1; }
+  out=$(run mode=run tty=$tty unmount=/.dockerbox-io ports=/.dockerbox-io/ports -- \
+    sh -c "$serve_port" | tr -d '\r')
+  wait $probe
+  probed=$(cat $T/probe)
+  expect "ports, tty=$tty: lo is up" "^0x9$" "$out"
+  expect "ports, tty=$tty: the program ends well" "^program-done$" "$out"
+  expect "ports, tty=$tty: status" "exit=0$" "$out"
+  expect "ports, tty=$tty: pid 1 connected" "^pid 1 connected$" "$probed"
+  expect "ports, tty=$tty: one socket per request" "^replies: right kinds, in order$" "$probed"
+  expect "ports, tty=$tty: into the container" "^greeting: hello-through-the-port-channel$" "$probed"
+  expect "ports, tty=$tty: a bad byte closes" "^closed on a bad byte$" "$probed"
+done
+unset IO
+out=$(run mode=run -- cat /sys/class/net/lo/flags)
+expect "lo is up without ports too" "^0x9$" "$out"
+out=$(run mode=run unmount=/tmp ports=/tmp/ports -- sh -c 'echo ran')
+expect "no listener is fatal" "dockerbox-init: open ports /tmp/ports: No such file or directory" "$out"
+if printf '%s\n' "$out" | grep -q '^ran$'; then echo "FAIL: ran without its port channel"; fails=1; fi
 
 # Fail closed: not a FIFO, or nothing mounted where the broker said.
 out=$(run mode=run stdin=/etc/passwd -- cat)

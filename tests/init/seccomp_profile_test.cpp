@@ -7,6 +7,7 @@
 #include "init/seccomp_profile.hpp"
 
 #include "init/config.hpp"
+#include "init/port_channel.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -32,11 +34,12 @@
 #include <cstdio>
 #include <functional>
 #include <thread>
+#include <vector>
 
 namespace dockerbox::init {
 namespace {
 
-enum class Profile { None, DockerDefault, Reaper, ReaperRelay };
+enum class Profile { None, DockerDefault, Reaper, ReaperRelay, ReaperPorts };
 
 // Exit codes a child reports besides an errno (all errnos are below 134).
 constexpr int kSucceeded = 200;
@@ -49,9 +52,10 @@ constexpr std::uint64_t kWithSysAdmin = kDockerDefaultCaps | (1ULL << CAP_SYS_AD
 int outcome(long rc) { return rc < 0 ? errno : kSucceeded; }
 
 /// Forks a child that confines itself with `profile` and exits with `probe()`; returns
-/// the child's wait status. `relayMaster` is the pty master fd of Profile::ReaperRelay.
+/// the child's wait status. `fd` is the pty master of Profile::ReaperRelay, the port
+/// channel of Profile::ReaperPorts.
 int runConfined(Profile profile, std::uint64_t caps, const std::function<int()>& probe,
-                int relayMaster = -1) {
+                int fd = -1) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return -1;
@@ -60,7 +64,11 @@ int runConfined(Profile profile, std::uint64_t caps, const std::function<int()>&
     Result<void> loaded;
     if (profile == Profile::DockerDefault) loaded = loadDockerDefaultSeccomp(caps);
     if (profile == Profile::Reaper) loaded = loadReaperSeccomp();
-    if (profile == Profile::ReaperRelay) loaded = loadReaperSeccomp(relayMaster);
+    if (profile == Profile::ReaperRelay || profile == Profile::ReaperPorts) {
+      ReaperFds fds;
+      (profile == Profile::ReaperRelay ? fds.relayedPtyMaster : fds.portChannel) = fd;
+      loaded = loadReaperSeccomp(fds);
+    }
     if (!loaded) ::_exit(kLoadFailed);
     ::_exit(probe());
   }
@@ -262,6 +270,89 @@ TEST(ReaperSeccomp, AnythingElseKills) {
 
 TEST(ReaperSeccomp, WithoutARelayPollIsRefused) {
   EXPECT_TRUE(killedBySigsys([] { return outcome(::poll(nullptr, 0, 0)); }));
+}
+
+TEST(ReaperSeccomp, WithoutAPortChannelNoSocketAtAll) {
+  EXPECT_TRUE(killedBySigsys(
+      [] { return outcome(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); }));
+  EXPECT_TRUE(killedBySigsys(
+      [] { return outcome(::sendmsg(STDERR_FILENO, nullptr, MSG_DONTWAIT | MSG_NOSIGNAL)); }));
+}
+
+/// Opens a socket of `domain`/`type`/`protocol` (through the raw call, so every bit of
+/// the arguments is ours) and reports the outcome.
+std::function<int()> socketProbe(std::uint64_t domain, std::uint64_t type,
+                                 std::uint64_t protocol = 0) {
+  return [=] {
+    long fd = ::syscall(SYS_socket, domain, type, protocol);
+    return fd < 0 ? errno : (::close(static_cast<int>(fd)), kSucceeded);
+  };
+}
+
+/// The port channel's filter around a real socketpair: exactly the four kinds of socket
+/// and the reply on the channel; any other socket, or sendmsg elsewhere or otherwise, kills.
+class PortChannelSeccomp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends_), 0);
+  }
+  void TearDown() override {
+    ::close(ends_[0]);
+    ::close(ends_[1]);
+  }
+  int exitCodeWithChannel(const std::function<int()>& probe) const {
+    int status = runConfined(Profile::ReaperPorts, 0, probe, ends_[0]);
+    EXPECT_TRUE(WIFEXITED(status)) << "wait status " << status;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  bool killedWithChannel(const std::function<int()>& probe) const {
+    int status = runConfined(Profile::ReaperPorts, 0, probe, ends_[0]);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+  }
+  /// One reply byte on `fd`, as the channel sends it.
+  static std::function<int()> replyProbe(int fd, int flags) {
+    return [fd, flags] {
+      char byte = 0;
+      iovec data{&byte, 1};
+      msghdr message{};
+      message.msg_iov = &data;
+      message.msg_iovlen = 1;
+      return outcome(::sendmsg(fd, &message, flags));
+    };
+  }
+  int ends_[2] = {-1, -1};
+};
+
+TEST_F(PortChannelSeccomp, AllowsTheFourSocketsAndTheReply) {
+  for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+    EXPECT_EQ(exitCodeWithChannel(socketProbe(AF_INET, type | SOCK_CLOEXEC)), kSucceeded) << type;
+    const int v6 = exitCodeWithChannel(socketProbe(AF_INET6, type | SOCK_CLOEXEC));
+    EXPECT_TRUE(v6 == kSucceeded || v6 == EAFNOSUPPORT) << v6;
+  }
+  EXPECT_EQ(exitCodeWithChannel(replyProbe(ends_[0], kPortReplyFlags)), kSucceeded);
+}
+
+TEST_F(PortChannelSeccomp, AnythingElseKills) {
+  const std::vector<std::function<int()>> killed = {
+      socketProbe(AF_INET, SOCK_STREAM),                      // no SOCK_CLOEXEC
+      socketProbe(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK),
+      socketProbe(AF_INET, SOCK_RAW | SOCK_CLOEXEC),
+      socketProbe(AF_INET, SOCK_SEQPACKET | SOCK_CLOEXEC),
+      socketProbe(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP),  // protocol 0 only
+      socketProbe(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC),
+      socketProbe(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC),
+      socketProbe(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC),
+      // A high bit beside a listed value is no match: the kernel would read an int.
+      socketProbe((std::uint64_t{1} << 32) | AF_INET, SOCK_STREAM | SOCK_CLOEXEC),
+      socketProbe(AF_INET, (std::uint64_t{1} << 32) | SOCK_STREAM | SOCK_CLOEXEC),
+      replyProbe(ends_[1], kPortReplyFlags),  // another fd
+      replyProbe(STDERR_FILENO, kPortReplyFlags),
+      replyProbe(ends_[0], 0),  // flags that could wait or raise SIGPIPE
+      replyProbe(ends_[0], MSG_NOSIGNAL),
+      [this] { return outcome(::send(ends_[0], "x", 1, kPortReplyFlags)); },  // sendto
+      [this] { return outcome(::fcntl(ends_[0], F_SETFL, O_NONBLOCK)); },
+  };
+  for (std::size_t i = 0; i < killed.size(); ++i) EXPECT_TRUE(killedWithChannel(killed[i])) << i;
 }
 
 /// The relay's filter around a real pty master: what the relay does works, the same
