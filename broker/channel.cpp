@@ -6,7 +6,7 @@
 // the client went away or the channel closes. Every frame to the worker goes through one
 // outbox drained by one writer, so stream chunks and responses never interleave.
 #include "broker/channel.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include "broker/decoder.hpp"
 #include "broker/dispatch.hpp"

@@ -79,38 +79,53 @@ Result<void> resolveEngineUser(Config& config) {
   return {};
 }
 
-/// The registry client's user, when the client is enabled: it must exist, not be root and
-/// share neither uid nor group with the frontend or the engine. A default install that
-/// lacks the user (an upgrade before the package made it) runs without the client, saying so.
-Result<void> resolveRegistryUser(Config& config, bool explicitPath) {
-  if (config.registryPath == "none") return {};
+/// An unprivileged helper's user (the registry client's, the port proxy's), when the helper
+/// is enabled: it must exist, not be root and share neither uid nor group with the frontend,
+/// the engine or `others`. A default install that lacks the user (an upgrade before the
+/// package made it) runs without the helper (`path` becomes "none").
+struct HelperUser {
+  const char* what;      // "registry client"
+  const char* variable;  // "DOCKERBOX_REGISTRY_USER"
+  const char* fallback;  // the default user name, for the useradd hint
+  std::string& path;
+  const std::string& name;
+  uid_t& uid;
+  gid_t& gid;
+};
+
+Result<void> resolveHelperUser(const Config& config, HelperUser helper, bool explicitPath,
+                               std::initializer_list<std::tuple<uid_t, gid_t, const char*>> others) {
+  if (helper.path == "none") return {};
   passwd pw{};
   passwd* found = nullptr;
   std::vector<char> buf(16384);
-  const std::string& name = config.registryUserName;
+  const std::string& name = helper.name;
   if (name.empty() || getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
     if (!explicitPath) {
-      config.registryPath = "none";
+      helper.path = "none";
       return {};
     }
-    return fail(ErrorKind::BadRequest, "DOCKERBOX_REGISTRY_USER: no such user: '" + name +
+    return fail(ErrorKind::BadRequest, std::string(helper.variable) + ": no such user: '" + name +
                                            "' (create it: useradd --system --no-create-home --shell "
-                                           "/usr/sbin/nologin " + (name.empty() ? "dockerbox-registry" : name) + ")");
+                                           "/usr/sbin/nologin " + (name.empty() ? helper.fallback : name) + ")");
   }
   if (found->pw_uid == 0 || found->pw_gid == 0) {
-    return fail(ErrorKind::BadRequest, "the registry client's user must not be root: " + name);
+    return fail(ErrorKind::BadRequest, std::string("the ") + helper.what + "'s user must not be root: " + name);
   }
-  for (auto [uid, gid, who] : {std::tuple{config.frontendUid, config.frontendGid, "frontend"},
-                               std::tuple{config.engineUid, config.engineGid, "engine"}}) {
+  std::vector<std::tuple<uid_t, gid_t, const char*>> taken{{config.frontendUid, config.frontendGid, "frontend"},
+                                                           {config.engineUid, config.engineGid, "engine"}};
+  taken.insert(taken.end(), others.begin(), others.end());
+  for (auto [uid, gid, who] : taken) {
     if (found->pw_uid == uid || found->pw_gid == gid) {
-      return fail(ErrorKind::BadRequest, "the registry client's user (" + name + ") must have a uid and group "
-                                         "other than the " + who + "'s");
+      return fail(ErrorKind::BadRequest, std::string("the ") + helper.what + "'s user (" + name +
+                                             ") must have a uid and group other than the " + who + "'s");
     }
   }
-  config.registryUid = found->pw_uid;
-  config.registryGid = found->pw_gid;
+  helper.uid = found->pw_uid;
+  helper.gid = found->pw_gid;
   return {};
 }
+
 
 /// "a,b,,c" -> {a, b, c}
 std::vector<std::string> splitList(const std::string& text) {
@@ -131,6 +146,13 @@ std::string defaultHelperPath(const char* argv0, const char* name, const char* b
     if (std::filesystem::exists(candidate, ec)) return std::filesystem::weakly_canonical(candidate).string();
   }
   return (dir / name).string();
+}
+
+/// An installed helper beside dockerboxd, unless configured; "none" when absent.
+void defaultOptionalHelper(std::string& path, const char* argv0, const char* binary, const char* dir) {
+  path = defaultHelperPath(argv0, binary, dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) path = "none";
 }
 
 }  // namespace
@@ -164,6 +186,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (auto v = env("DOCKERBOX_REGISTRY_PATH")) config.registryPath = v->empty() ? "none" : *v;
   if (auto v = env("DOCKERBOX_REGISTRY_USER")) config.registryUserName = *v;
   if (auto v = env("DOCKERBOX_REGISTRY_SOCKET")) config.registrySocket = *v;
+  if (auto v = env("DOCKERBOX_PROXY_PATH")) config.proxyPath = v->empty() ? "none" : *v;
+  if (auto v = env("DOCKERBOX_PROXY_USER")) config.proxyUserName = *v;
   std::string insecure, miniboxdRegistries = "docker.io,ghcr.io";
   if (auto v = env("DOCKERBOX_INSECURE_REGISTRIES")) insecure = *v;
   if (auto v = env("DOCKERBOX_MINIBOXD_REGISTRIES")) miniboxdRegistries = *v;
@@ -190,6 +214,8 @@ Result<Config> loadConfig(int argc, char** argv) {
   app.add_option("--registry-user", config.registryUserName, "user the registry client runs as (DOCKERBOX_REGISTRY_USER)");
   app.add_option("--registry-socket", config.registrySocket,
                  "socket of a systemd-started registry client (DOCKERBOX_REGISTRY_SOCKET)");
+  app.add_option("--proxy-path", config.proxyPath, "dockerbox-proxy binary, or none (DOCKERBOX_PROXY_PATH)");
+  app.add_option("--proxy-user", config.proxyUserName, "user the port proxy runs as (DOCKERBOX_PROXY_USER)");
   app.add_option("--insecure-registries", insecure, "plain-HTTP registries, host[:port],... (DOCKERBOX_INSECURE_REGISTRIES)");
   app.add_option("--miniboxd-registries", miniboxdRegistries,
                  "registries miniboxd's Pull reaches (DOCKERBOX_MINIBOXD_REGISTRIES)");
@@ -241,12 +267,23 @@ Result<Config> loadConfig(int argc, char** argv) {
   if (!config.registrySocket.empty()) {
     config.registryPath = "none";  // systemd starts the client, as its own user
   } else if (!explicitRegistry) {
-    config.registryPath = defaultHelperPath(argv[0], "dockerbox-registry", "registry");
-    std::error_code ec;
-    if (!std::filesystem::exists(config.registryPath, ec)) config.registryPath = "none";
+    defaultOptionalHelper(config.registryPath, argv[0], "dockerbox-registry", "registry");
   }
   if (config.registrySocket.empty()) {
-    if (auto r = resolveRegistryUser(config, explicitRegistry); !r) return r.error();
+    HelperUser registry{"registry client", "DOCKERBOX_REGISTRY_USER", "dockerbox-registry", config.registryPath,
+                        config.registryUserName, config.registryUid, config.registryGid};
+    if (auto r = resolveHelperUser(config, registry, explicitRegistry, {}); !r) return r.error();
+  }
+  const bool explicitProxy = !config.proxyPath.empty();
+  if (!explicitProxy) defaultOptionalHelper(config.proxyPath, argv[0], "dockerbox-proxy", "proxy");
+  HelperUser proxy{"port proxy", "DOCKERBOX_PROXY_USER", "dockerbox-proxy", config.proxyPath, config.proxyUserName,
+                   config.proxyUid, config.proxyGid};
+  const bool registryUser = config.registrySocket.empty() && config.registryPath != "none";
+  if (auto r = resolveHelperUser(config, proxy, explicitProxy,
+                                 {{registryUser ? config.registryUid : 0, registryUser ? config.registryGid : 0,
+                                   "registry client"}});
+      !r) {
+    return r.error();
   }
   config.insecureRegistries = splitList(insecure);
   config.miniboxdRegistries = splitList(miniboxdRegistries);

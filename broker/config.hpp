@@ -39,6 +39,12 @@ struct Config {
   std::string registrySocket;
   uid_t registryUid = 0;
   gid_t registryGid = 0;
+  /// dockerbox-proxy, which carries published ports' traffic (default: beside dockerboxd
+  /// when installed). "none": containers cannot publish ports.
+  std::string proxyPath;
+  std::string proxyUserName = "dockerbox-proxy";  // DOCKERBOX_PROXY_USER
+  uid_t proxyUid = 0;
+  gid_t proxyGid = 0;
   /// Registries spoken to in plain HTTP besides loopback ones (host[:port], comma-separated).
   std::vector<std::string> insecureRegistries;
   /// The registries miniboxd's Pull really reaches (protocol 8.7: others are sent to Docker

@@ -364,6 +364,7 @@ Result<CreateContainerOp> createContainer(wire::ContainerConfig::Reader in) {
   s.tty = in.getTty();
   s.openStdin = in.getOpenStdin();
   s.stdinOnce = in.getStdinOnce();
+  DOCKERBOX_TRY_ASSIGN(s.exposedPorts, textList(in.getExposedPorts(), kMaxListItems, kMaxRefBytes, "ExposedPorts"));
   DOCKERBOX_TRY_ASSIGN(s.host, hostConfig(in.getHost()));
   if (in.getHasHealthcheck()) DOCKERBOX_TRY_ASSIGN(s.healthcheck, healthcheck(in.getHealthcheck()));
   // Keep a canonical copy of exactly what was validated, written by us: it is what

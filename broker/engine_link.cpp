@@ -3,7 +3,7 @@
 
 #include "ipc/engine.capnp.h"
 #include "ipc/limits.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>

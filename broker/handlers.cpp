@@ -132,9 +132,11 @@ monitor::MonitorOptions Handlers::monitorOptions(const Config& config, const Pol
 }
 
 Handlers::Handlers(asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
-                   monitor::Sealer sealer, Gate* gate)
+                   monitor::Sealer sealer, Gate* gate, std::shared_ptr<monitor::PortPublisher> ports)
     : config_(config), minibox_(executor, config.miniboxSocket), registry_(executor, registrySpecOf(config)) {
-  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, monitorOptions(config, policy, gate));
+  auto options = monitorOptions(config, policy, gate);
+  options.ports = std::move(ports);
+  monitor_ = std::make_unique<monitor::Monitor>(minibox_, sealer, std::move(options));
 }
 
 void Handlers::attachEngine(asio::local::stream_protocol::socket acts, asio::local::stream_protocol::socket engine) {

@@ -43,9 +43,10 @@ class Handlers {
   /// own (dockerbox-engine, started by the EngineLauncher), is connected by attachEngine();
   /// until then requests answer Unavailable.
   /// With `gate`, runs that no client asked for (restart policies) are audited there and
-  /// may happen; without one they are refused.
+  /// may happen; without one they are refused. With `ports` (the ProxyLauncher), containers
+  /// may publish ports.
   Handlers(boost::asio::any_io_executor executor, const Config& config, const PolicyHolder* policy,
-           monitor::Sealer sealer, Gate* gate = nullptr);
+           monitor::Sealer sealer, Gate* gate = nullptr, std::shared_ptr<monitor::PortPublisher> ports = nullptr);
   ~Handlers();
 
   /// Serves the channels of a (new) engine: its acts reach the monitor, requests reach it.

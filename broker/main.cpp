@@ -1,7 +1,7 @@
 // dockerboxd: the broker. Runs as root. Thin: read settings, print them, build the
 // components, wire them together, run.
 #include "broker/config.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "broker/audit/audit_log.hpp"
 #include "broker/authz.hpp"
 #include "broker/bind_pin.hpp"
@@ -12,6 +12,7 @@
 #include "broker/monitor/run_io.hpp"
 #include "broker/server.hpp"
 #include "broker/engine_launcher.hpp"
+#include "broker/proxy_launcher.hpp"
 #include "broker/engine_state.hpp"
 #include "broker/status_file.hpp"
 #include "common/log_format.hpp"
@@ -51,17 +52,30 @@ bool isMovedAdminCommand(std::string_view name) {
   return name == "check-policy" || name == "explain" || name == "audit-verify";
 }
 
-void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher, EngineLauncher& engine) {
-  signals.async_wait([&signals, &launcher, &engine](const boost::system::error_code& ec, int) {
+void reapChildren(asio::signal_set& signals, FrontendLauncher& launcher, EngineLauncher& engine,
+                  ProxyLauncher& proxy) {
+  signals.async_wait([&signals, &launcher, &engine, &proxy](const boost::system::error_code& ec, int) {
     if (ec) return;
     int status = 0;
     pid_t pid = 0;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
       launcher.childExited(pid, status);
       engine.childExited(pid, status);
+      proxy.childExited(pid, status);
     }
-    reapChildren(signals, launcher, engine);
+    reapChildren(signals, launcher, engine, proxy);
   });
+}
+
+/// Whether dockerboxd shares the network namespace of pid 1 (the host's, as far as it can
+/// tell): published ports are bound where dockerboxd is. Where pid 1's cannot be read (a
+/// sandbox that hides it), dockerboxd's own is taken to be the host's.
+bool inHostNetwork() {
+  struct stat mine {};
+  struct stat host {};
+  if (::stat("/proc/self/ns/net", &mine) != 0) return false;
+  if (::stat("/proc/1/ns/net", &host) != 0) return true;
+  return mine.st_dev == host.st_dev && mine.st_ino == host.st_ino;
 }
 
 /// dockerbox-init runs as host root inside every container before anything is confined: only
@@ -206,7 +220,22 @@ int main(int argc, char** argv) {
     spdlog::critical("event=startup_failed error=\"seal key: {} {}\"", sealer.error().message, sealer.error().context);
     return 1;
   }
-  Handlers handlers(io.get_executor(), *config, &policy, *sealer, &gate);
+  // The port proxy (dockerbox-proxy, its own user and sandbox) carries published ports,
+  // which dockerboxd binds in its own network namespace: only the host's is of any use.
+  if (config->proxyPath != "none" && !inHostNetwork()) {
+    spdlog::warn("event=ports_disabled reason=\"dockerboxd does not run in the host's network namespace "
+                 "(PrivateNetwork=yes?): published ports would be unreachable\"");
+    config->proxyPath = "none";
+  }
+  auto proxy = std::make_shared<ProxyLauncher>(
+      io, ProxySpec{config->proxyPath, config->proxyUid, config->proxyGid, config->logLevel, journal});
+  if (auto started = proxy->start(); !started) {
+    spdlog::critical("event=startup_failed error=\"proxy: {} {}\"", started.error().message, started.error().context);
+    return 1;
+  }
+  const bool publishes = config->proxyPath != "none";
+  Handlers handlers(io.get_executor(), *config, &policy, *sealer, &gate,
+                    publishes ? std::shared_ptr<monitor::PortPublisher>(proxy) : nullptr);
   // The engine (dockerbox-engine, its own user and sandbox) serves every judged request;
   // it is restarted when it dies. Its reconciliation with miniboxd and its event
   // subscription run in the background (retried while miniboxd is away).
@@ -216,7 +245,7 @@ int main(int argc, char** argv) {
                         [&handlers](EngineLauncher::Socket acts, EngineLauncher::Socket channel) {
                           handlers.attachEngine(std::move(acts), std::move(channel));
                         });
-  reapChildren(children, launcher, engine);
+  reapChildren(children, launcher, engine, *proxy);
   if (auto started = engine.start(); !started) {
     spdlog::critical("event=startup_failed error=\"engine: {} {}\"", started.error().message,
                      started.error().context);

@@ -1,6 +1,7 @@
 // Runs as root. Input: validated requests; the strings in them are client-chosen.
 #include "broker/policy_request.hpp"
 
+#include "broker/containers/ports.hpp"
 #include "broker/minibox/image_ref.hpp"
 
 #include <algorithm>
@@ -129,6 +130,15 @@ Result<PolicyInput> toContainerRequest(std::string_view operation, const Contain
   // The decoder refuses negative values; the casts cannot wrap.
   out.memory = static_cast<std::uint64_t>(std::max<std::int64_t>(h.memory, 0));
   out.nanoCpus = static_cast<std::uint64_t>(std::max<std::int64_t>(h.nanoCpus, 0));
+  // The addresses and ports that will be bound (an empty HostIp is the default address);
+  // every port of a host range, so that the one bound is always one judged.
+  std::vector<containers::PublishSpec> ports;
+  DOCKERBOX_TRY_ASSIGN(ports, containers::publishSpecsOf(h.portBindings, h.publishAllPorts, spec.exposedPorts));
+  for (const auto& p : ports) {
+    for (unsigned port = p.hostPortLow; port <= p.hostPortHigh; ++port) {
+      out.ports.push_back({p.protocol, p.hostIp, static_cast<std::uint16_t>(port), p.containerPort});
+    }
+  }
 
   // HostConfig.VolumeDriver is the driver of every volume the container creates: a
   // third-party driver can mount anything, so it needs a privileged rule.

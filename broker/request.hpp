@@ -92,6 +92,7 @@ struct ContainerSpec {
   KeyValues labels;
   std::string workingDir, user, hostname;
   bool tty = false, openStdin = false, stdinOnce = false;
+  std::vector<std::string> exposedPorts;  // "80/tcp"; -P publishes them
   HostSpec host;
   std::optional<HealthcheckSpec> healthcheck;  // nullopt: none given (the image's applies)
 };

@@ -1,5 +1,5 @@
 #include "broker/server.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include "broker/audit/loginuid.hpp"
 #include "broker/peer.hpp"

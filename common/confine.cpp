@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -258,6 +259,13 @@ void verifyUnprivileged(const char* who, uid_t uid, gid_t gid) {
   int deathSignal = 0;
   require(who, ::prctl(PR_GET_PDEATHSIG, &deathSignal, 0, 0, 0) == 0 && deathSignal == SIGKILL,
           "parent-death signal");
+}
+
+std::optional<unsigned> parseId(std::string_view text) {
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value == 0) return std::nullopt;
+  return value;
 }
 
 }  // namespace dockerbox::confine

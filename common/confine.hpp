@@ -7,8 +7,10 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace dockerbox::confine {
 
@@ -36,6 +38,10 @@ struct File {
 
 /// Empties the capability bounding set (needs CAP_SETPCAP: before the id change).
 [[nodiscard]] Result<void> dropBoundingSet();
+
+/// A helper's `--uid` or `--gid` argument as dockerboxd passes it: decimal, not 0 (a helper
+/// never runs as root). nullopt otherwise.
+[[nodiscard]] std::optional<unsigned> parseId(std::string_view text);
 
 /// No supplementary groups, then gid, then uid (in that order: each needs the rights the
 /// next one takes away). Refuses 0 for either.

@@ -16,7 +16,7 @@ include(GNUInstallDirs)
 # dockerboxd finds its helpers beside itself unless told otherwise; the shipped unit tells it
 # (DOCKERBOX_FRONTEND_PATH, DOCKERBOX_ENGINE_PATH, DOCKERBOX_INIT_PATH), with the paths rewritten for the prefix.
 set(DOCKERBOX_HELPERDIR "${CMAKE_INSTALL_LIBEXECDIR}/dockerbox" CACHE STRING
-    "where dockerbox-frontend, dockerbox-engine, dockerbox-registry and dockerbox-init are installed (relative to the prefix)")
+    "where dockerbox-frontend, dockerbox-engine, dockerbox-registry, dockerbox-proxy and dockerbox-init are installed (relative to the prefix)")
 set(DOCKERBOX_SYSTEMD_DIR "lib" CACHE STRING
     "parent of systemd/system, sysusers.d and tmpfiles.d (relative to the prefix; not the multiarch libdir)")
 # dockerboxd and dockerboxctl read /etc/dockerbox/policy.toml by default, whatever the prefix.
@@ -25,7 +25,8 @@ set(DOCKERBOX_POLICY_DIR "/etc/dockerbox" CACHE PATH "where the default policy i
 install(TARGETS dockerboxd dockerboxctl RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 # dockerbox-init is checked at start: root-owned and not writable by group or others, nor is
 # its directory (broker/main.cpp). install() gives 0755 files in 0755 directories.
-install(TARGETS dockerbox-frontend dockerbox-engine dockerbox-registry dockerbox-init RUNTIME DESTINATION ${DOCKERBOX_HELPERDIR})
+install(TARGETS dockerbox-frontend dockerbox-engine dockerbox-registry dockerbox-proxy dockerbox-init
+        RUNTIME DESTINATION ${DOCKERBOX_HELPERDIR})
 
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/sysusers.conf
         DESTINATION ${DOCKERBOX_SYSTEMD_DIR}/sysusers.d RENAME dockerbox.conf)

@@ -1,6 +1,6 @@
 // Input: the monitor's calls (see engine_server.hpp).
 #include "engine/engine_server.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include "broker/containers/config_blob.hpp"
 #include "broker/containers/notifier.hpp"
@@ -263,7 +263,7 @@ void onCall(const std::shared_ptr<Shared>& shared, kj::Array<capnp::word> frame)
                        // The handler keeps the request (and its cancellation signal) alive until
                        // Asio has detached the finished coroutine from the slot.
                        asio::bind_cancellation_slot(fresh->cancel.slot(), [fresh](const std::exception_ptr& thrown) {
-                         broker::reportTaskException("engine request", thrown);
+                         reportTaskException("engine request", thrown);
                        }));
         return;
       }

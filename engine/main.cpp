@@ -8,6 +8,7 @@
 //   fd 3: the acts channel (ipc/acts.capnp), the engine's only way to miniboxd
 //   fd 4: the engine channel (ipc/engine.capnp), the requests the monitor judged
 //   fd 5: written once ("R") when the state is open and the engine serves, then closed
+#include "common/confine.hpp"
 #include "engine/containers/remote_monitor.hpp"
 #include "broker/ids.hpp"
 #include "engine/state/log_store.hpp"
@@ -53,13 +54,6 @@ struct Flags {
   HelperLogFlags log;
 };
 
-std::optional<unsigned> parseId(std::string_view text) {
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value == 0) return std::nullopt;
-  return value;
-}
-
 std::optional<Flags> parseFlags(int argc, char** argv) {
   Flags flags;
   if (argc % 2 != 1) return std::nullopt;  // flags come in name/value pairs
@@ -67,9 +61,9 @@ std::optional<Flags> parseFlags(int argc, char** argv) {
     std::string_view name = argv[i];
     std::string_view value = argv[i + 1];
     if (name == "--uid") {
-      if (!(flags.uid = parseId(value))) return std::nullopt;
+      if (!(flags.uid = confine::parseId(value))) return std::nullopt;
     } else if (name == "--gid") {
-      if (!(flags.gid = parseId(value))) return std::nullopt;
+      if (!(flags.gid = confine::parseId(value))) return std::nullopt;
     } else if (name == "--state-dir") {
       flags.stateDir = value;
     } else if (name == "--minibox-socket") {

@@ -168,7 +168,7 @@ HttpResponse renderInspectContainer(wire::ContainerInspectReply::Reader reply, c
       {"GraphDriver", json::object{{"Data", json::object{}}, {"Name", "minibox"}}},
       {"Mounts", renderMountPoints(host)},
       {"Config", renderConfig(reply)},
-      {"NetworkSettings", renderNetworkSettings(reply.getConfig(), running)},
+      {"NetworkSettings", renderNetworkSettings(reply.getConfig(), reply.getSummary().getPorts(), running)},
   };
   return jsonResponse(200, body);
 }

@@ -43,6 +43,18 @@ Result<int> parseLimit(const QueryParams& query) {
 
 /// Whether `ref` names this container the way dockerd's GetContainer does: full id, name
 /// (with or without "/"), or an id prefix.
+/// ContainerSummary.Ports: each published port as bound (`docker ps`: 127.0.0.1:8080->80/tcp).
+json::array summaryPorts(capnp::List<ipc::wire::BoundPort>::Reader bound) {
+  json::array out;
+  for (auto port : bound) {
+    out.push_back(json::object{{"IP", wireText(port.getHostIp())},
+                               {"PrivatePort", port.getContainerPort()},
+                               {"PublicPort", port.getHostPort()},
+                               {"Type", wireText(port.getProtocol())}});
+  }
+  return out;
+}
+
 bool namesContainer(std::string_view ref, std::string_view id, const std::vector<std::string>& names) {
   if (ref.empty()) return false;
   for (const auto& name : names) {
@@ -146,7 +158,7 @@ HttpResponse renderListContainers(ipc::wire::ContainerListReply::Reader reply,
         {"ImageID", imageId},
         {"Command", wireText(container.getCommand())},
         {"Created", container.getCreated()},
-        {"Ports", json::array{}},
+        {"Ports", summaryPorts(container.getPorts())},
         {"Labels", std::move(labelObject)},
         {"State", toApiString(*state)},
         {"Status", std::move(status)},

@@ -198,22 +198,18 @@ json::array renderMountPoints(wire::HostConfig::Reader host) {
   return out;
 }
 
-json::object renderNetworkSettings(wire::ContainerConfig::Reader config, bool running) {
+json::object renderNetworkSettings(wire::ContainerConfig::Reader config, capnp::List<wire::BoundPort>::Reader bound,
+                                   bool running) {
   auto host = config.getHost();
   json::object ports;
   if (running) {
+    // As dockerd: every exposed port, null unless published; published ones as bound.
     for (auto port : config.getExposedPorts()) ports[wireText(port)] = nullptr;
-    for (auto binding : host.getPortBindings()) {
-      std::string port = wireText(binding.getContainerPort());
-      std::string hostPort = wireText(binding.getHostPort());
-      if (hostPort.empty() || hostPort == "0") {
-        if (!ports.contains(port)) ports[port] = nullptr;  // picked by miniboxd, not reported
-        continue;
-      }
-      if (!ports[port].is_array()) ports[port] = json::array{};
-      std::string hostIp = wireText(binding.getHostIp());
-      ports[port].as_array().push_back(
-          json::object{{"HostIp", hostIp.empty() ? "0.0.0.0" : hostIp}, {"HostPort", hostPort}});
+    for (auto port : bound) {
+      std::string key = std::to_string(port.getContainerPort()) + "/" + wireText(port.getProtocol());
+      if (!ports[key].is_array()) ports[key] = json::array{};
+      ports[key].as_array().push_back(
+          json::object{{"HostIp", wireText(port.getHostIp())}, {"HostPort", std::to_string(port.getHostPort())}});
     }
   }
   json::object networks;

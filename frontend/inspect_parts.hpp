@@ -17,11 +17,10 @@ namespace dockerbox::frontend {
 /// Mounts[] (MountPoint): one entry per bind, volume and tmpfs mount.
 [[nodiscard]] boost::json::array renderMountPoints(ipc::wire::HostConfig::Reader host);
 
-/// NetworkSettings: the network the container is on, and Ports while it runs (exposed
-/// ports, with the host side only where it was asked for explicitly: miniboxd does not
-/// report the ports it picked).
+/// NetworkSettings: the network the container is on, and Ports while it runs (every
+/// exposed port, with the host side of each published one as bound: `bound`).
 [[nodiscard]] boost::json::object renderNetworkSettings(ipc::wire::ContainerConfig::Reader config,
-                                                        bool running);
+                                                       capnp::List<ipc::wire::BoundPort>::Reader bound, bool running);
 
 /// The network a NetworkMode names: "default" and "" are "bridge"; "container:x" has none.
 [[nodiscard]] std::string networkName(std::string_view networkMode);

@@ -185,6 +185,7 @@ struct ActReply {
     created @10 :Text;                    # run: the miniboxd id
     output @11 :Output;                   # run, runExec
     event @12 :ContainerEvent;            # subscribeEvents
+    published @15 :List(Dockerbox.BoundPort);  # run: its ports as bound (before `created`)
   }
 }
 

@@ -272,6 +272,15 @@ struct PortBinding {
   hostPort @2 :Text;
 }
 
+# A published port as bound while the container runs (the monitor's bind, the kernel's
+# choice for a random port).
+struct BoundPort {
+  protocol @0 :Text;        # "tcp" or "udp"
+  containerPort @1 :UInt16;
+  hostIp @2 :Text;
+  hostPort @3 :UInt16;
+}
+
 struct HostConfig {
   mounts @0 :List(Mount);        # Binds and Mounts, both typed here
   networkMode @1 :Text;          # "default", "bridge", "host", "none", "container:<x>", name
@@ -542,6 +551,7 @@ struct ContainerSummary {
   networkMode @12 :Text;   # HostConfig.NetworkMode as created
   tty @13 :Bool;
   health @14 :Text;        # "", "starting", "healthy", "unhealthy" (ps: "Up 3 minutes (healthy)")
+  ports @15 :List(BoundPort);  # published ports while running
 }
 
 struct ContainerListReply {

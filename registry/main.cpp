@@ -88,13 +88,6 @@ struct ServeArgs {
   std::exit(2);
 }
 
-std::optional<unsigned> parseId(std::string_view text) {
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value == 0) return std::nullopt;
-  return value;
-}
-
 InspectArgs parseInspect(int argc, char** argv) {
   InspectArgs a;
   for (int i = 2; i < argc; ++i) {
@@ -128,9 +121,9 @@ ServeArgs parseServe(int argc, char** argv) {
     std::string_view name = argv[i];
     std::string_view value = argv[i + 1];
     if (name == "--uid") {
-      if (!(a.uid = parseId(value))) usage(argv[0]);
+      if (!(a.uid = confine::parseId(value))) usage(argv[0]);
     } else if (name == "--gid") {
-      if (!(a.gid = parseId(value))) usage(argv[0]);
+      if (!(a.gid = confine::parseId(value))) usage(argv[0]);
     } else if (auto taken = a.log.take(name, value); !taken || !*taken) {
       usage(argv[0]);
     }

@@ -49,6 +49,8 @@ if [ "$mode" = --test ]; then
     # tests/registry: a real registry (distribution 2.8) fed by skopeo, one of them with
     # htpasswd (bcrypt) credentials. docker-registry's service is kept from starting below.
     docker-registry skopeo apache2-utils
+    # tests/e2e/test_ports.py: curl is the client of published ports.
+    curl
   )
 fi
 

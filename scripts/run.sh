@@ -17,7 +17,7 @@ minibox=${MINIBOX_SOCKET_PATH:-${MINIBOX_SOCKET:-/run/minibox/miniboxd.sock}}
 export MINIBOX_SOCKET_PATH=$minibox
 # Only what running needs is built: the daemon and its helpers, and the simulator when
 # there is no miniboxd (it lives under tests/, so the tests are configured then, not built).
-targets=(dockerboxd dockerbox-frontend dockerbox-engine dockerbox-registry dockerbox-init dockerboxctl)
+targets=(dockerboxd dockerbox-frontend dockerbox-engine dockerbox-registry dockerbox-proxy dockerbox-init dockerboxctl)
 if [ -S "$minibox" ]; then
   tests=OFF
 else
@@ -76,6 +76,13 @@ if ! getent passwd "$registry_user" >/dev/null; then
   echo "run.sh: created the system user $registry_user (dockerbox-registry runs as it)"
 fi
 export DOCKERBOX_REGISTRY_USER=$registry_user
+# And the port proxy, which carries the traffic of published ports (docker run -p).
+proxy_user=${DOCKERBOX_PROXY_USER:-dockerbox-proxy}
+if ! getent passwd "$proxy_user" >/dev/null; then
+  useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin --user-group "$proxy_user"
+  echo "run.sh: created the system user $proxy_user (dockerbox-proxy runs as it)"
+fi
+export DOCKERBOX_PROXY_USER=$proxy_user
 socket=${DOCKERBOX_SOCKET:-/run/dockerbox/dockerbox.sock}
 echo "run.sh: dockerbox serves on $socket; try: docker -H unix://$socket version"
 "$build_dir/broker/dockerboxd"

@@ -1,7 +1,7 @@
 // Input: frames from the other side of the acts channel (see act_wire.hpp).
 #include "broker/containers/act_wire.hpp"
 #include "broker/containers/config_blob.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include "ipc/framing.hpp"
 #include "ipc/limits.hpp"
@@ -197,6 +197,18 @@ Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in) {
 }
 
 capnp::ReaderOptions actReaderOptions() { return ipc::readerOptions(kMaxActFrameBytes / 8 * 2); }
+
+void toWire(const BoundPort& port, ipc::wire::BoundPort::Builder out) {
+  out.setProtocol(port.protocol);
+  out.setContainerPort(port.containerPort);
+  out.setHostIp(port.hostIp);
+  out.setHostPort(port.hostPort);
+}
+
+BoundPort boundPortOf(ipc::wire::BoundPort::Reader in) {
+  return BoundPort{std::string(in.getProtocol().cStr(), in.getProtocol().size()), in.getContainerPort(),
+                   std::string(in.getHostIp().cStr(), in.getHostIp().size()), in.getHostPort()};
+}
 
 void toWire(const SealedRecord& r, wire::SealedRecord::Builder out) {
   out.setId(r.id);

@@ -61,6 +61,8 @@ void toWire(const minibox::ContainerEvent& event, ipc::acts::ContainerEvent::Bui
 [[nodiscard]] Result<minibox::ContainerEvent> containerEventOf(ipc::acts::ContainerEvent::Reader in);
 void toWire(const ImageDefaults& image, ipc::acts::ImageDefaults::Builder out);
 [[nodiscard]] Result<ImageDefaults> imageDefaultsOf(ipc::acts::ImageDefaults::Reader in);
+void toWire(const BoundPort& port, ipc::wire::BoundPort::Builder out);
+[[nodiscard]] BoundPort boundPortOf(ipc::wire::BoundPort::Reader in);
 [[nodiscard]] ipc::acts::Protocol toWire(minibox::Protocol protocol);
 [[nodiscard]] Result<minibox::Protocol> protocolOf(ipc::acts::Protocol protocol);
 

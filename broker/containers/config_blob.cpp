@@ -131,6 +131,11 @@ Result<RunConfig> readRunConfig(const state::Blob& blob) {
     c.stopSignal = str(in.getStopSignal());
     c.stopTimeout = in.getStopTimeout();
     if (in.getHasHealthcheck()) c.healthcheck = readHealthcheck(in.getHealthcheck());
+    std::vector<PortSpec> bindings;
+    for (auto p : host.getPortBindings()) {
+      bindings.push_back({str(p.getContainerPort()), str(p.getHostIp()), str(p.getHostPort())});
+    }
+    DOCKERBOX_TRY_ASSIGN(c.ports, publishSpecsOf(bindings, host.getPublishAllPorts(), strings(in.getExposedPorts())));
     return c;
   });
 }

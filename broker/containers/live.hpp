@@ -8,6 +8,7 @@
 #pragma once
 
 #include "broker/containers/notifier.hpp"
+#include "broker/containers/ports.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -118,6 +119,7 @@ struct LiveContainer {
   std::shared_ptr<boost::asio::steady_timer> restartTimer;
   /// Health checks: the state, and the loop of the current run (bumping the generation and
   /// cancelling the timer ends it).
+  std::vector<BoundPort> ports;  // published ports of the run the monitor holds
   HealthState health;
   std::uint64_t healthGeneration = 0;
   std::shared_ptr<boost::asio::steady_timer> healthTimer;

@@ -70,6 +70,8 @@ struct RunHandlers {
   minibox::CreatedHandler onCreated;
   /// Output of the container's process, as miniboxd sends it (stdout and stderr mixed).
   minibox::OutputHandler onOutput;
+  /// Its published ports as bound, before onCreated (only when it publishes any).
+  std::function<boost::asio::awaitable<void>(std::vector<BoundPort>)> onPublished;
 };
 
 class MonitorPort {

@@ -195,6 +195,10 @@ RunConfig runConfigOf(const ContainerSpec& spec) {
   c.securityOpt = spec.host.securityOpt;
   c.readonlyRootfs = spec.host.readonlyRootfs;
   c.ulimits = spec.host.ulimits;
+  // checkCreatable has refused bindings that do not parse.
+  if (auto ports = publishSpecsOf(spec.host.portBindings, spec.host.publishAllPorts, spec.exposedPorts)) {
+    c.ports = std::move(*ports);
+  }
   return c;
 }
 
@@ -210,8 +214,8 @@ Result<minibox::NetworkMode> networkModeOf(std::string_view mode) {
 
 Result<void> checkCreatable(const ContainerSpec& spec) {
   if (auto valid = checkRestartPolicy(spec.host); !valid) return valid;
-  if (!spec.host.portBindings.empty() || spec.host.publishAllPorts) {
-    return unsupported("publish ports (-p/-P): miniboxd has no port publishing");
+  if (auto ports = publishSpecsOf(spec.host.portBindings, spec.host.publishAllPorts, spec.exposedPorts); !ports) {
+    return ports.error();
   }
   // Each volume is a directory the monitor makes, each tmpfs a mount the init makes: a
   // bound on both, far above what any real container uses.
@@ -366,6 +370,7 @@ Result<minibox::RunSpec> confinedRunSpecOf(const RunConfig& config, init::InitCo
     spec->mounts.push_back({io.hostDir, io.containerDir, minibox::MountAccess::ReadOnly});
     confinement.unmountPath = io.containerDir;
     placeFifos(confinement, io.containerDir, io.stdinFifo, io.outputFifos, io.terminal);
+    if (io.portChannel) confinement.portsPath = io.containerDir + "/ports";
   }
   DOCKERBOX_TRY_ASSIGN(spec->command, initCommand(confinement));
   for (std::size_t i = 0; i < config.binds.size(); ++i) {

@@ -20,6 +20,7 @@
 //   weight, so N CPUs become the weight of N*1024 shares: a relative priority, not a cap.
 #pragma once
 
+#include "broker/containers/ports.hpp"
 #include "broker/minibox/types.hpp"
 #include "broker/request.hpp"
 #include "common/result.hpp"
@@ -100,6 +101,7 @@ struct RunConfig {
   std::string stopSignal;        // Docker's StopSignal as written ("" = SIGTERM)
   std::int32_t stopTimeout = -1;  // seconds; -1 = unset (Docker's 10)
   std::optional<HealthcheckSpec> healthcheck;  // merged with the image's
+  std::vector<PublishSpec> ports;  // -p and -P (with the image's ExposedPorts merged in)
 };
 
 /// A container's health check as it runs: its command and Docker's defaults filled in.
@@ -118,7 +120,7 @@ inline constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/loca
 
 [[nodiscard]] RunConfig runConfigOf(const ContainerSpec& spec);
 
-/// Refuses, at create time, what dockerbox cannot do: published ports, volume drivers and
+/// Refuses, at create time, what dockerbox cannot do: sctp ports, volume drivers and
 /// other mount types, devices and the other HostConfig settings it has nothing for (501),
 /// an invalid restart policy (400, Docker's messages), and unknown networks (404 `network
 /// <x> not found`). Everything accepted here is applied at start.
@@ -157,6 +159,7 @@ struct IoPlacement {
   bool stdinFifo = false;    // holds `stdin`
   bool terminal = false;     // holds `control`; the init gives the program a terminal
   bool outputFifos = false;  // holds `stdout` and `stderr`: the program's fds 1 and 2 (no terminal)
+  bool portChannel = false;  // holds `ports`, the published ports' channel (RunIo::makePortChannel)
 };
 
 struct InitPlacement {

@@ -1,6 +1,6 @@
 // Runs as root. Input: see act_server.hpp.
 #include "broker/monitor/act_server.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include "broker/minibox/image_ref.hpp"
 
@@ -125,6 +125,13 @@ containers::RunHandlers runReplies(std::shared_ptr<ActServer::Shared> shared, st
     (void)co_await sendInterim(shared, act, id, std::move(fill));
   };
   handlers.onOutput = outputReplies(shared, act, id);
+  handlers.onPublished = [shared, act, id](std::vector<containers::BoundPort> ports) -> asio::awaitable<void> {
+    std::function<void(Reply)> fill = [&ports](Reply r) {
+      auto list = r.initPublished(static_cast<unsigned>(ports.size()));
+      for (unsigned i = 0; i < ports.size(); ++i) containers::toWire(ports[i], list[i]);
+    };
+    (void)co_await sendInterim(shared, act, id, std::move(fill));
+  };
   return handlers;
 }
 

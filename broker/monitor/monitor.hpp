@@ -10,6 +10,7 @@
 #include "broker/containers/monitor_port.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "broker/minibox/client.hpp"
+#include "broker/monitor/published_ports.hpp"
 #include "broker/monitor/run_io.hpp"
 #include "broker/monitor/seal.hpp"
 #include "broker/monitor/volumes.hpp"
@@ -60,6 +61,9 @@ struct MonitorOptions {
   std::function<Result<std::uint64_t>(const Caller& owner, const std::string& dockerId, const std::string& reason)>
       auditUnrequested;
   std::function<void(std::uint64_t seq, const Result<void>& outcome)> auditUnrequestedOutcome;
+  /// Carries published ports (published_ports.hpp; the broker's dockerbox-proxy). Null:
+  /// a container that publishes ports is refused at start, saying so.
+  std::shared_ptr<PortPublisher> ports;
 };
 
 class Monitor final : public containers::MonitorPort {
@@ -135,6 +139,8 @@ class Monitor final : public containers::MonitorPort {
     std::size_t pinned = 0;
     std::shared_ptr<RunIo> io;
     std::vector<std::string> volumes;
+    std::vector<HostSocket> ports;  // bound, not yet handed to the proxy
+    UniqueFd portChannel;           // the listener the init connects to (with ports only)
   };
 
   /// The record's seal verifies and `who` can see its owner (else the answer a missing

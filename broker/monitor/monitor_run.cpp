@@ -34,8 +34,17 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
   const bool mayRunUnconfined = judged.grants.privileged == policy::Privileged::Allowed;
   // --privileged gets what miniboxd gives (the policy allows it only with `privileged`); so
   // does any container of such a caller where miniboxd cannot take the init.
+  auto network = containers::networkModeOf(config.networkMode);
+  if (!network) co_return network.error();
+  // As dockerd: with the host's network there is nothing to publish (the ports are the host's).
+  const bool publishes = !config.ports.empty() && *network != minibox::NetworkMode::Host;
   if (config.privileged || !co_await canConfine()) {
     if (!mayRunUnconfined) co_return cannotConfine();
+    if (publishes) {
+      co_return fail(ErrorKind::NotImplemented,
+                     "publish ports of a container that runs without dockerbox-init (--privileged, or a miniboxd that "
+                     "cannot mount it): its init carries the ports");
+    }
     if (!config.privileged) {
       spdlog::warn("event=unconfined_run id={} uid={} reason=\"miniboxd cannot take dockerbox-init\"", dockerId,
                    judged.uid);
@@ -53,7 +62,7 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     withVolumes.binds.insert(withVolumes.binds.end(), volumeBinds.begin(), volumeBinds.end());
     auto spec = containers::runSpecOf(withVolumes);
     if (!spec) co_return spec.error();
-    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0, nullptr, std::move(volumeNames)};
+    co_return PreparedRun{std::move(*spec), RunConfinement::Unconfined, 0, nullptr, std::move(volumeNames), {}, {}};
   }
   auto confinement = containers::runConfinement(config, judged, dockerId);
   if (!confinement) co_return confinement.error();
@@ -68,7 +77,25 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     // the program starts: the init applies what waits in the FIFO first.
     if (io->hasTerminal()) (void)io->resize(config.consoleRows, config.consoleCols);
     placement.io = {io->hostDir(), std::string(containers::kIoPathInContainer), io->hasStdin(), io->hasTerminal(),
-                    io->hasOutput()};
+                    io->hasOutput(), false};
+  }
+  std::vector<HostSocket> hostSockets;
+  UniqueFd portChannel;
+  if (publishes) {
+    if (!io || !options_.ports) {
+      co_return fail(ErrorKind::NotImplemented,
+                     "publish ports: not enabled on this host (dockerbox-proxy is not installed, its user "
+                     "DOCKERBOX_PROXY_USER does not exist, or dockerboxd runs without the host's network)");
+    }
+    // Bound before the run, as root: the policy judged these addresses and ports for the
+    // caller just now, and a port already taken is the start's error, as on dockerd.
+    auto bound = bindHostPorts(config.ports);
+    if (!bound) co_return bound.error();
+    hostSockets = std::move(*bound);
+    auto channel = io->makePortChannel();
+    if (!channel) co_return channel.error();
+    portChannel = std::move(*channel);
+    placement.io.portChannel = true;
   }
   // Binds and volumes are pinned alike (bind_pin.hpp); volumes without the check as the
   // caller, who cannot reach dockerbox's volume directory.
@@ -87,7 +114,9 @@ asio::awaitable<Result<Monitor::PreparedRun>> Monitor::prepareRun(const Caller& 
     if (options_.unpinBinds && !toPin.empty()) options_.unpinBinds(dockerId, toPin.size());
     co_return spec.error();
   }
-  co_return PreparedRun{std::move(*spec), RunConfinement::Init, toPin.size(), std::move(io), std::move(volumeNames)};
+  co_return PreparedRun{std::move(*spec),          RunConfinement::Init,   toPin.size(),
+                        std::move(io),             std::move(volumeNames), std::move(hostSockets),
+                        std::move(portChannel)};
 }
 
 asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedRecord container,
@@ -131,6 +160,21 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
       runs_[dockerId].miniboxId = miniboxId;
       co_await handlers.onCreated(std::move(miniboxId));
     };
+    // The ports go to the proxy before the run starts: the init connects to the channel
+    // at once, and a client may connect as soon as the engine says where.
+    bool published = false;
+    if (!prepared->ports.empty()) {
+      std::vector<containers::BoundPort> bound;
+      for (const auto& socket : prepared->ports) bound.push_back(socket.port);
+      auto handed = options_.ports->publish(dockerId, std::move(prepared->ports), std::move(prepared->portChannel));
+      if (!handed) {
+        unpin();
+        runs_.erase(dockerId);
+        co_return handed.error();
+      }
+      published = true;
+      if (handlers.onPublished) co_await handlers.onPublished(std::move(bound));
+    }
     Result<std::int32_t> exit = fail(ErrorKind::Internal, "internal error");
     if (prepared->io) prepared->io->startOutputPumps(handlers.onOutput);
     try {
@@ -143,6 +187,8 @@ asio::awaitable<Result<std::int32_t>> Monitor::run(const Caller& who, SealedReco
     unpin();
     // An input act still writing ends now; the FIFOs go with the last reference.
     if (prepared->io) prepared->io->closeStdin();
+    // Free again before anything can start this container (or another) on the same ports.
+    if (published) co_await options_.ports->unpublish(dockerId);
     runs_.erase(dockerId);
     if (created) co_return exit;
     if (!exit && exit.error().message.find("bind mounts are not allowed") != std::string::npos) {
@@ -186,6 +232,7 @@ asio::awaitable<Result<std::int32_t>> Monitor::restartRun(SealedRecord container
   bool recorded = false;
   containers::RunHandlers wrapped;
   wrapped.onOutput = handlers.onOutput;
+  wrapped.onPublished = handlers.onPublished;
   wrapped.onCreated = [&](std::string miniboxId) -> asio::awaitable<void> {
     recorded = true;
     options_.auditUnrequestedOutcome(ticket, Result<void>());

@@ -1,7 +1,7 @@
 // Runs as root. Input: see run_io.hpp. Nothing here reads what passes through.
 #include "broker/monitor/run_io.hpp"
 
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "init/config.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,7 +10,9 @@
 #include <boost/asio/redirect_error.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -26,6 +28,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr const char* kStdinName = "stdin";
+constexpr const char* kPortsName = "ports";
 constexpr const char* kControlName = "control";
 constexpr std::array<const char*, 2> kOutputNames = {"stdout", "stderr"};
 constexpr std::array<minibox::OutputStream, 2> kOutputStreams = {minibox::OutputStream::Stdout,
@@ -106,6 +109,23 @@ Result<std::unique_ptr<RunIo>> RunIo::create(asio::any_io_executor executor, con
     made->output_[i].emplace(executor, fd->release());
   }
   return made;
+}
+
+Result<UniqueFd> RunIo::makePortChannel() {
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!listener) return fail(ErrorKind::Internal, "internal error", std::string("port channel socket: ") + std::strerror(errno));
+  UniqueFd dirFd(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dirFd) return fail(ErrorKind::Internal, "internal error", "open " + dir_ + ": " + std::strerror(errno));
+  // Through the directory's descriptor: the socket's path stays short whatever the io dir is.
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = "/proc/self/fd/" + std::to_string(dirFd.get()) + "/" + kPortsName;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  if (::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener.get(), 1) != 0) {
+    return fail(ErrorKind::Internal, "internal error", "port channel " + dir_ + ": " + std::strerror(errno));
+  }
+  return listener;
 }
 
 RunIo::~RunIo() {

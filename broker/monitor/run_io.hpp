@@ -72,6 +72,12 @@ class RunIo : public std::enable_shared_from_this<RunIo> {
   /// full), as a size that is soon replaced by the next one.
   [[nodiscard]] Result<void> resize(std::uint16_t rows, std::uint16_t cols);
 
+  /// Published ports (monitor/published_ports.hpp): a Unix stream socket `ports` in the
+  /// directory, listening, that the init connects to once before its mount is detached
+  /// (init record `ports=`). The listener goes to the port proxy, which accepts that one
+  /// connection; nothing in the container can reach the path afterwards.
+  [[nodiscard]] Result<UniqueFd> makePortChannel();
+
   /// Starts passing what the program writes to stdout and stderr to `onOutput`, one read at
   /// a time per stream, until endOutput(); then what is left in the FIFOs. Once per RunIo,
   /// which must be owned by a shared_ptr (the pumps hold it).

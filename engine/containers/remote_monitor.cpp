@@ -98,6 +98,7 @@ asio::awaitable<Result<RemoteMonitor::Final>> RemoteMonitor::roundTrip(Call& cal
         root = reply.get();
         switch (root.which()) {
           case wire::ActReply::CREATED:
+          case wire::ActReply::PUBLISHED:
           case wire::ActReply::OUTPUT:
           case wire::ActReply::EVENT: break;
           case wire::ActReply::ERROR: co_return errorOf(root.getError());
@@ -305,6 +306,12 @@ asio::awaitable<Result<std::int32_t>> RemoteMonitor::runReplies(Call& call, RunH
     if (reply.isCreated()) {
       std::string miniboxId(reply.getCreated());
       co_await handlers.onCreated(std::move(miniboxId));
+      co_return Result<void>();
+    }
+    if (reply.isPublished()) {
+      std::vector<BoundPort> ports;
+      for (auto port : reply.getPublished()) ports.push_back(boundPortOf(port));
+      if (handlers.onPublished) co_await handlers.onPublished(std::move(ports));
       co_return Result<void>();
     }
     co_return co_await deliverOutput(reply, handlers.onOutput, "run");

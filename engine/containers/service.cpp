@@ -1,7 +1,7 @@
 // Runs in the engine (dockerbox-engine, unprivileged). Input: validated requests and
 // miniboxd replies (see service.hpp).
 #include "engine/containers/service.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

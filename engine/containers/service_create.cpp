@@ -3,6 +3,7 @@
 //
 // create records the container in dockerbox's state only (miniboxd has no create step,
 // protocol 8.1); start (service_run.cpp) runs it.
+#include "broker/containers/act_wire.hpp"
 #include "broker/containers/config_blob.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "engine/containers/service.hpp"
@@ -64,7 +65,11 @@ void ContainerService::fillSummary(const state::Container& c, wire::ContainerSum
   out.setTty(c.tty);
   // As Docker's: the health shows while the container runs.
   if (c.state == state::ContainerState::Running) {
-    if (auto live = live_.find(c.dockerId)) out.setHealth(live->health.status);
+    if (auto live = live_.find(c.dockerId)) {
+      out.setHealth(live->health.status);
+      auto ports = out.initPorts(static_cast<unsigned>(live->ports.size()));
+      for (unsigned i = 0; i < live->ports.size(); ++i) toWire(live->ports[i], ports[i]);
+    }
   }
 }
 

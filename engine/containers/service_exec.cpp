@@ -13,7 +13,7 @@
 //   ExitCode is then 255.
 #include "broker/containers/config_blob.hpp"
 #include "broker/decode_fields.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "broker/containers/run_spec.hpp"
 #include "engine/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"

@@ -10,7 +10,7 @@
 // event. The engine only chooses when: the monitor's healthCheck act runs the sealed
 // config's command, confined as an exec of the owner (monitor_port.hpp).
 #include "broker/containers/config_blob.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "engine/containers/service.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -15,7 +15,7 @@
 // sealed owner, judged again under the policy in force now, audited, and only for a sealed
 // config that has a restart policy (monitor_port.hpp).
 #include "broker/containers/config_blob.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "engine/containers/service.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -2,7 +2,7 @@
 // what the monitor reports of the run it holds for each running container (created, output
 // chunks written by the container process, the exit code).
 #include "broker/containers/config_blob.hpp"
-#include "broker/task.hpp"
+#include "common/task.hpp"
 #include "engine/containers/service.hpp"
 #include "broker/minibox/wire_values.hpp"
 
@@ -104,6 +104,10 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
     finishStart(Result<void>());
     co_return;
   };
+  handlers.onPublished = [&](std::vector<BoundPort> ports) -> asio::awaitable<void> {
+    live->ports = std::move(ports);
+    co_return;
+  };
   handlers.onOutput = [&](minibox::OutputStream stream, std::vector<std::uint8_t> data) -> asio::awaitable<void> {
     // miniboxd sends a Run's stdout and stderr through one pipe, labelled stdout (protocol
     // 8.5); a run through dockerbox-init without a Tty has them apart (monitor/run_io.hpp).
@@ -127,6 +131,7 @@ asio::awaitable<void> ContainerService::runContainer(Caller who, state::Containe
   } catch (const std::exception& e) {
     exit = fail(ErrorKind::Internal, "internal error", std::string("run: ") + e.what());
   }
+  live->ports.clear();  // the monitor took them back when the run ended
   if (!created) {
     live->link = RunLink::None;
     live->miniboxId.clear();

@@ -22,7 +22,7 @@ JSON_IN_ROOT = {"dockerbox_minibox": "miniboxd's JSON-lines protocol",
                 "dockerbox_audit": "the audit log's own last record, on recovery"}
 NOT_IN_ROOT = ("dockerbox_state", "dockerbox_containers", "dockerbox_engine", "dockerbox_frontend",
                "dockerbox_audit_verify", "SQLite::SQLite3", "dockerbox_registry_client",
-               "dockerbox_registry_formats", "OpenSSL::SSL")
+               "dockerbox_registry_formats", "OpenSSL::SSL", "dockerbox_proxy_lib")
 
 
 def graph():
@@ -90,6 +90,13 @@ class Links(unittest.TestCase):
         self.assertIn("dockerbox_registry_client", linked)
         for name in ("dockerbox_monitor", "dockerbox_minibox", "dockerbox_broker", "dockerbox_state",
                      "dockerbox_engine", "dockerbox_audit", "SQLite::SQLite3"):
+            self.assertNotIn(name, linked)
+
+    def test_the_port_proxy_links_no_monitor_engine_or_state(self):
+        linked = closure(self.edges, "dockerbox-proxy")
+        self.assertIn("dockerbox_proxy_lib", linked)
+        for name in ("dockerbox_monitor", "dockerbox_minibox", "dockerbox_broker", "dockerbox_state",
+                     "dockerbox_engine", "dockerbox_audit", "SQLite::SQLite3", "dockerbox_registry_client"):
             self.assertNotIn(name, linked)
 
     def test_the_frontend_links_no_monitor_and_no_state(self):

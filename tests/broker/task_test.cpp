@@ -1,6 +1,6 @@
 // A spawned task that throws is logged and counted, and the io_context keeps running the
 // others (asio::detached would have dropped the exception without a word).
-#include "broker/task.hpp"
+#include "common/task.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

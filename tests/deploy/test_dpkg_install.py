@@ -36,6 +36,7 @@ from test_deploy import BUILD, environment, unit_settings  # noqa: E402
 SKIP = 77
 USER, ENGINE_USER, GROUP = "dockerbox", "dockerbox-engine", "dockerbox-users"
 REGISTRY_USER = "dockerbox-registry"
+PROXY_USER = "dockerbox-proxy"
 DIRS = {"/var/lib/dockerbox": 0o700, "/var/log/dockerbox": 0o700, "/run/dockerbox": 0o755}
 SOCKET = "/run/dockerbox/dockerbox.sock"
 
@@ -63,8 +64,9 @@ def clean_machine():
     if run(["dpkg-query", "-W", "dockerbox"]).returncode == 0:
         return "dockerbox is installed here"
     if (exists(pwd.getpwnam, USER) or exists(pwd.getpwnam, ENGINE_USER) or exists(pwd.getpwnam, REGISTRY_USER)
+            or exists(pwd.getpwnam, PROXY_USER)
             or exists(grp.getgrnam, GROUP)):
-        return f"user {USER}, {ENGINE_USER} or {REGISTRY_USER} or group {GROUP} exists"
+        return f"user {USER}, {ENGINE_USER}, {REGISTRY_USER} or {PROXY_USER} or group {GROUP} exists"
     for path in [*DIRS, "/etc/dockerbox"]:
         if os.path.exists(path):
             return f"{path} exists"
@@ -88,7 +90,7 @@ class DpkgInstall(unittest.TestCase):
                 proc.wait(timeout=30)
         self.users.cleanup()
         run(["dpkg", "--purge", "dockerbox"])
-        for name in (USER, ENGINE_USER, REGISTRY_USER):
+        for name in (USER, ENGINE_USER, REGISTRY_USER, PROXY_USER):
             subprocess.run(["userdel", "-f", name], capture_output=True, timeout=30)
             subprocess.run(["groupdel", name], capture_output=True, timeout=30)
         subprocess.run(["groupdel", GROUP], capture_output=True, timeout=30)
@@ -165,11 +167,13 @@ class DpkgInstall(unittest.TestCase):
         user = pwd.getpwnam(USER)
         engine_user = pwd.getpwnam(ENGINE_USER)
         registry_user = pwd.getpwnam(REGISTRY_USER)
-        for each in (user, engine_user, registry_user):
+        proxy_user = pwd.getpwnam(PROXY_USER)
+        every = (user, engine_user, registry_user, proxy_user)
+        for each in every:
             self.assertLess(each.pw_uid, 1000)
             self.assertEqual(each.pw_shell, "/usr/sbin/nologin")
-        self.assertEqual(len({user.pw_uid, engine_user.pw_uid, registry_user.pw_uid}), 3)
-        self.assertEqual(len({user.pw_gid, engine_user.pw_gid, registry_user.pw_gid}), 3)
+        self.assertEqual(len({each.pw_uid for each in every}), 4)
+        self.assertEqual(len({each.pw_gid for each in every}), 4)
         group = grp.getgrnam(GROUP)
         self.assertLess(group.gr_gid, 1000)
         for path, mode in DIRS.items():

@@ -30,6 +30,7 @@ DOCKERBOXCTL = os.environ.get("DOCKERBOXCTL", os.path.join(BUILD, "ctl", "docker
 FRONTEND = os.environ.get("DOCKERBOX_FRONTEND", os.path.join(BUILD, "frontend", "dockerbox-frontend"))
 ENGINE = os.environ.get("DOCKERBOX_ENGINE", os.path.join(BUILD, "engine", "dockerbox-engine"))
 REGISTRY_CLIENT = os.environ.get("DOCKERBOX_REGISTRY", os.path.join(BUILD, "registry", "dockerbox-registry"))
+PROXY = os.environ.get("DOCKERBOX_PROXY", os.path.join(BUILD, "proxy", "dockerbox-proxy"))
 RAWHTTP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawhttp.py")
 SIMULATOR = os.environ.get("MINIBOX_SIM", os.path.join(BUILD, "tests", "minibox_sim", "minibox-sim"))
 INIT = os.environ.get("DOCKERBOX_INIT", os.path.join(BUILD, "init", "dockerbox-init"))
@@ -182,11 +183,13 @@ class Stack:
     root-owned and 0644 as the broker requires."""
 
     def __init__(self, socket_group=None, socket_mode=None, with_simulator=True, sim_args=(), extra_env=None,
-                 policy=None, process_model="miniboxd", broker_wrapper=()):
+                 policy=None, process_model="miniboxd", broker_wrapper=(), proxy=False):
         """`process_model`: "miniboxd" (default) runs the simulator as miniboxd runs containers
         (root, every capability, namespaces, an overlay of a busybox image root, the host's
         /dev), so every container goes through dockerbox-init; "host" is the simulator's plain
-        mode (host processes as nobody, no image root), where nothing can be confined."""
+        mode (host processes as nobody, no image root), where nothing can be confined.
+        `proxy`: published ports work (dockerbox-proxy runs as a system user of its own);
+        otherwise the proxy is off, as on a host that lacks its user."""
         self.dir = tempfile.mkdtemp(prefix="dbx", dir="/tmp")
         os.chmod(self.dir, 0o755)  # test users must reach the socket inside
         self.socket = os.path.join(self.dir, "d.sock")
@@ -197,13 +200,20 @@ class Stack:
         self.broker = None
         self.process_model = process_model
         self.broker_wrapper = list(broker_wrapper)  # argv run before dockerboxd (it must exec it)
-        self._broker_args = (socket_group, socket_mode, extra_env or {})
+        self._broker_args = None  # set below, with the proxy's settings
         self.notify = None
         self.policy_path = os.path.join(self.dir, "policy.toml")
         self.write_policy(shipped_policy(socket_group) if policy is None else policy)
         self.engine_user = None
+        self.proxy_user = None
+        extra_env = dict(extra_env or {})
         try:
             self.engine_user = engine_user()
+            if proxy:
+                self.proxy_user = engine_user()  # a system user of its own, like the engine's
+                extra_env.update({"DOCKERBOX_PROXY_PATH": PROXY, "DOCKERBOX_PROXY_USER": self.proxy_user})
+            else:
+                extra_env.setdefault("DOCKERBOX_PROXY_PATH", "none")
             if self.broker_wrapper:
                 # A broker confined like the unit cannot chown: the engine's directory is
                 # made as the package makes it (deploy/tmpfiles.conf).
@@ -213,7 +223,7 @@ class Stack:
                 os.chown(os.path.join(self.dir, "state", "engine"), pw.pw_uid, pw.pw_gid)
             if with_simulator:
                 self._start_simulator(sim_args)
-            self._start_broker(socket_group, socket_mode, extra_env or {})
+            self._start_broker(socket_group, socket_mode, extra_env)
         except BaseException:
             self.stop()
             raise
@@ -270,6 +280,7 @@ class Stack:
             os.close(pidfd)
 
     def _start_broker(self, socket_group, socket_mode, extra_env):
+        self._broker_args = (socket_group, socket_mode, extra_env)
         notify_path = os.path.join(self.dir, "n.sock")
         if self.notify is not None:
             self.notify.close()
@@ -422,6 +433,8 @@ class Stack:
         shutil.rmtree(self.dir, ignore_errors=True)
         if self.engine_user:
             remove_engine_user(self.engine_user)
+        if self.proxy_user:
+            remove_engine_user(self.proxy_user)
 
 
 class StackTest(unittest.TestCase):
@@ -442,6 +455,7 @@ class MemberStack:
     unittest.TestCase). `GROUP` names the group; `prepare` runs once the stack is up, with
     alpine pulled."""
     GROUP = "mbr"
+    PROXY = False  # Stack(proxy=...)
 
     @classmethod
     def setUpClass(cls):
@@ -450,7 +464,7 @@ class MemberStack:
         try:
             cls.group = cls.users.group(cls.GROUP)
             cls.member = cls.users.user(cls.GROUP + "m", groups=[cls.group])
-            cls.stack = Stack(socket_group=cls.group)
+            cls.stack = Stack(socket_group=cls.group, proxy=cls.PROXY)
             cls.stack.docker("pull", "alpine", check=True)
             cls.prepare()
         except BaseException:

@@ -151,7 +151,8 @@ TEST_F(ServiceTest, InspectShowsConfigStateAndPid) {
 }
 
 TEST_F(ServiceTest, CreateRefusesWhatMiniboxdCannotDo) {
-  auto ports = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .publish = true}));
+  // Published ports are dockerbox's (the monitor binds them, the proxy carries them); sctp is not.
+  auto ports = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .publish = "132/sctp"}));
   EXPECT_EQ(ports->kind(), ErrorKind::NotImplemented);
   auto network = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"true"}, .network = "mynet"}));
   EXPECT_EQ(network->kind(), ErrorKind::NotFound);
@@ -165,6 +166,16 @@ TEST_F(ServiceTest, CreateRefusesWhatMiniboxdCannotDo) {
   auto stdinWarned = call(&S::handleCreateContainer, createOp({.cmd = std::vector<std::string>{"cat"}, .openStdin = true}));
   ASSERT_TRUE(stdinWarned->ok());
   EXPECT_EQ(stdinWarned->reply().getContainerCreated().getWarnings().size(), 1U);
+}
+
+TEST_F(ServiceTest, PortsNeedTheInitThatCarriesThem) {
+  // These tests run containers unconfined (no dockerbox-init): a published port has no
+  // container side then, and the start says so instead of running without it.
+  std::string id = create({.cmd = std::vector<std::string>{"true"}, .publish = "80/tcp"});
+  auto started = call(&S::handleStartContainer, StartContainerOp{{id}});
+  EXPECT_EQ(started->kind(), ErrorKind::NotImplemented);
+  EXPECT_NE(started->error().find("publish ports of a container that runs without dockerbox-init"), std::string::npos)
+      << started->error();
 }
 
 TEST_F(ServiceTest, WorkingDirAndEnvReachTheProcess) {

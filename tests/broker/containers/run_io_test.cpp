@@ -9,10 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -139,6 +142,26 @@ TEST_F(RunIoTest, ResizeWritesOneRecordAndIgnoresAnEmptySize) {
   auto plain = RunIo::create(io_.get_executor(), ioDir_, std::string(64, 'd'), true, false, false);
   ASSERT_TRUE(plain);
   EXPECT_FALSE((*plain)->resize(24, 80));  // no terminal
+}
+
+TEST_F(RunIoTest, ThePortChannelIsAListenerInTheRunsDirectory) {
+  auto io = make(false, false, true);
+  ASSERT_TRUE(io);
+  auto listener = io->makePortChannel();
+  ASSERT_TRUE(listener) << listener.error().context;
+  struct stat st {};
+  ASSERT_EQ(::lstat((io->hostDir() + "/ports").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  // What the init does: connect by path; the connection waits in the backlog for the proxy.
+  UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::string path = io->hostDir() + "/ports";
+  ASSERT_LT(path.size(), sizeof address.sun_path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::connect(client.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  UniqueFd accepted(::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC));
+  EXPECT_TRUE(accepted);
 }
 
 TEST_F(RunIoTest, OutputKeepsItsStreamAndNothingIsLostAtTheEnd) {

@@ -96,8 +96,10 @@ TEST(RunSpec, CreateRefusesSettingsMiniboxdCannotApply) {
     auto r = checkCreatable(s);
     return !r && r.error().kind == ErrorKind::NotImplemented;
   };
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.publishAllPorts = true; }));
-  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/tcp", "", ""}); }));
+  // Published ports are dockerbox's (containers/ports.hpp); sctp is not.
+  EXPECT_FALSE(refused([](ContainerSpec& s) { s.host.publishAllPorts = true; }));
+  EXPECT_FALSE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/tcp", "", ""}); }));
+  EXPECT_TRUE(refused([](ContainerSpec& s) { s.host.portBindings.push_back({"80/sctp", "", ""}); }));
   // Volumes are dockerbox's own directories: no other driver, no driver options.
   EXPECT_TRUE(refused([](ContainerSpec& s) {
     s.host.mounts.push_back({MountType::Volume, "data", "/data", MountAccess::ReadWrite, false, "nfs", {}});

@@ -121,9 +121,9 @@ void ServiceTest::fillConfig(const Spec& spec, wire::ContainerConfig::Builder c)
   }
   host.setRestartPolicy(spec.restartPolicy);
   host.setRestartMaxRetries(spec.restartMaxRetries);
-  if (spec.publish) {
+  if (!spec.publish.empty()) {
     auto port = host.initPortBindings(1)[0];
-    port.setContainerPort("80/tcp");
+    port.setContainerPort(spec.publish);
     port.setHostPort("8080");
   }
   auto volumes = spec.volumes;

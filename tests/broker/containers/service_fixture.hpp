@@ -88,7 +88,7 @@ struct Spec {
   std::string network;
   bool autoRemove = false;
   bool openStdin = false;
-  bool publish = false;
+  std::string publish;  // a container port ("80/tcp") published on host port 8080; "": none
   bool namedVolume = false;
   std::vector<std::pair<std::string, std::string>> volumes;  // (name or "" for anonymous, target)
   std::string restartPolicy;

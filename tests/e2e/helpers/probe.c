@@ -3,7 +3,9 @@
  * prints "<op>: ok" or "<op>: <errno name>", so a test can assert the mechanism (EPERM from
  * seccomp or a missing capability, ESRCH from the pid namespace) and not just an outcome.
  * It never changes anything outside its own process when a call fails, and the calls that
- * could succeed somewhere (unshare) only affect the probe's own process. */
+ * could succeed somewhere (unshare) only affect the probe's own process.
+ * `udp-echo PORT` is a server, not a probe: busybox has no udp server, and the published
+ * ports test needs one (it answers every datagram on 127.0.0.1:PORT with the datagram). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +28,26 @@ static int report(const char* op, long rc) {
   const char* name = strerrorname_np(errno);
   printf("%s: %s\n", op, name ? name : "unknown");
   return 1;
+}
+
+/* Prints "ready" once bound; runs until killed. */
+static int udpEcho(int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in address = {0};
+  address.sin_family = AF_INET;
+  address.sin_port = htons((unsigned short)port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr*)&address, sizeof address) != 0) return report("udp-echo", -1);
+  printf("ready\n");
+  fflush(stdout);
+  for (;;) {
+    char buffer[65536];
+    struct sockaddr_in peer;
+    socklen_t length = sizeof peer;
+    ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr*)&peer, &length);
+    if (n < 0) continue;
+    (void)sendto(fd, buffer, (size_t)n, 0, (struct sockaddr*)&peer, length);
+  }
 }
 
 int main(int argc, char** argv) {
@@ -47,6 +71,8 @@ int main(int argc, char** argv) {
     rc = ptrace(PTRACE_ATTACH, (pid_t)atoi(argv[2]), 0, 0);
   } else if (strcmp(op, "kill") == 0 && argc > 2) {
     rc = kill((pid_t)atoi(argv[2]), 0);
+  } else if (strcmp(op, "udp-echo") == 0 && argc > 2) {
+    return udpEcho(atoi(argv[2]));
   } else if (strcmp(op, "open") == 0 && argc > 2) {
     rc = open(argv[2], O_RDONLY | O_CLOEXEC);
   } else {

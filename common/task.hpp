@@ -1,6 +1,7 @@
-// Completion handlers for coroutines the broker starts and does not wait for (co_spawn):
+// Completion handlers for coroutines a process starts and does not wait for (co_spawn):
 // an exception that escapes one is a bug, and is logged with the task's name and counted,
-// never dropped silently (asio::detached would swallow it).
+// never dropped silently (asio::detached would swallow it). Used by dockerboxd, the engine
+// and the port proxy; header-only (spdlog).
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -9,7 +10,7 @@
 #include <cstdint>
 #include <exception>
 
-namespace dockerbox::broker {
+namespace dockerbox {
 
 /// How many exceptions have escaped a spawned task in this process.
 inline std::atomic<std::uint64_t>& escapedTaskExceptions() {
@@ -35,4 +36,4 @@ inline auto logFailure(const char* task) {
   return [task](const std::exception_ptr& thrown) { reportTaskException(task, thrown); };
 }
 
-}  // namespace dockerbox::broker
+}  // namespace dockerbox
