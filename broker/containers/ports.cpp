@@ -1,8 +1,7 @@
 // Runs as root, in the broker; see ports.hpp. Input: text the client chose.
 #include "broker/containers/ports.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "policy/values.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -29,21 +28,14 @@ std::optional<std::uint16_t> portNumber(std::string_view text, bool allowZero) {
 }
 
 /// "" -> the default address; an IPv4 or IPv6 address (brackets allowed, as the docker CLI
-/// may leave them) -> its canonical text.
+/// may leave them) -> its canonical text, as the policy normalises its own entries.
 Result<std::string> hostAddress(std::string_view text) {
   if (text.empty()) return std::string(kDefaultPublishAddress);
-  std::string address(text);
+  std::string_view address = text;
   if (address.size() >= 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
-  char canonical[INET6_ADDRSTRLEN] = {};
-  in_addr v4{};
-  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
-    return std::string(::inet_ntop(AF_INET, &v4, canonical, sizeof canonical));
-  }
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
-    return std::string(::inet_ntop(AF_INET6, &v6, canonical, sizeof canonical));
-  }
-  return fail(ErrorKind::BadRequest, "invalid IP address: " + std::string(text));
+  auto normal = policy::normaliseIpAddress(address);
+  if (!normal) return fail(ErrorKind::BadRequest, "invalid IP address: " + std::string(text));
+  return std::move(*normal);
 }
 
 }  // namespace
@@ -62,10 +54,6 @@ Result<std::pair<std::uint16_t, std::string>> parseContainerPort(std::string_vie
   auto number = portNumber(port, false);
   if (!number || (protocol != "tcp" && protocol != "udp")) return invalidSpec(text);
   return std::pair{*number, protocol};
-}
-
-std::string containerPortText(std::uint16_t port, std::string_view protocol) {
-  return std::to_string(port) + "/" + std::string(protocol);
 }
 
 Result<std::vector<PublishSpec>> publishSpecsOf(const std::vector<PortSpec>& bindings, bool publishAll,

@@ -56,9 +56,6 @@ struct BoundPort {
 /// specification") otherwise; sctp is NotImplemented.
 [[nodiscard]] Result<std::pair<std::uint16_t, std::string>> parseContainerPort(std::string_view text);
 
-/// "80/tcp" for a port and protocol.
-[[nodiscard]] std::string containerPortText(std::uint16_t port, std::string_view protocol);
-
 /// The bindings a container asks for, in order: each PortBindings entry, then (publishAll)
 /// every exposed port without one on a random port. At most kMaxPublishedPorts.
 [[nodiscard]] Result<std::vector<PublishSpec>> publishSpecsOf(const std::vector<PortSpec>& bindings, bool publishAll,

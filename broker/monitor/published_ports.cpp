@@ -1,6 +1,8 @@
 // Runs as root; see published_ports.hpp. Input: judged port bindings.
 #include "broker/monitor/published_ports.hpp"
 
+#include "policy/values.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -38,7 +40,7 @@ Result<Address> addressOf(const std::string& ip, std::uint16_t port) {
 }
 
 std::string hostPortText(const std::string& ip, std::uint16_t port) {
-  return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+  return (policy::isIpv6(ip) ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
 }
 
 /// One socket bound to `port` (0: the kernel's choice); EADDRINUSE is returned as errno so
